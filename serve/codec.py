@@ -1,0 +1,173 @@
+"""The one text codec: standardize -> tokenize -> vocabulary ids -> pre-pad/pre-truncate.
+
+Training, serving, batch scoring and explanations all encode through this module, so a
+review is turned into exactly the same ids everywhere. It imports only the standard
+library and numpy (never TensorFlow).
+
+Choices (bump CODEC_VERSION when any of them changes; a model records the version it
+was trained with and refuses to load under another):
+- HTML line breaks and other tags become spaces; entities (``&amp;``) are unescaped.
+- Unicode NFKC normalisation, then ``str.casefold`` lower-casing; curly apostrophes
+  become ``'``.
+- A token is a run of letters/digits, optionally joined by inner apostrophes
+  (``don't``, ``director's``). All other punctuation and symbols separate tokens and
+  are dropped: the IMDB word index works the same way, and "!" alone carries little
+  once the words around it are kept.
+- Ids follow the Keras IMDB conventions: 0 pad, 1 start (prepended to every review),
+  2 out-of-vocabulary, 3 unused, words from 4 by descending training frequency (ties
+  broken alphabetically), capped so that every id is < ``vocab_size``.
+- Sequences are padded and truncated at the front ("pre"), exactly like
+  ``keras.utils.pad_sequences`` defaults: the model reads the *last* ``maxlen`` ids.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CODEC_VERSION = 1
+PAD, START, OOV, UNUSED = 0, 1, 2, 3
+FIRST_WORD_ID = 4
+RESERVED = ("<pad>", "<start>", "<oov>", "<unused>")
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+def standardize(text: str) -> str:
+    """Strip markup, normalise unicode and case so that equal words compare equal."""
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    return text.casefold().translate(_APOSTROPHES)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a raw review into word tokens (standardizes first)."""
+    return _TOKEN.findall(standardize(text))
+
+
+def pad(sequences: Sequence[Sequence[int]], maxlen: int, value: int = PAD) -> np.ndarray:
+    """Pre-pad and pre-truncate to ``maxlen``, as ``keras.utils.pad_sequences`` does by default."""
+    out = np.full((len(sequences), maxlen), value, dtype=np.int32)
+    if maxlen == 0:
+        return out
+    for row, seq in enumerate(sequences):
+        kept = seq[-maxlen:]
+        if len(kept):
+            out[row, maxlen - len(kept):] = kept
+    return out
+
+
+class Vocabulary:
+    """Word <-> id under the Keras IMDB conventions; ``size`` is the embedding's input_dim."""
+
+    def __init__(self, words: Sequence[str]):
+        self.words: list[str] = list(words)
+        self.index: dict[str, int] = {w: i + FIRST_WORD_ID for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("vocabulary has duplicate words")
+
+    @property
+    def size(self) -> int:
+        return len(self.words) + FIRST_WORD_ID
+
+    def __len__(self) -> int:
+        return self.size
+
+    @classmethod
+    def from_token_lists(cls, token_lists: Iterable[Sequence[str]], vocab_size: int) -> Vocabulary:
+        """Most frequent words first, ties alphabetical, at most ``vocab_size - 4`` words."""
+        if vocab_size <= FIRST_WORD_ID:
+            raise ValueError(f"vocab_size must be > {FIRST_WORD_ID}, got {vocab_size}")
+        counts: Counter[str] = Counter()
+        for tokens in token_lists:
+            counts.update(tokens)
+        ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
+        return cls([w for w, _ in ranked[: vocab_size - FIRST_WORD_ID]])
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], vocab_size: int) -> Vocabulary:
+        return cls.from_token_lists((tokenize(t) for t in texts), vocab_size)
+
+    def word(self, token_id: int) -> str:
+        if token_id < FIRST_WORD_ID:
+            return RESERVED[token_id]
+        return self.words[token_id - FIRST_WORD_ID]
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text("".join(w + "\n" for w in self.words), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocabulary:
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(text.split("\n")[:-1] if text else [])
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One review as the model sees it, with the map back to its words.
+
+    ``positions[i]`` is where token ``i`` sits in ``padded`` (-1 when pre-truncation
+    dropped it); the start id, when kept, sits just before the first kept token.
+    """
+
+    tokens: list[str]
+    ids: list[int]  # one id per token, order kept (no start id)
+    padded: np.ndarray  # int32 [maxlen]
+    positions: np.ndarray  # int64 [len(tokens)]
+
+    @property
+    def n_truncated(self) -> int:
+        return int((self.positions < 0).sum())
+
+    @property
+    def first_position(self) -> int:
+        """Index in ``padded`` of the first non-pad id (``maxlen`` would mean none)."""
+        return int(len(self.padded) - min(len(self.ids) + 1, len(self.padded)))
+
+
+class Codec:
+    """Everything needed to turn text into model input, bound to one vocabulary and maxlen."""
+
+    def __init__(self, vocab: Vocabulary, maxlen: int):
+        if maxlen < 1:
+            raise ValueError(f"maxlen must be >= 1, got {maxlen}")
+        self.vocab = vocab
+        self.maxlen = maxlen
+
+    def ids(self, tokens: Sequence[str]) -> list[int]:
+        get = self.vocab.index.get
+        return [get(t, OOV) for t in tokens]
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts -> int32 [n, maxlen]. Only the tail that survives truncation is looked up."""
+        get = self.vocab.index.get
+        keep = self.maxlen - 1  # room left after the start id
+        out = np.zeros((len(texts), self.maxlen), dtype=np.int32)
+        for row, text in enumerate(texts):
+            tokens = tokenize(text)
+            if len(tokens) > keep:
+                seq = [get(t, OOV) for t in tokens[-self.maxlen:]]
+            else:
+                seq = [START] + [get(t, OOV) for t in tokens]
+            out[row, self.maxlen - len(seq):] = seq
+        return out
+
+    def encode(self, text: str) -> Encoding:
+        """One text with its token <-> position alignment, for explanations."""
+        tokens = tokenize(text)
+        ids = self.ids(tokens)
+        padded = pad([[START] + ids], self.maxlen)[0]
+        offset = self.maxlen - 1 - len(ids)  # position of the start id, may be negative
+        positions = np.arange(1, len(ids) + 1, dtype=np.int64) + offset
+        positions[positions < 0] = -1
+        return Encoding(tokens=tokens, ids=ids, padded=padded, positions=positions)

@@ -1,0 +1,39 @@
+"""The keras.datasets.imdb path, on data the test makes (this machine is offline)."""
+
+import numpy as np
+import pytest
+
+from serve.codec import tokenize
+from serve.sources import DataError
+from trainer import data
+
+
+def fake_fetch():
+    word_index = {"the": 1, "movie": 2, "was": 3, "great": 4, "awful": 5}
+    # Keras shifts ranks by index_from=3 and prepends start id 1
+    xtr = [[1, 4, 5, 6, 7], [1, 4, 5, 6, 8]]
+    xte = [[1, 5, 6, 7, 2]]  # 2 = OOV
+    return (xtr, np.array([1, 0])), (xte, np.array([1])), word_index
+
+
+def test_keras_ids_decode_back_to_words_with_the_same_conventions():
+    corpus = data.load_keras_imdb(fetch=fake_fetch)
+    assert corpus.train.texts == ["the movie was great", "the movie was awful"]
+    assert corpus.test.texts == ["movie was great"]
+    assert corpus.train.labels.tolist() == [1, 0]
+    assert tokenize(corpus.train.texts[0]) == ["the", "movie", "was", "great"]
+
+
+def test_offline_download_fails_at_once_naming_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Keras cache
+    monkeypatch.setattr(data, "KERAS_HOST", ("127.0.0.1", 9))  # discard port: refused
+    with pytest.raises(DataError, match=r"pass --data with an aclImdb directory or .tar.gz"):
+        data.load_keras_imdb()
+
+
+def test_trainer_cli_reports_data_errors_without_traceback(tmp_path, capsys):
+    from trainer.__main__ import main
+
+    assert main(["--data", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nope.tar.gz: no such file" in err and "Traceback" not in err

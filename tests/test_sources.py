@@ -1,0 +1,130 @@
+import json
+import tarfile
+
+import pytest
+
+from serve.sources import DataError, read_aclimdb, read_any, read_table
+from trainer.data import Split, load_extra, load_files
+
+
+def test_aclimdb_directory_and_tarball_give_the_same_sorted_records(acl_dir, acl_tar):
+    from_dir, from_tar = list(read_aclimdb(acl_dir)), list(read_aclimdb(acl_tar))
+    assert [(r.id, r.text, r.label, r.split) for r in from_dir] == [(r.id, r.text, r.label, r.split) for r in from_tar]
+    assert len(from_dir) == 12
+    assert {(r.split, r.label) for r in from_dir} == {("train", 0), ("train", 1), ("test", 0), ("test", 1)}
+    assert from_dir[0].id.startswith("test/neg/0_")
+
+
+def test_load_files_builds_train_and_test_splits_with_sha(acl_tar):
+    corpus = load_files(acl_tar)
+    assert len(corpus.train) == 6 and len(corpus.test) == 6
+    assert sorted(corpus.train.labels.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert corpus.source["kind"] == "aclImdb" and len(corpus.source["sha256"]) == 64
+
+
+def test_aclimdb_errors_name_the_path_and_the_problem(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_files(tmp_path / "missing.tar.gz")
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "a.txt").write_text("hello")
+    with pytest.raises(DataError, match=r"flat: no reviews in the aclImdb layout"):
+        list(read_aclimdb(tmp_path / "flat"))
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    with pytest.raises(DataError, match="bad.tar.gz: not a readable"):
+        list(read_aclimdb(bad))
+
+
+def test_empty_split_is_reported(tmp_path):
+    from tests.synthetic import write_aclimdb
+
+    tree = write_aclimdb(tmp_path, per_folder=2)
+    for f in (tree / "test" / "neg").iterdir():
+        f.unlink()
+    with pytest.raises(DataError, match="test/: the split has only positive reviews"):
+        load_files(tree)
+    for f in (tree / "test" / "pos").iterdir():
+        f.unlink()
+    with pytest.raises(DataError, match="test/: the split is empty"):
+        load_files(tree)
+
+
+def test_non_utf8_review_is_named(tmp_path):
+    from tests.synthetic import write_aclimdb
+
+    tree = write_aclimdb(tmp_path, per_folder=1)
+    victim = next((tree / "train" / "pos").iterdir())
+    victim.write_bytes(b"caf\xe9")
+    with pytest.raises(DataError, match=f"train/pos/{victim.name} is not UTF-8"):
+        list(read_aclimdb(tree))
+
+
+def test_csv_and_jsonl_rows_with_labels_and_ids(tmp_path):
+    csv = tmp_path / "r.csv"
+    csv.write_text('id,review,label\na1,"A fine, ""quoted""\nmultiline review",pos\na2,Dull,0\n,No id,Positive\n')
+    rows = list(read_table(csv))
+    assert [(r.id, r.label) for r in rows] == [("a1", 1), ("a2", 0), ("5", 1)]  # ids default to the line number
+    assert rows[0].text == 'A fine, "quoted"\nmultiline review'
+    assert [r.where.rsplit(":", 1)[1] for r in rows] == ["2", "4", "5"]
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text(json.dumps({"text": "Lovely", "label": 1}) + "\n\n" + json.dumps({"text": "Grim", "label": "neg"}) + "\n")
+    assert [(r.text, r.label, r.id) for r in read_any(jsonl)] == [("Lovely", 1, "1"), ("Grim", 0, "3")]
+    split = Split.from_records(read_table(jsonl), "x")
+    assert split.labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("text,label\nok,maybe\n", r"r.csv:2: label 'maybe' is not one of"),
+    ("body,label\nok,1\n", r"no text column \(looked for text or review\)"),
+    ("", "empty file"),
+    ("text,label\nok,1,extra\n", r"r.csv:2: more fields than the header"),
+])
+def test_csv_errors_name_file_row_and_problem(tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        list(read_table(path))
+
+
+def test_jsonl_and_encoding_errors(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"text": "ok", "label": 1}\n{broken\n')
+    with pytest.raises(DataError, match=r"r.jsonl:2: not valid JSON"):
+        list(read_table(path))
+    path.write_text('{"text": 5}\n')
+    with pytest.raises(DataError, match=r"r.jsonl:1: 'text' is missing or not a string"):
+        list(read_table(path))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"text,label\ncaf\xe9,1\n")
+    with pytest.raises(DataError, match="latin.csv: not UTF-8"):
+        list(read_table(latin))
+    with pytest.raises(DataError, match="unknown format .xlsx"):
+        list(read_table(tmp_path / "r.xlsx" if (tmp_path / "r.xlsx").write_text("x") else None))
+
+
+def test_training_needs_labels(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("text,label\nfine,1\nunlabelled,\n")
+    with pytest.raises(DataError, match=r"r.csv:3: no label"):
+        load_extra([path])
+
+
+def test_table_data_gets_a_seeded_holdout(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps({"text": f"review {i}", "label": i % 2}) + "\n" for i in range(20)))
+    a, b = load_files(path, seed=5), load_files(path, seed=5)
+    assert len(a.train) == 16 and len(a.test) == 4
+    assert a.test.texts == b.test.texts
+    assert set(a.train.texts).isdisjoint(a.test.texts)
+
+
+def test_tarball_members_outside_the_layout_are_ignored(tmp_path, acl_tar):
+    # the real archive also carries README and imdb.vocab
+    extra = tmp_path / "with_readme.tar.gz"
+    readme = tmp_path / "README"
+    readme.write_text("about the data")
+    with tarfile.open(acl_tar) as src, tarfile.open(extra, "w:gz") as dst:
+        for m in src:
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        dst.add(readme, arcname="aclImdb/README")
+    assert len(list(read_aclimdb(extra))) == 12

@@ -1,0 +1,73 @@
+"""Command line: ``python -m trainer --data PATH --out exported/`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+
+from serve.sources import ACCEPTED, DataError
+from trainer.model import CELLS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m trainer",
+        description="Train the sentiment model on IMDB reviews and export it to ONNX for serving.",
+    )
+    p.add_argument("--data", help=f"training data: {ACCEPTED}. Omitted: download keras.datasets.imdb (online only)")
+    p.add_argument("--test", help="test set for a CSV/JSONL --data (default: a seeded 20%% holdout)")
+    p.add_argument("--extra", action="append", default=[], metavar="PATH",
+                   help="extra labelled CSV/JSONL rows added to training, e.g. exported annotations (repeatable)")
+    p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
+    p.add_argument("--preset", choices=["default", "tutorial"], default="default",
+                   help="default: tuned (test accuracy >= 0.88); tutorial: the reference configuration")
+    p.add_argument("--cell", choices=sorted(CELLS), help="recurrent cell")
+    p.add_argument("--vocab-size", type=int, help="embedding rows: 4 reserved ids + most frequent words")
+    p.add_argument("--embed-dim", type=int)
+    p.add_argument("--units", type=int, help="recurrent units")
+    p.add_argument("--maxlen", type=int, help="ids per review; longer reviews keep their last words")
+    p.add_argument("--dropout", type=float, help="word-embedding dropout before the recurrent layer")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs; 0 turns it off")
+    p.add_argument("--seed", type=int)
+    return p.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace):
+    from trainer.train import PRESETS
+
+    cfg = copy.deepcopy(PRESETS[args.preset])
+    for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout"):
+        if getattr(args, name) is not None:
+            setattr(cfg.model, name, getattr(args, name))
+    for name in ("epochs", "seed"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if args.patience is not None:
+        cfg.patience = args.patience or None
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from trainer.data import load_extra, load_files, load_keras_imdb
+
+    try:
+        cfg = config_from(args)
+        corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
+        extra = load_extra(args.extra)
+        if extra is not None:
+            corpus.train = corpus.train + extra
+            corpus.source["extra"] = args.extra
+        from trainer.train import train
+
+        train(corpus, cfg, args.out)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

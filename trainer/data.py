@@ -1,0 +1,140 @@
+"""Labelled train/test corpora for the trainer, from a file or from ``keras.datasets.imdb``."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from serve.codec import FIRST_WORD_ID
+from serve.sources import ACCEPTED, DataError, Record, is_aclimdb, read_aclimdb, read_table
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: np.ndarray  # int32 0/1
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record], name: str) -> Split:
+        texts, labels = [], []
+        for r in records:
+            if r.label is None:
+                raise DataError(f"{r.where}: no label; training data needs 0/1/pos/neg labels")
+            texts.append(r.text)
+            labels.append(r.label)
+        if not texts:
+            raise DataError(f"{name}: the split is empty")
+        split = cls(texts, np.asarray(labels, dtype=np.int32))
+        if len(set(labels)) < 2:
+            raise DataError(f"{name}: the split has only {'positive' if labels[0] else 'negative'} reviews")
+        return split
+
+    def take(self, idx: np.ndarray) -> Split:
+        return Split([self.texts[i] for i in idx], self.labels[idx])
+
+    def __add__(self, other: Split) -> Split:
+        return Split(self.texts + other.texts, np.concatenate([self.labels, other.labels]))
+
+
+@dataclass
+class Corpus:
+    train: Split
+    test: Split
+    source: dict = field(default_factory=dict)  # kind, path, sha256: recorded in the metadata
+
+
+def sha256_of(path: str | Path) -> str:
+    """Of a file; of a directory, over its sorted relative paths and contents."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) -> Corpus:
+    """aclImdb (its own train/test) or a table (``test`` given, or a seeded 20% holdout)."""
+    data = Path(data)
+    if not data.exists():
+        raise DataError(f"{data}: no such file or directory; --data takes {ACCEPTED}")
+    source = {"kind": "aclImdb" if is_aclimdb(data) else "table", "path": data.name, "sha256": sha256_of(data)}
+    if is_aclimdb(data):
+        records = list(read_aclimdb(data))
+        train = Split.from_records((r for r in records if r.split == "train"), f"{data} train/")
+        held = Split.from_records((r for r in records if r.split == "test"), f"{data} test/")
+        return Corpus(train, held, source)
+    full = Split.from_records(read_table(data), str(data))
+    if test is not None:
+        source["test"] = {"path": Path(test).name, "sha256": sha256_of(test)}
+        return Corpus(full, Split.from_records(read_table(test), str(test)), source)
+    order = np.random.default_rng(seed).permutation(len(full))
+    cut = len(full) - max(1, len(full) // 5)
+    source["test"] = "seeded 20% holdout"
+    return Corpus(full.take(order[:cut]), full.take(order[cut:]), source)
+
+
+def load_extra(paths: Iterable[str | Path]) -> Split | None:
+    """Extra labelled rows (e.g. exported annotations) appended to the training split."""
+    splits = [Split.from_records(read_table(p), str(p)) for p in paths]
+    return sum(splits[1:], splits[0]) if splits else None
+
+
+# ---- keras.datasets.imdb, for users who are online ---------------------------------------
+
+KERAS_HOST = ("storage.googleapis.com", 443)
+
+
+def decode_keras_ids(ids: Iterable[int], words_by_id: dict[int, str]) -> str:
+    """A Keras IMDB sequence back to text; pad, start and OOV ids have no word and are dropped."""
+    return " ".join(words_by_id[i] for i in ids if i in words_by_id)
+
+
+def keras_words_by_id(word_index: dict[str, int], index_from: int = FIRST_WORD_ID - 1) -> dict[int, str]:
+    """``imdb.get_word_index()`` ranks start at 1; ``load_data`` shifts them by ``index_from``."""
+    return {rank + index_from: word for word, rank in word_index.items()}
+
+
+def fetch_keras_imdb() -> tuple[tuple, tuple, dict[str, int]]:
+    """Download (or reuse Keras' cache of) the IMDB arrays and word index."""
+    cache = Path.home() / ".keras" / "datasets"
+    cached = (cache / "imdb.npz").exists() and (cache / "imdb_word_index.json").exists()
+    if not cached:
+        try:
+            socket.create_connection(KERAS_HOST, timeout=5).close()
+        except OSError as err:
+            raise DataError(
+                f"cannot reach {KERAS_HOST[0]} to download keras.datasets.imdb ({err}); "
+                f"pass --data with {ACCEPTED}"
+            ) from None
+    import keras  # heavy; only the online path needs it
+
+    try:
+        (xtr, ytr), (xte, yte) = keras.datasets.imdb.load_data()
+        word_index = keras.datasets.imdb.get_word_index()
+    except Exception as err:  # noqa: BLE001 - any download failure gets the same advice
+        raise DataError(f"downloading keras.datasets.imdb failed ({err}); pass --data with {ACCEPTED}") from None
+    return (xtr, ytr), (xte, yte), word_index
+
+
+def load_keras_imdb(fetch: Callable[[], tuple] = fetch_keras_imdb) -> Corpus:
+    """The tutorial's data, decoded back to words so that it goes through the same codec."""
+    (xtr, ytr), (xte, yte), word_index = fetch()
+    words = keras_words_by_id(word_index)
+
+    def split(xs, ys) -> Split:
+        return Split([decode_keras_ids(x, words) for x in xs], np.asarray(ys, dtype=np.int32))
+
+    return Corpus(split(xtr, ytr), split(xte, yte), {"kind": "keras.datasets.imdb", "path": None, "sha256": None})

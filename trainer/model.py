@@ -1,0 +1,56 @@
+"""The Keras model: Embedding -> recurrent cell -> Dense(1, sigmoid), with a running score.
+
+The recurrent layer returns its state after every step and the same Dense+sigmoid reads
+each of them out, so one forward pass gives both the probability (the last step) and
+the running score over the review, which explain/ turns into per-token contributions.
+The trained weights are those of the plain ``Embedding -> LSTM(units) -> Dense`` model;
+reading out the intermediate states adds no parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import keras
+
+CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 20_000
+    embed_dim: int = 32
+    units: int = 32
+    maxlen: int = 250
+    cell: str = "lstm"
+    dropout: float = 0.0  # on the embedded words, before the recurrent layer
+    learning_rate: float = 1e-3  # rmsprop
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_models(cfg: ModelConfig) -> tuple[keras.Model, keras.Model]:
+    """(training model -> probability, export model -> [probability, running score]).
+
+    Both share every layer. No ``mask_zero``: pre-padding puts the zeros before the words,
+    and a mask would export as a slow ONNX Loop instead of one fused recurrent op.
+    """
+    if cfg.cell not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cfg.cell!r}")
+    ids = keras.Input(shape=(cfg.maxlen,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(cfg.vocab_size, cfg.embed_dim, name="embedding")(ids)
+    if cfg.dropout:
+        x = keras.layers.SpatialDropout1D(cfg.dropout, name="word_dropout")(x)
+    states = CELLS[cfg.cell](cfg.units, return_sequences=True, name=cfg.cell)(x)
+    running = keras.layers.Dense(1, activation="sigmoid", name="readout")(states)
+    running = keras.layers.Reshape((cfg.maxlen,), name="running_score")(running)
+    probability = keras.layers.Lambda(lambda r: r[:, -1], output_shape=(), name="probability")(running)
+    train_model = keras.Model(ids, probability, name="sentilens")
+    train_model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=cfg.learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+    export_model = keras.Model(ids, [probability, running], name="sentilens_export")
+    return train_model, export_model
