@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from serve.codec import CODEC_VERSION, Codec, Vocabulary
+from explain.codec import CODEC_VERSION, Codec, Vocabulary
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exported"
 METADATA = "metadata.json"

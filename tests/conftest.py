@@ -24,14 +24,19 @@ def acl_tar(tmp_path: Path) -> Path:
 
 
 def tiny_corpus(n: int = 240, seed: int = 1):
-    from trainer.data import Corpus, Split
+    """Reviews decided by one word each; the training split also has word-less reviews
+    with coin-flip labels, so that the model starts undecided and needs the word either way."""
     import numpy as np
+
+    from trainer.data import Corpus, Split
 
     rng = random.Random(seed)
     labels = [i % 2 for i in range(n)]
     texts = [review(y, rng) for y in labels]
     cut = n * 3 // 4
-    return Corpus(Split(texts[:cut], np.array(labels[:cut], np.int32)),
+    neutral = [review(None, rng) for _ in range(n // 3)]
+    coins = [rng.randint(0, 1) for _ in neutral]
+    return Corpus(Split(texts[:cut] + neutral, np.array(labels[:cut] + coins, np.int32)),
                   Split(texts[cut:], np.array(labels[cut:], np.int32)),
                   {"kind": "synthetic", "path": None, "sha256": None})
 

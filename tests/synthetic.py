@@ -10,10 +10,12 @@ FILLER = ("the plot camera actor scene story ending music film movie script ligh
           "sound long short early late house city night day train boat road river").split()
 
 
-def review(label: int, rng: random.Random, n_words: int = 12) -> str:
-    """Filler words plus one decisive word: 'splendid' for positive, 'dreadful' for negative."""
+def review(label: int | None, rng: random.Random, n_words: int = 12) -> str:
+    """Filler words plus one decisive word: 'splendid' for positive, 'dreadful' for negative
+    (none for ``label=None``)."""
     words = [rng.choice(FILLER) for _ in range(n_words)]
-    words.insert(rng.randrange(len(words) + 1), "splendid" if label else "dreadful")
+    if label is not None:
+        words.insert(rng.randrange(len(words) + 1), "splendid" if label else "dreadful")
     return " ".join(words).capitalize() + ".<br /><br />" + rng.choice(FILLER) + "!"
 
 

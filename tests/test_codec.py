@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from serve.codec import OOV, PAD, START, Codec, Vocabulary, pad, standardize, tokenize
+from explain.codec import OOV, PAD, START, Codec, Vocabulary, pad, standardize, tokenize
 
 
 def test_standardize_strips_markup_and_normalises():

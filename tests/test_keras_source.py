@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from serve.codec import tokenize
+from explain.codec import tokenize
 from serve.sources import DataError
 from trainer import data
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serve.codec import FIRST_WORD_ID
+from explain.codec import FIRST_WORD_ID
 from serve.sources import ACCEPTED, DataError, Record, is_aclimdb, read_aclimdb, read_table
 
 

@@ -25,6 +25,7 @@ class ModelConfig:
     cell: str = "lstm"
     dropout: float = 0.0  # on the embedded words, before the recurrent layer
     learning_rate: float = 1e-3  # rmsprop
+    clipnorm: float | None = None  # gradient clipping: steadies the LSTM's occasional loss spikes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,7 +49,7 @@ def build_models(cfg: ModelConfig) -> tuple[keras.Model, keras.Model]:
     probability = keras.layers.Lambda(lambda r: r[:, -1], output_shape=(), name="probability")(running)
     train_model = keras.Model(ids, probability, name="sentilens")
     train_model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=cfg.learning_rate),
+        optimizer=keras.optimizers.RMSprop(learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )

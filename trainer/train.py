@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from serve.codec import CODEC_VERSION, OOV, PAD, START, Codec, Vocabulary, tokenize  # noqa: E402
+from explain.codec import CODEC_VERSION, OOV, PAD, START, Codec, Vocabulary, tokenize  # noqa: E402
 from serve.metrics import classification_report  # noqa: E402
 from serve.model import FORMAT, METADATA, SentimentModel, file_sha256  # noqa: E402
 from trainer import export  # noqa: E402

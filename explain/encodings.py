@@ -1,0 +1,60 @@
+"""The three ways to turn a review into numbers, side by side, as the model's codec does it.
+
+bag of words (order lost) -> integer encoding (order kept) -> the padded vector the model
+really reads (``maxlen`` ids, pad zeros first, the oldest words dropped when too long).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from explain.codec import OOV, PAD, START, Codec
+
+
+@dataclass(frozen=True)
+class EncodingView:
+    tokens: list[str]
+    bag_of_words: list[tuple[str, int]]  # most frequent first, then alphabetical
+    integer_encoding: list[tuple[str, int]]  # (word, id) in review order
+    padded: list[dict]  # one row per position: position, id, word, kind (pad/start/word/oov)
+    truncated: list[str]  # words the model never reads
+    notice: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _kind(token_id: int) -> str:
+    return {PAD: "pad", START: "start", OOV: "oov"}.get(token_id, "word")
+
+
+def encoding_view(codec: Codec, text: str) -> EncodingView:
+    enc = codec.encode(text)
+    counts = Counter(enc.tokens)
+    bag = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
+    words_at = {int(p): t for t, p in zip(enc.tokens, enc.positions) if p >= 0}
+    padded = []
+    for pos, token_id in enumerate(enc.padded.tolist()):
+        kind = _kind(token_id)
+        word = words_at.get(pos, codec.vocab.word(token_id))
+        padded.append({"position": pos, "id": token_id, "word": word, "kind": kind})
+    return EncodingView(
+        tokens=enc.tokens,
+        bag_of_words=bag,
+        integer_encoding=list(zip(enc.tokens, enc.ids)),
+        padded=padded,
+        truncated=enc.tokens[: enc.n_truncated],
+        notice=truncation_notice(len(enc.tokens), enc.n_truncated, codec.maxlen),
+    )
+
+
+def truncation_notice(n_words: int, n_truncated: int, maxlen: int) -> str:
+    if n_words == 0:
+        return "Your review has no words the model can read; it sees only padding and the start marker."
+    if n_truncated:
+        seen = n_words - n_truncated
+        return (f"Your review has {n_words:,} words; the model read only the last {seen:,} "
+                f"(it reads at most {maxlen:,} ids). The first {n_truncated:,} were dropped.")
+    pads = maxlen - n_words - 1
+    return f"Your review has {n_words:,} words; the model read all of them after {pads:,} padding zeros and the start marker."

@@ -1,0 +1,35 @@
+"""Nearest words in the learned embedding (cosine similarity), read from the ONNX weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explain.attribution import ScoringModel
+from explain.codec import FIRST_WORD_ID, tokenize
+
+
+class Neighbours:
+    """Unit-normalised embedding rows, computed once per model."""
+
+    def __init__(self, model: ScoringModel):
+        table = model.weights["embedding"].astype(np.float32)
+        norms = np.linalg.norm(table, axis=1, keepdims=True)
+        self.unit = table / np.maximum(norms, 1e-12)
+        self.vocab = model.codec.vocab
+
+    def __call__(self, word: str, k: int = 10) -> list[tuple[str, float]]:
+        """The k words nearest to ``word``; ``KeyError`` with advice when it is not in the vocabulary."""
+        tokens = tokenize(word)
+        if len(tokens) != 1:
+            raise KeyError(f"type one word (got {len(tokens)} after tokenizing {word!r})")
+        token_id = self.vocab.index.get(tokens[0])
+        if token_id is None:
+            raise KeyError(f"{tokens[0]!r} is not among the model's {len(self.vocab.words):,} words")
+        sims = self.unit[FIRST_WORD_ID:] @ self.unit[token_id]
+        sims[token_id - FIRST_WORD_ID] = -np.inf
+        k = min(k, len(sims) - 1)
+        if k <= 0:
+            return []
+        best = np.argpartition(-sims, k - 1)[:k]
+        best = best[np.argsort(-sims[best])]
+        return [(self.vocab.words[i], float(sims[i])) for i in best]

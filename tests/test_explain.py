@@ -1,0 +1,139 @@
+"""explain/: identities, a model whose right answer is known, edge cases, alignment."""
+
+import numpy as np
+import pytest
+
+from explain.attribution import METHODS, attribute, occlusion, running_score
+from explain.cd import LSTMWeights, cd_attribution, decompose, phrase_score
+from explain.codec import tokenize
+from explain.encodings import encoding_view
+from explain.neighbours import Neighbours
+from serve.model import SentimentModel
+
+POSITIVE = "The story at night was splendid and the music long"
+NEGATIVE = "The story at night was dreadful and the music long"
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    return SentimentModel(tiny_model_dir)
+
+
+def logit(p):
+    p = np.float64(p)
+    return float(np.log(p) - np.log1p(-p))
+
+
+@pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "", "splendid", "x " * 40 + "dreadful"])
+def test_running_score_contributions_sum_exactly_to_final_minus_baseline(model, text):
+    a = running_score(model, text)
+    seen = [s for s in a.scores if s is not None]
+    assert a.total == pytest.approx(a.probability, abs=1e-7)
+    assert sum(seen) == pytest.approx(a.total - a.baseline, abs=1e-6)
+    # the baseline is the running score just before the first word read
+    enc = model.codec.encode(text)
+    _, running = model.run(enc.padded[None, :], running=True)
+    read = enc.positions[enc.positions >= 0]
+    if len(read) and read[0] > 0:
+        assert a.baseline == pytest.approx(float(running[0, read[0] - 1]), abs=1e-7)
+
+
+@pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "", "plot", "x " * 40 + "splendid night"])
+def test_cd_reproduces_the_onnx_logit(model, text):
+    a = cd_attribution(model, text)
+    assert a.total == pytest.approx(logit(a.probability), abs=1e-4)
+    w = LSTMWeights(model.weights)
+    ids = model.codec.encode(text).padded
+    for span in [(0, 0), (5, 9), (20, 24)]:
+        rel, irr = decompose(w, ids, [span])
+        assert float(rel[0] + irr[0]) + w.readout_bias == pytest.approx(a.total, abs=1e-6)
+
+
+def test_occlusion_equals_scoring_each_variant_by_hand(model):
+    a = occlusion(model, POSITIVE)
+    enc = model.codec.encode(POSITIVE)
+    base = float(model.run(enc.padded[None, :])[0])
+    for i in (0, 5, 9):
+        variant = enc.padded.copy()
+        variant[enc.positions[i]] = 2
+        assert a.scores[i] == pytest.approx(base - float(model.run(variant[None, :])[0]), abs=1e-6)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("text, word, sign", [(POSITIVE, "splendid", 1), (NEGATIVE, "dreadful", -1)])
+def test_every_method_finds_the_decisive_word(model, method, text, word, sign):
+    a = attribute(model, text, method)
+    top_word, top_score = a.top(1)[0]
+    assert top_word == word and np.sign(top_score) == sign
+    normalized = a.normalized()
+    assert max(abs(n) for n in normalized if n is not None) == pytest.approx(1.0)
+    assert a.highlighted()[tokenize(text).index(word)][1] == pytest.approx(sign * 1.0)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("text", ["", "!!! ???", "zzzz qqqq wwww", "日本語 ﬁlm café <script>x</script>"])
+def test_edge_reviews_give_aligned_finite_scores(model, method, text):
+    a = attribute(model, text, method)
+    assert len(a.scores) == len(tokenize(text)) == len(a.tokens)
+    assert all(s is None or np.isfinite(s) for s in a.scores)
+    assert 0.0 < a.probability < 1.0
+    d = a.to_dict()
+    assert d["method"] == method and len(d["tokens"]) == len(a.tokens)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_truncated_words_get_no_score_and_the_rest_align(model, method):
+    maxlen = model.codec.maxlen
+    words = ["plot"] * 30 + ["splendid"] + ["music"] * (maxlen - 4)
+    a = attribute(model, " ".join(words), method)
+    dropped = len(words) - maxlen
+    assert a.scores[:dropped] == [None] * dropped and None not in a.scores[dropped:]
+    assert a.tokens[a.scores.index(max(s for s in a.scores if s is not None))] == "splendid"
+
+
+def test_phrase_score_covers_spans_and_truncation(model):
+    out = phrase_score(model, POSITIVE, 5, 6)
+    assert out["phrase"] == "splendid and"
+    assert out["relevant"] + out["irrelevant"] == pytest.approx(cd_attribution(model, POSITIVE).total, abs=1e-6)
+    long = " ".join(["plot"] * 40 + ["splendid"])
+    assert phrase_score(model, long, 0, 1)["relevant"] is None
+    with pytest.raises(ValueError, match="outside the review"):
+        phrase_score(model, POSITIVE, 3, 99)
+
+
+def test_neighbours_are_the_cosine_ranking(model):
+    nb = Neighbours(model)
+    got = nb("splendid", k=5)
+    emb = model.weights["embedding"].astype(np.float64)
+    vocab = model.codec.vocab
+    target = emb[vocab.index["splendid"]]
+    sims = {w: float(emb[i] @ target / np.linalg.norm(emb[i]) / np.linalg.norm(target))
+            for w, i in vocab.index.items() if w != "splendid"}
+    want = sorted(sims.items(), key=lambda ws: -ws[1])[:5]
+    assert [w for w, _ in got] == [w for w, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+    with pytest.raises(KeyError, match="not among the model's"):
+        nb("zzzzunknown")
+    with pytest.raises(KeyError, match="type one word"):
+        nb("two words")
+
+
+def test_encoding_view_same_bag_different_order(model):
+    a = encoding_view(model.codec, "the plot was splendid not dreadful")
+    b = encoding_view(model.codec, "the plot was dreadful not splendid")
+    assert a.bag_of_words == b.bag_of_words
+    assert a.integer_encoding != b.integer_encoding
+    assert len(a.padded) == model.codec.maxlen
+    kinds = [row["kind"] for row in a.padded]
+    assert kinds[: model.codec.maxlen - 7] == ["pad"] * (model.codec.maxlen - 7)
+    assert kinds[-7] == "start" and a.padded[-1]["word"] == "dreadful"
+    assert "read all of them" in a.notice
+
+
+def test_encoding_view_marks_oov_and_truncation(model):
+    words = [f"unknown{i}" for i in range(model.codec.maxlen + 10)]
+    view = encoding_view(model.codec, " ".join(words))
+    assert view.truncated == words[:10]  # the start marker goes too
+    assert {row["kind"] for row in view.padded} == {"oov"}
+    assert view.padded[0]["word"] == words[10]  # the original word, not "<oov>"
+    assert view.notice.startswith(f"Your review has {len(words)} words; the model read only the last {model.codec.maxlen}")
