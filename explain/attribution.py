@@ -115,14 +115,14 @@ def occlusion(model: ScoringModel, text: str, enc: Encoding | None = None) -> At
                        float(probs[0]), float(probs[0]) - float(by_position.sum()), float(probs[0]))
 
 
-def attribute(model: ScoringModel, text: str, method: str = "running") -> Attribution:
-    """Dispatch by method name (see ``METHODS``)."""
+def attribute(model: ScoringModel, text: str, method: str = "running", enc: Encoding | None = None) -> Attribution:
+    """Dispatch by method name (see ``METHODS``); pass ``enc`` when the text is already encoded."""
     if method == "running":
-        return running_score(model, text)
+        return running_score(model, text, enc)
     if method == "occlusion":
-        return occlusion(model, text)
+        return occlusion(model, text, enc)
     if method == "cd":
         from explain.cd import cd_attribution
 
-        return cd_attribution(model, text)
+        return cd_attribution(model, text, enc)
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -10,7 +10,7 @@ Accepted:
 - CSV with a header (text column ``text`` or ``review`` by default, optional ``label``
   and ``id``);
 - JSONL, one object per line with the same keys;
-- plain text, one review per line (no labels).
+- plain text, one review per line (no labels; blank lines are not reviews).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import json
 import re
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,9 @@ _LABELS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _ACL_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 
 csv.field_size_limit(sys.maxsize)
+
+
+BadRow = Callable[[str, str], None]  # (where, problem): report a bad row and go on
 
 
 class DataError(ValueError):
@@ -66,8 +69,11 @@ def is_aclimdb(path: Path) -> bool:
     return path.is_dir() or path.name.endswith((".tar.gz", ".tgz"))
 
 
-def read_aclimdb(path: str | Path) -> Iterator[Record]:
-    """Every labelled review of an aclImdb tree, sorted by split, label, id."""
+def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None) -> Iterator[Record]:
+    """Every labelled review of an aclImdb tree, sorted by split, label, id.
+
+    A review that is not UTF-8 raises ``DataError``, or goes to ``on_bad_row`` and is skipped.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
@@ -86,7 +92,11 @@ def read_aclimdb(path: str | Path) -> Iterator[Record]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise DataError(f"{path}: {member} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+            problem = f"not UTF-8 text ({err.reason} at byte {err.start})"
+            if on_bad_row is None:
+                raise DataError(f"{path}: {member} is {problem}") from None
+            on_bad_row(f"{path}:{member}", problem)
+            continue
         yield Record(
             id=f"{split}/{polarity}/{num}_{rating}",
             text=text,
@@ -110,29 +120,33 @@ def _aclimdb_members(path: Path) -> Iterator[tuple[str, callable]]:
         raise DataError(f"{path}: not a readable .tar.gz ({err})") from None
 
 
-def read_table(path: str | Path, text_column: str | None = None) -> Iterator[Record]:
-    """CSV, JSONL or TXT rows as records; a bad row raises ``DataError`` with its line."""
+def read_table(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None) -> Iterator[Record]:
+    """CSV, JSONL or TXT rows as records.
+
+    A bad row (broken JSON, missing or empty text, bytes that are not UTF-8, a label that
+    is not 0/1/pos/neg) raises ``DataError`` naming its line, or, with ``on_bad_row``, is
+    reported there and skipped. A file that cannot be read at all always raises.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        yield from _read_csv(path, text_column)
-    elif suffix in (".jsonl", ".ndjson"):
-        yield from _read_jsonl(path, text_column)
-    elif suffix == ".txt":
-        yield from _read_txt(path)
-    else:
+    readers = {".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".txt": _txt_rows}
+    if suffix not in readers:
         raise DataError(f"{path}: unknown format {suffix or '(no suffix)'}; expected {ACCEPTED}")
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        for line, parse in readers[suffix](path, f, text_column):
+            try:
+                yield parse()
+            except DataError as err:
+                if on_bad_row is None:
+                    raise
+                on_bad_row(f"{path}:{line}", str(err).removeprefix(f"{path}:{line}: "))
 
 
-def read_any(path: str | Path, text_column: str | None = None) -> Iterator[Record]:
+def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None) -> Iterator[Record]:
     path = Path(path)
-    return read_aclimdb(path) if is_aclimdb(path) else read_table(path, text_column)
-
-
-def _open_text(path: Path) -> io.TextIOWrapper:
-    return open(path, encoding="utf-8-sig", newline="")
+    return read_aclimdb(path, on_bad_row) if is_aclimdb(path) else read_table(path, text_column, on_bad_row)
 
 
 def _pick_text_column(columns: list[str], wanted: str | None, where: str) -> str:
@@ -146,11 +160,20 @@ def _pick_text_column(columns: list[str], wanted: str | None, where: str) -> str
     raise DataError(f"{where}: no text column (looked for {' or '.join(TEXT_COLUMNS)}); columns are {columns}")
 
 
-def _row(path: Path, line: int, obj: dict, text_column: str) -> Record:
+def _has_bad_bytes(text: str) -> bool:
+    """Undecodable bytes survive ``surrogateescape`` as lone surrogates U+DC80..U+DCFF."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text) if not text.isascii() else False
+
+
+def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
     where = f"{path}:{line}"
     text = obj.get(text_column)
     if not isinstance(text, str):
         raise DataError(f"{where}: {text_column!r} is missing or not a string")
+    if _has_bad_bytes(text):
+        raise DataError(f"{where}: the text is not UTF-8")
+    if not text.strip():
+        raise DataError(f"{where}: the text is empty")
     rid = obj.get("id")
     return Record(
         id=str(rid) if rid not in (None, "") else str(line),
@@ -160,51 +183,57 @@ def _row(path: Path, line: int, obj: dict, text_column: str) -> Record:
     )
 
 
-def _read_csv(path: Path, text_column: str | None) -> Iterator[Record]:
+RowParsers = Iterator[tuple[int, Callable[[], Record]]]
+
+
+def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+    reader = csv.DictReader(f)
     try:
-        with _open_text(path) as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames:
-                raise DataError(f"{path}: empty file, expected a CSV header")
-            column = _pick_text_column(list(reader.fieldnames), text_column, str(path))
-            start = reader.line_num + 1  # a quoted review may span lines: report where it starts
-            for obj in reader:
-                if None in obj:
-                    raise DataError(f"{path}:{start}: more fields than the header")
-                yield _row(path, start, obj, column)
-                start = reader.line_num + 1
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        header = reader.fieldnames
     except csv.Error as err:
-        raise DataError(f"{path}: malformed CSV ({err})") from None
+        raise DataError(f"{path}: malformed CSV header ({err})") from None
+    if not header:
+        raise DataError(f"{path}: empty file, expected a CSV header")
+    if any(_has_bad_bytes(h) for h in header):
+        raise DataError(f"{path}: the header is not UTF-8 text")
+    column = _pick_text_column(list(header), text_column, str(path))
+    start = reader.line_num + 1  # a quoted review may span lines: report where it starts
+    while True:
+        try:
+            obj = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise DataError(f"{path}:{start}: malformed CSV ({err})") from None
+
+        def parse(obj=obj, start=start) -> Record:
+            if None in obj:
+                raise DataError(f"{path}:{start}: more fields than the header")
+            return _record(path, start, obj, column)
+
+        yield start, parse
+        start = reader.line_num + 1
 
 
-def _read_jsonl(path: Path, text_column: str | None) -> Iterator[Record]:
-    column = None
-    try:
-        with _open_text(path) as f:
-            for line, raw in enumerate(f, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{path}:{line}: not valid JSON ({err.msg})") from None
-                if not isinstance(obj, dict):
-                    raise DataError(f"{path}:{line}: expected a JSON object per line")
-                if column is None:
-                    column = _pick_text_column(list(obj), text_column, f"{path}:{line}")
-                yield _row(path, line, obj, column)
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+    for line, raw in enumerate(f, start=1):
+        if not raw.strip():
+            continue
+
+        def parse(raw=raw, line=line) -> Record:
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}:{line}: not valid JSON ({err.msg})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}:{line}: expected a JSON object per line")
+            return _record(path, line, obj, _pick_text_column(list(obj), text_column, f"{path}:{line}"))
+
+        yield line, parse
 
 
-def _read_txt(path: Path) -> Iterator[Record]:
-    try:
-        with _open_text(path) as f:
-            for line, raw in enumerate(f, start=1):
-                text = raw.rstrip("\r\n")
-                if text.strip():
-                    yield Record(id=str(line), text=text, label=None, where=f"{path}:{line}")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+    for line, raw in enumerate(f, start=1):
+        text = raw.rstrip("\r\n")
+        if text.strip():
+            yield line, lambda text=text, line=line: _record(path, line, {"text": text}, "text")

@@ -96,7 +96,7 @@ def test_jsonl_and_encoding_errors(tmp_path):
         list(read_table(path))
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"text,label\ncaf\xe9,1\n")
-    with pytest.raises(DataError, match="latin.csv: not UTF-8"):
+    with pytest.raises(DataError, match="latin.csv:2: the text is not UTF-8"):
         list(read_table(latin))
     with pytest.raises(DataError, match="unknown format .xlsx"):
         list(read_table(tmp_path / "r.xlsx" if (tmp_path / "r.xlsx").write_text("x") else None))

@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--units", type=int, help="recurrent units")
     p.add_argument("--maxlen", type=int, help="ids per review; longer reviews keep their last words")
-    p.add_argument("--dropout", type=float, help="word-embedding dropout before the recurrent layer")
+    p.add_argument("--dropout", type=float, help="dropout of embedding channels before the recurrent layer")
+    p.add_argument("--word-dropout", type=float, help="dropout of whole words during training")
     p.add_argument("--epochs", type=int)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs; 0 turns it off")
     p.add_argument("--seed", type=int)
@@ -38,7 +39,7 @@ def config_from(args: argparse.Namespace):
     from trainer.train import PRESETS
 
     cfg = copy.deepcopy(PRESETS[args.preset])
-    for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout"):
+    for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout", "word_dropout"):
         if getattr(args, name) is not None:
             setattr(cfg.model, name, getattr(args, name))
     for name in ("epochs", "seed"):

@@ -23,7 +23,8 @@ class ModelConfig:
     units: int = 32
     maxlen: int = 250
     cell: str = "lstm"
-    dropout: float = 0.0  # on the embedded words, before the recurrent layer
+    dropout: float = 0.0  # of embedding channels (SpatialDropout1D), before the recurrent layer
+    word_dropout: float = 0.0  # of whole words: their embedding is zeroed during training
     learning_rate: float = 1e-3  # rmsprop
     clipnorm: float | None = None  # gradient clipping: steadies the LSTM's occasional loss spikes
 
@@ -41,8 +42,10 @@ def build_models(cfg: ModelConfig) -> tuple[keras.Model, keras.Model]:
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cfg.cell!r}")
     ids = keras.Input(shape=(cfg.maxlen,), dtype="int32", name="ids")
     x = keras.layers.Embedding(cfg.vocab_size, cfg.embed_dim, name="embedding")(ids)
+    if cfg.word_dropout:
+        x = keras.layers.Dropout(cfg.word_dropout, noise_shape=(None, cfg.maxlen, 1), name="word_dropout")(x)
     if cfg.dropout:
-        x = keras.layers.SpatialDropout1D(cfg.dropout, name="word_dropout")(x)
+        x = keras.layers.SpatialDropout1D(cfg.dropout, name="channel_dropout")(x)
     states = CELLS[cfg.cell](cfg.units, return_sequences=True, name=cfg.cell)(x)
     running = keras.layers.Dense(1, activation="sigmoid", name="readout")(states)
     running = keras.layers.Reshape((cfg.maxlen,), name="running_score")(running)
