@@ -27,16 +27,19 @@ class ModelConfig:
     word_dropout: float = 0.0  # of whole words: their embedding is zeroed during training
     learning_rate: float = 1e-3  # rmsprop
     clipnorm: float | None = None  # gradient clipping: steadies the LSTM's occasional loss spikes
+    ema_momentum: float | None = None  # exponential moving average of the weights, swapped in every epoch
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def build_models(cfg: ModelConfig) -> tuple[keras.Model, keras.Model]:
+def build_models(cfg: ModelConfig, steps_per_epoch: int | None = None) -> tuple[keras.Model, keras.Model]:
     """(training model -> probability, export model -> [probability, running score]).
 
     Both share every layer. No ``mask_zero``: pre-padding puts the zeros before the words,
     and a mask would export as a slow ONNX Loop instead of one fused recurrent op.
+    With ``ema_momentum`` the averaged weights replace the raw ones at the end of every
+    epoch (``steps_per_epoch``), so validation and early stopping judge the averaged model.
     """
     if cfg.cell not in CELLS:
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cfg.cell!r}")
@@ -52,7 +55,11 @@ def build_models(cfg: ModelConfig) -> tuple[keras.Model, keras.Model]:
     probability = keras.layers.Lambda(lambda r: r[:, -1], output_shape=(), name="probability")(running)
     train_model = keras.Model(ids, probability, name="sentilens")
     train_model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm),
+        optimizer=keras.optimizers.RMSprop(
+            learning_rate=cfg.learning_rate, clipnorm=cfg.clipnorm,
+            use_ema=cfg.ema_momentum is not None, ema_momentum=cfg.ema_momentum or 0.99,
+            ema_overwrite_frequency=steps_per_epoch if cfg.ema_momentum is not None else None,
+        ),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )

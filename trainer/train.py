@@ -78,7 +78,9 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
     log(f"encoded in {time.perf_counter() - t0:.1f}s; vocab_size {vocab.size:,}, maxlen {mcfg.maxlen}, "
         f"test OOV rate {(x_test == OOV).sum() / max(1, (x_test > START).sum()):.3f}")
 
-    train_model, export_model = build_models(mcfg)
+    n_val = int(len(x_train) * cfg.validation_split)
+    steps_per_epoch = -(-(len(x_train) - n_val) // cfg.batch_size)
+    train_model, export_model = build_models(mcfg, steps_per_epoch)
     callbacks = []
     if cfg.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
@@ -99,7 +101,6 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
         weights = export.save(export.to_onnx(export_model, mcfg.maxlen), mcfg.cell, staging / ONNX_FILE, ONNX_DATA)
         vocab.save(staging / VOCAB_FILE)
         (staging / HISTORY_FILE).write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
-        n_val = int(len(x_train) * cfg.validation_split)
         meta = {
             "format": FORMAT,
             "files": {"onnx": ONNX_FILE, "onnx_data": ONNX_DATA, "vocabulary": VOCAB_FILE, "history": HISTORY_FILE},

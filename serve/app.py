@@ -1,0 +1,204 @@
+"""The Gradio app: Analyze, Annotate and Model tabs, plus the /predict and /explain API.
+
+Handlers turn every expected failure into ``gr.Error`` with a sentence the user can act
+on; review text is only ever placed in components that render it as text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import gradio as gr
+
+from explain.attribution import METHODS
+from explain.neighbours import Neighbours
+from serve.analysis import MAX_CHARS, InputError, check_text, explain_review, predict
+from serve.model import SentimentModel
+
+# Our own example reviews. The last two use exactly the same words in a different order.
+EXAMPLES = [
+    "A warm, funny and beautifully acted film. The script is sharp and the ending moved me to tears.",
+    "Two hours of my life I will never get back. The plot is a mess and the acting is wooden.",
+    "I expected to hate it, but the second half won me over completely. Worth seeing.",
+    "Not good, just bad: it was a waste of a great cast.",
+    "Not bad, just good: it was a great cast of a waste.",
+]
+TITLE = "sentilens"
+
+
+def user_errors(fn):
+    """Show ``InputError``/``KeyError`` as a message box; anything else as a short generic one."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as err:  # noqa: BLE001 - never a traceback in the page
+            raise gr.Error(f"Something went wrong ({type(err).__name__}); the input was not changed.") from None
+
+    return wrapper
+
+
+def _table(rows: list[dict], columns: list[str]) -> dict:
+    return {"headers": columns, "data": [[r[c] for c in columns] for r in rows]}
+
+
+class AnalyzeHandlers:
+    def __init__(self, model: SentimentModel):
+        self.model = model
+        self.neighbours = Neighbours(model)
+
+    def analyze(self, text: str, method: str):
+        out = explain_review(self.model, text, method)
+        enc = out["encodings"]
+        a = out["attribution"]
+        label = {"positive": out["positive"], "negative": out["negative"]}
+        space = "probability change" if a["space"] == "probability" else "logit contribution"
+        summary = (f"**{out['label']}** ({out['positive']:.1%} positive). Method: {METHODS[method]}; "
+                   f"scores are the {space} of each word, scaled to [-1, 1]. {enc['notice']}")
+        running = frame(["position", "score", "word"],
+                        [[r["position"], r["score"], r["word"]] for r in out["running_score"]])
+        padded = _table(enc["padded"], ["position", "id", "word", "kind"])
+        bag = {"headers": ["word", "count"], "data": [list(x) for x in enc["bag_of_words"]]}
+        ints = {"headers": ["word", "id"], "data": [list(x) for x in enc["integer_encoding"]]}
+        dropped = " ".join(enc["truncated"])
+        return label, out["highlighted"], summary, running, padded, bag, ints, dropped
+
+    def nearest(self, word: str):
+        try:
+            pairs = self.neighbours(check_word(word), k=10)
+        except KeyError as err:
+            raise InputError(str(err.args[0])) from None
+        return {"headers": ["word", "cosine similarity"], "data": [[w, round(s, 3)] for w, s in pairs]}
+
+
+def check_word(word: object) -> str:
+    if not isinstance(word, str) or not word.strip():
+        raise InputError("Type a word, or click one in the highlighted review.")
+    if len(word) > 100:
+        raise InputError("That is not one word; type a single word.")
+    return word
+
+
+def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
+    """Markdown card, confusion matrix table, training curves table."""
+    m = model.meta
+    test = m["metrics"]["test"]
+    val = m["metrics"].get("validation") or {}
+    cfg, tr, data = m["model"], m["training"], m["data"]
+    rows = [
+        ("cell", cfg["cell"]), ("vocabulary", f"{m['codec']['vocab_size']:,} ids"),
+        ("embedding", cfg["embed_dim"]), ("units", cfg["units"]), ("maxlen", cfg["maxlen"]),
+        ("padding / truncation", f"{m['codec']['padding']} / {m['codec']['truncating']}"),
+        ("training", f"{tr['epochs_run']} epochs (best {tr['best_epoch']}), batch {tr['batch_size']}, "
+                     f"{tr['optimizer']}, seed {tr['seed']}"),
+        ("data", f"{data.get('kind')} {data.get('path') or ''} sha256 `{data.get('sha256')}`"),
+        ("test accuracy", f"{test['accuracy']:.4f} on {test['n']:,} reviews"),
+        ("test ROC AUC / F1 / loss", f"{test['roc_auc']:.4f} / {test['f1']:.4f} / {test['loss']:.4f}"),
+        ("validation accuracy", f"{val.get('accuracy', float('nan')):.4f}"),
+        ("ORT vs Keras parity", f"max abs diff {m['parity']['max_abs_diff']:.1e} on {m['parity']['reviews']:,} reviews"),
+        ("model sha256", f"`{model.sha256}`"),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in m["versions"].items())),
+    ]
+    card = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    c = test["confusion"]
+    confusion = {"headers": ["", "predicted negative", "predicted positive"],
+                 "data": [["actual negative", c["tn"], c["fp"]], ["actual positive", c["fn"], c["tp"]]]}
+    history_path = model.directory / m["files"]["history"]
+    history = json.loads(history_path.read_text()) if history_path.is_file() else {}
+    curves = [[i + 1, series, float(v)] for series in ("accuracy", "val_accuracy", "loss", "val_loss")
+              for i, v in enumerate(history.get(series, []))]
+    return card, confusion, {"headers": ["epoch", "series", "value"], "data": curves}
+
+
+def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
+    """The whole UI. ``annotate`` is an ``serve.annotate_tab.AnnotateTab`` or None."""
+    h = AnalyzeHandlers(model)
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score, and the numbers "
+                    f"the model really reads.")
+        with gr.Tab("Analyze"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    review = gr.Textbox(label="Review", lines=6, max_lines=20,
+                                        placeholder="Type or paste a movie review",
+                                        elem_id="review", max_length=MAX_CHARS)
+                    with gr.Row():
+                        method = gr.Radio(choices=[(v, k) for k, v in METHODS.items()], value="running",
+                                          label="Explanation method", scale=3)
+                        analyze = gr.Button("Analyze", variant="primary", scale=1, elem_id="analyze")
+                    gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[review])
+                with gr.Column(scale=2):
+                    label = gr.Label(label="Prediction", num_top_classes=2, elem_id="prediction")
+                    summary = gr.Markdown(elem_id="summary")
+            highlighted = gr.HighlightedText(label="Contribution of each word (blue pushes positive, red negative; "
+                                                   "click a word for its neighbours)",
+                                             elem_id="highlights", combine_adjacent=False)
+            running = gr.LinePlot(x="position", y="score", title="Running score: P(positive) after each word",
+                                  tooltip=["position", "word", "score"], y_lim=[0, 1], height=260)
+            with gr.Accordion("What the model sees: encodings", open=False):
+                gr.Markdown("**Bag of words** loses the order; the **integer encoding** keeps it; the **padded "
+                            "encoding** is exactly what the model reads: pad zeros first, a start marker (1), "
+                            "unknown words as 2, and only the last words when the review is too long.")
+                dropped = gr.Textbox(label="Words the model never read (dropped by pre-truncation)",
+                                     interactive=False, lines=2)
+                with gr.Row():
+                    bag = gr.Dataframe(label="Bag of words", interactive=False, max_height=320)
+                    ints = gr.Dataframe(label="Integer encoding", interactive=False, max_height=320)
+                    padded = gr.Dataframe(label="Padded encoding", interactive=False, max_height=320,
+                                          elem_id="padded")
+            with gr.Accordion("Nearest words in the learned embedding", open=False):
+                with gr.Row():
+                    word = gr.Textbox(label="Word", scale=3, elem_id="word")
+                    find = gr.Button("Find neighbours", scale=1)
+                neighbours = gr.Dataframe(label="Neighbours", interactive=False)
+
+            outputs = [label, highlighted, summary, running, padded, bag, ints, dropped]
+            analyze.click(user_errors(h.analyze), [review, method], outputs, api_visibility="private")
+            review.submit(user_errors(h.analyze), [review, method], outputs, api_visibility="private")
+            find.click(user_errors(h.nearest), [word], [neighbours], api_visibility="private")
+            word.submit(user_errors(h.nearest), [word], [neighbours], api_visibility="private")
+
+            def clicked(evt: gr.SelectData):
+                token = evt.value[0] if isinstance(evt.value, (list, tuple)) else evt.value
+                token = str(token).strip()
+                return token, h.nearest(token)
+
+            highlighted.select(user_errors(clicked), None, [word, neighbours], api_visibility="private")
+
+        if annotate is not None:
+            with gr.Tab("Annotate"):
+                annotate.render(app)
+
+        with gr.Tab("Model"):
+            card, confusion, curves = model_card(model)
+            gr.Markdown("## Model card\n" + card)
+            with gr.Row():
+                gr.Dataframe(value=confusion, label="Confusion matrix (test split)", interactive=False)
+                gr.LinePlot(value=frame(curves["headers"], curves["data"]), x="epoch", y="value", color="series",
+                            title="Training curves", height=280)
+
+        # Named API endpoints (gradio_client: client.predict(text, api_name="/predict")).
+        def api_predict(text: str) -> dict:
+            """Probability that a review is positive, and its label."""
+            return predict(model, text)
+
+        def api_explain(text: str, method: str = "running") -> dict:
+            """Prediction, per-word contributions (method: running, occlusion or cd) and the encodings."""
+            return explain_review(model, text, method)
+
+        gr.api(user_errors(api_predict), api_name="predict")
+        gr.api(user_errors(api_explain), api_name="explain")
+    return app
+
+
+def frame(columns: list[str], rows: list[list]):
+    """Plots take a pandas DataFrame (pandas comes with gradio)."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
