@@ -44,11 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from serve.app import build_app
+    from serve.annotate_tab import AnnotateTab, load_reviews
+    from serve.annotations import AnnotationStore
+    from serve.app import build_app, launch_options
+    from serve.sources import DataError
 
-    app = build_app(model)
+    store = AnnotationStore(args.db)
+    if args.annotate:
+        try:
+            print(load_reviews(store, model, args.annotate))
+        except DataError as err:
+            print(f"error: --annotate: {err}", file=sys.stderr)
+            return 2
+    app = build_app(model, AnnotateTab(model, store))
     app.queue(default_concurrency_limit=args.concurrency)
-    app.launch(server_name=args.host, server_port=args.port, auth=auth, show_error=False)
+    app.launch(server_name=args.host, server_port=args.port, auth=auth, **launch_options())
     return 0
 
 

@@ -6,15 +6,16 @@ on; review text is only ever placed in components that render it as text.
 
 from __future__ import annotations
 
-import functools
 import json
 
 import gradio as gr
 
 from explain.attribution import METHODS
 from explain.neighbours import Neighbours
-from serve.analysis import MAX_CHARS, InputError, check_text, explain_review, predict
+from serve.analysis import MAX_CHARS, InputError, explain_review, predict
+from serve.annotate_tab import SHORTCUTS
 from serve.model import SentimentModel
+from serve.ui_errors import user_errors
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [
@@ -27,21 +28,9 @@ EXAMPLES = [
 TITLE = "sentilens"
 
 
-def user_errors(fn):
-    """Show ``InputError``/``KeyError`` as a message box; anything else as a short generic one."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as err:
-            raise gr.Error(str(err), print_exception=False) from None
-        except gr.Error:
-            raise
-        except Exception as err:  # noqa: BLE001 - never a traceback in the page
-            raise gr.Error(f"Something went wrong ({type(err).__name__}); the input was not changed.") from None
-
-    return wrapper
+def launch_options() -> dict:
+    """What ``launch()`` needs besides host/port/auth (Gradio 6 takes head/css there, not in Blocks)."""
+    return {"show_error": False, "max_file_size": "50mb", "head": SHORTCUTS}
 
 
 def _table(rows: list[dict], columns: list[str]) -> dict:
@@ -136,7 +125,7 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
                 with gr.Column(scale=2):
                     label = gr.Label(label="Prediction", num_top_classes=2, elem_id="prediction")
                     summary = gr.Markdown(elem_id="summary")
-            highlighted = gr.HighlightedText(label="Contribution of each word (blue pushes positive, red negative; "
+            highlighted = gr.HighlightedText(label="Contribution of each word (red pushes toward positive, blue toward negative; "
                                                    "click a word for its neighbours)",
                                              elem_id="highlights", combine_adjacent=False)
             running = gr.LinePlot(x="position", y="score", title="Running score: P(positive) after each word",
