@@ -36,29 +36,32 @@ def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        auth = parse_auth(args.auth)
-        model = SentimentModel(args.model)
-    except (ValueError, ModelError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def make_app(model_dir: str | None = None, db: str | None = None, auth: str | None = None,
+             annotate: str | None = None, concurrency: int = 8):
+    """(app, launch kwargs) from arguments or, when omitted, the environment; shared with app.py."""
     from serve.annotate_tab import AnnotateTab, load_reviews
     from serve.annotations import AnnotationStore
     from serve.app import build_app, launch_options
+
+    model = SentimentModel(model_dir or DEFAULT_DIR)
+    store = AnnotationStore(db or os.environ.get("SENTILENS_DB", "annotations.sqlite3"))
+    if annotate:
+        print(load_reviews(store, model, annotate))
+    app = build_app(model, AnnotateTab(model, store))
+    app.queue(default_concurrency_limit=concurrency)
+    return app, {"auth": parse_auth(auth if auth is not None else os.environ.get("SENTILENS_AUTH"))} | launch_options()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from serve.sources import DataError
 
-    store = AnnotationStore(args.db)
-    if args.annotate:
-        try:
-            print(load_reviews(store, model, args.annotate))
-        except DataError as err:
-            print(f"error: --annotate: {err}", file=sys.stderr)
-            return 2
-    app = build_app(model, AnnotateTab(model, store))
-    app.queue(default_concurrency_limit=args.concurrency)
-    app.launch(server_name=args.host, server_port=args.port, auth=auth, **launch_options())
+    try:
+        app, launch_kwargs = make_app(args.model, args.db, args.auth or "", args.annotate, args.concurrency)
+    except (ValueError, ModelError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    app.launch(server_name=args.host, server_port=args.port, **launch_kwargs)
     return 0
 
 

@@ -186,3 +186,26 @@ class AnnotateTab:
         upload.upload(user_errors(self.upload), [upload, order, typed], [load_status] + shown, **private)
         export_btn.click(user_errors(self.export), [export_fmt], [export_file], **private)
         app.load(lambda: self.progress_text(), None, [progress], **private)
+
+        # API for scripted annotation (with --auth the annotator is the logged-in user).
+        def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:
+            """The next review to label for this annotator (leased to them for a few minutes), or {} when done."""
+            if order not in ORDERS:
+                raise gr.Error(f"order must be one of {', '.join(ORDERS)}")
+            item = self.store.next_item(self.annotator(annotator, request), order)
+            return {} if item is None else {"item_id": item.item_id, "text": item.text,
+                                             "model_score": item.model_score, "given_label": item.given_label}
+
+        def annotate(item_id: str, label: str, annotator: str = "", note: str = "",
+                     request: gr.Request = None) -> int:
+            """Record a label (pos, neg or skip) for an item; returns the decision id once it is stored."""
+            if label not in ("pos", "neg", "skip"):
+                raise gr.Error("label must be pos, neg or skip")
+            try:
+                return self.store.decide(item_id, label, self.annotator(annotator, request), self.model.sha256,
+                                         note=(note or "")[:2000])
+            except KeyError:
+                raise gr.Error(f"no item {item_id!r} in the queue") from None
+
+        gr.api(user_errors(next_item), api_name="next_item")
+        gr.api(user_errors(annotate), api_name="annotate")

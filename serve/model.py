@@ -22,6 +22,7 @@ from explain.codec import CODEC_VERSION, Codec, Vocabulary
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exported"
 METADATA = "metadata.json"
 FORMAT = "sentilens-model/1"
+REQUIRED = ("files", "codec", "sha256", "onnx", "model")
 BATCH = 512  # rows per ORT call: large enough to amortise the call, small enough for cache
 
 
@@ -55,6 +56,9 @@ def read_metadata(directory: str | Path) -> dict:
         raise ModelError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path}: not sentilens model metadata (format should be {FORMAT!r})")
+    missing = [key for key in REQUIRED if not isinstance(meta.get(key), dict)]
+    if missing or not all(k in meta["codec"] for k in ("version", "maxlen", "vocab_size")):
+        raise ModelError(f"{path}: incomplete (missing {', '.join(missing) or 'codec fields'}); retrain the model")
     return meta
 
 

@@ -1,0 +1,70 @@
+"""The app's named API endpoints over HTTP with gradio_client, on loopback."""
+
+import pytest
+from gradio_client import Client
+
+from serve.analysis import MAX_CHARS
+from tests.servers import Server
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api")
+    with Server("--model", str(tiny_model_dir), "--db", str(tmp / "db.sqlite3"), log=tmp / "server.log") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+def test_api_lists_predict_and_explain(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
+        "/predict", "/explain", "/next_item", "/annotate"}
+
+
+def test_predict(client):
+    out = client.predict("The night was splendid", api_name="/predict")
+    assert out["label"] == "positive" and out["positive"] > 0.8
+    assert out["positive"] + out["negative"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", ["running", "occlusion", "cd"])
+def test_explain(client, method):
+    out = client.predict("the plot was dreadful", method, api_name="/explain")
+    assert out["label"] == "negative" and out["attribution"]["method"] == method
+    words = [t["word"] for t in out["attribution"]["tokens"]]
+    assert words == ["the", "plot", "was", "dreadful"]
+    top = max(out["attribution"]["tokens"], key=lambda t: abs(t["score"]))
+    assert top["word"] == "dreadful" and top["score"] < 0
+    assert len(out["encodings"]["padded"]) == 24
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "Type or paste a review first."),
+    ("x" * (MAX_CHARS + 1), f"the limit is {MAX_CHARS:,}"),
+])
+def test_bad_input_gets_a_clear_message(client, text, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(text, api_name="/predict")
+
+
+def test_unknown_method_is_refused(client):
+    with pytest.raises(Exception, match="Unknown explanation method"):
+        client.predict("fine", "magic", api_name="/explain")
+
+
+def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
+    src = tmp_path / "queue.txt"
+    src.write_text("the plot was splendid\nthe music was dreadful\n")
+    with Server("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src)) as s:
+        c = Client(s.url, verbose=False)
+        with pytest.raises(Exception, match="Type your name"):
+            c.predict("", "file", api_name="/next_item")
+        item = c.predict("bot", "file", api_name="/next_item")
+        assert item["item_id"] == "queue.txt#1" and item["text"] == "the plot was splendid"
+        assert c.predict(item["item_id"], "pos", "bot", "", api_name="/annotate") == 1
+        with pytest.raises(Exception, match="label must be pos, neg or skip"):
+            c.predict(item["item_id"], "maybe", "bot", "", api_name="/annotate")
+        assert c.predict("bot", "file", api_name="/next_item")["item_id"] == "queue.txt#2"

@@ -1,0 +1,113 @@
+"""The app in a real browser (Debian's headless Chromium through chromedriver).
+
+Screenshots of each tab go to artifacts/screenshots/ for people to look at.
+"""
+
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.servers import ROOT, Server
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
+                  "--disable-component-update --disable-sync --no-first-run --window-size=1400,1600").split()
+REVIEWS = ["A tender, funny film with a superb cast; I loved every minute.",
+           "Dull and far too long, the jokes never land and the plot makes no sense.",
+           "It was fine, some good scenes and some bad ones.",
+           "An outstanding script and a brilliant ending."]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chrome')}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, timeout=30):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def open_tab(driver, name):
+    tab = wait(driver, lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, "button[role=tab]")
+                                       if t.text.strip() == name), None))
+    tab.click()
+    time.sleep(0.5)
+
+
+def shot(driver, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def text_of(driver, css):
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def test_analyze_shows_label_and_highlights(browser, tmp_path):
+    with Server("--db", str(tmp_path / "db.sqlite3"), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        box = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
+        review = "A superb, moving film <script>alert('x')</script> with a wonderful cast."
+        box.send_keys(review)
+        browser.find_element(By.ID, "analyze").click()
+        wait(browser, lambda d: "positive" in text_of(d, "#prediction").lower())
+        words = wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#highlights .textspan")] or None)
+        assert "superb" in " ".join(words)
+        assert "words; the model read all of them" in text_of(browser, "#summary")
+        # the review stays text: no script element was created from it, no alert is open
+        assert box.get_attribute("value") == review
+        assert not browser.find_elements(By.CSS_SELECTOR, "#highlights script, #summary script")
+        shot(browser, "analyze")
+        open_tab(browser, "Model")
+        wait(browser, lambda d: "test accuracy" in d.page_source)
+        shot(browser, "model")
+
+
+def annotate_next(browser):
+    browser.find_element(By.ID, "ann-next").click()
+    return wait(browser, lambda d: "Item" in text_of(d, "#ann-info") and text_of(d, "#ann-info"))
+
+
+def test_annotations_persist_across_a_restart(browser, tmp_path):
+    src = tmp_path / "to_label.csv"
+    src.write_text("text\n" + "\n".join(f'"{r}"' for r in REVIEWS) + "\n")
+    db = tmp_path / "db.sqlite3"
+    args = ("--db", str(db), "--annotate", str(src))
+    with Server(*args, log=tmp_path / "server1.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
+        first = annotate_next(browser)
+        browser.find_element(By.ID, "ann-pos").click()
+        wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        second = text_of(browser, "#ann-info")
+        assert second != first
+        browser.find_element(By.TAG_NAME, "body").click()
+        ActionChains(browser).send_keys("2").perform()  # keyboard shortcut: Negative
+        wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
+        third = text_of(browser, "#ann-info")
+        shot(browser, "annotate")
+    with Server(*args, log=tmp_path / "server2.log") as server:  # a restart loads nothing new
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
+        browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
+        assert annotate_next(browser) == third  # the queue resumes where it stopped
+    import sqlite3
+
+    rows = sqlite3.connect(db).execute("SELECT label, annotator FROM decisions ORDER BY decision_id").fetchall()
+    assert rows == [("pos", "alice"), ("neg", "alice")]

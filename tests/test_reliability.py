@@ -1,0 +1,65 @@
+"""Crash durability of annotations and login enforcement, against a real server process."""
+
+import sqlite3
+import threading
+
+import pytest
+from gradio_client import Client
+
+from tests.servers import Server
+
+
+def queue_file(tmp_path, n):
+    src = tmp_path / "queue.txt"
+    src.write_text("".join(f"review number {i} was splendid\n" for i in range(n)))
+    return src
+
+
+def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tmp_path):
+    db = tmp_path / "db.sqlite3"
+    args = ("--model", str(tiny_model_dir), "--db", str(db), "--annotate", str(queue_file(tmp_path, 400)))
+    server = Server(*args, log=tmp_path / "server.log")
+    acked: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def annotator(name):
+        client = Client(server.url, verbose=False)
+        for i in range(200):
+            if stop.is_set():
+                return
+            try:
+                decision = client.predict(f"queue.txt#{i * 2 + (name == 'b') + 1}", "pos", name, "",
+                                          api_name="/annotate")
+            except Exception:  # noqa: BLE001 - the server is gone: this write was not acknowledged
+                return
+            acked.append((name, decision))
+
+    threads = [threading.Thread(target=annotator, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    while len(acked) < 30:
+        threading.Event().wait(0.05)
+    server.kill()  # SIGKILL mid-stream
+    stop.set()
+    for t in threads:
+        t.join(60)
+    stored = set(sqlite3.connect(db).execute("SELECT annotator, decision_id FROM decisions").fetchall())
+    assert set(acked) <= stored
+    with Server(*args, log=tmp_path / "server2.log"):  # restarts on the same database
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT COUNT(*) FROM items").fetchone() == (400,)
+
+
+def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, tmp_path):
+    args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"),
+            "--annotate", str(queue_file(tmp_path, 3)), "--auth", "alice:s3cret")
+    with Server(*args, log=tmp_path / "server.log") as server:
+        with pytest.raises(Exception):
+            Client(server.url, verbose=False).predict("queue.txt#1", "pos", "mallory", "", api_name="/annotate")
+        with pytest.raises(Exception):
+            Client(server.url, auth=("alice", "wrong"), verbose=False)
+        client = Client(server.url, auth=("alice", "s3cret"), verbose=False)
+        assert client.predict("queue.txt#1", "neg", "mallory", "", api_name="/annotate") == 1
+    rows = sqlite3.connect(tmp_path / "db.sqlite3").execute("SELECT annotator, label FROM decisions").fetchall()
+    assert rows == [("alice", "neg")]
