@@ -63,3 +63,10 @@ def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, t
         assert client.predict("queue.txt#1", "neg", "mallory", "", api_name="/annotate") == 1
     rows = sqlite3.connect(tmp_path / "db.sqlite3").execute("SELECT annotator, label FROM decisions").fetchall()
     assert rows == [("alice", "neg")]
+
+
+def test_load_script_small_run_has_no_errors(tiny_model_dir):
+    from bench.load import main
+
+    result = main(["--requests", "120", "--clients", "8", "--time-limit", "120", "--model", str(tiny_model_dir)])
+    assert result["errors"] == 0 and result["ok"] == 120

@@ -116,3 +116,14 @@ def test_scoring_never_imports_tensorflow(tiny_model_dir):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert 0.0 <= float(out.stdout) <= 1.0
+
+
+def test_keras_rebuilt_from_the_export_matches_ort(tiny_model_dir):
+    from trainer.reload import keras_from_export
+
+    model = SentimentModel(tiny_model_dir)
+    _, keras_model = keras_from_export(model)
+    ids = model.codec.encode_batch(tiny_corpus().test.texts)
+    want_p, want_r = model.run(ids, running=True)
+    got_p, got_r = keras_model.predict(ids, verbose=0)
+    assert np.abs(want_p - got_p).max() < 1e-5 and np.abs(want_r - got_r).max() < 1e-5

@@ -1,0 +1,36 @@
+"""Rebuild the Keras model from an exported ONNX model's weights (for comparisons and fine-tuning).
+
+ONNX stores LSTM gates as (i, o, f, c) with separate input and recurrent biases; Keras
+uses (i, f, c, o) and one bias. Only the fused LSTM export carries W/R/B.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from serve.model import SentimentModel
+from trainer.model import ModelConfig, build_models
+
+
+def keras_from_export(model: SentimentModel):
+    """(training model, export model) with the exported weights loaded."""
+    meta = model.meta
+    cfg = ModelConfig(**meta["model"])
+    if cfg.cell != "lstm":
+        raise ValueError("only LSTM exports carry their recurrent weights in a reloadable layout")
+    train_model, export_model = build_models(cfg)
+    w = model.weights
+    units = cfg.units
+    order = [0, 2, 3, 1]  # Keras gate k is ONNX gate order[k]: i<-i, f<-f, c<-c, o<-o from (i, o, f, c)
+
+    def regate(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([a[g * units:(g + 1) * units] for g in order], axis=0)
+
+    kernel = regate(w["W"][0]).T
+    recurrent = regate(w["R"][0]).T
+    bias = regate(w["B"][0][: 4 * units] + w["B"][0][4 * units:])
+    export_model.get_layer("embedding").set_weights([w["embedding"]])
+    export_model.get_layer("lstm").set_weights([kernel, recurrent, bias])
+    readout_bias = w.get("readout_bias", np.zeros(1, np.float32)).reshape(1)
+    export_model.get_layer("readout").set_weights([w["readout_kernel"].reshape(units, 1), readout_bias])
+    return train_model, export_model
