@@ -43,6 +43,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # ASCII fast path: bytes.translate keeps [a-z0-9'] and turns everything else into a space.
 _KEEP = set(b"abcdefghijklmnopqrstuvwxyz0123456789'")
 _ASCII_TABLE = bytes(c if c in _KEEP else 32 for c in range(256))
+_LONE_APOSTROPHE = re.compile(r"'(?:(?<![a-z0-9]')|(?![a-z0-9]))")
 
 
 def standardize(text: str) -> str:
@@ -59,23 +60,18 @@ def standardize(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Split a raw review into word tokens (standardizes first).
 
-    Pure-ASCII text (nearly every review) takes a path ~5x faster than the regex with the
-    same result: a byte table blanks every character but ``[a-z0-9']``, ``split`` cuts
-    the words, and only words that contain an apostrophe go through the regex.
+    Pure-ASCII text (nearly every review) takes a path several times faster than the
+    regex, with the same result (a property test checks it): a byte table blanks every
+    character but ``[a-z0-9']``, apostrophes not between two letters/digits are blanked
+    too, and ``split`` cuts the words.
     """
     text = standardize(text)
     if not text.isascii():
         return _TOKEN.findall(text)
-    words = text.encode("ascii").translate(_ASCII_TABLE).decode("ascii").split()
-    if "'" not in text:
-        return words
-    out: list[str] = []
-    for word in words:
-        if "'" in word:
-            out.extend(_TOKEN.findall(word))
-        else:
-            out.append(word)
-    return out
+    text = text.encode("ascii").translate(_ASCII_TABLE).decode("ascii")
+    if "'" in text:
+        text = _LONE_APOSTROPHE.sub(" ", text)
+    return text.split()
 
 
 def tokenize_slow(text: str) -> list[str]:
@@ -163,6 +159,11 @@ class Encoding:
         return int(len(self.padded) - min(len(self.ids) + 1, len(self.padded)))
 
 
+class _OOVDict(dict):
+    def __missing__(self, key: str) -> int:
+        return OOV
+
+
 class Codec:
     """Everything needed to turn text into model input, bound to one vocabulary and maxlen."""
 
@@ -171,23 +172,23 @@ class Codec:
             raise ValueError(f"maxlen must be >= 1, got {maxlen}")
         self.vocab = vocab
         self.maxlen = maxlen
+        self._lookup = _OOVDict(vocab.index).__getitem__  # C-speed lookups, OOV for misses
 
     def ids(self, tokens: Sequence[str]) -> list[int]:
-        get = self.vocab.index.get
-        return [get(t, OOV) for t in tokens]
+        return list(map(self._lookup, tokens))
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> int32 [n, maxlen]. Only the tail that survives truncation is looked up."""
-        get = self.vocab.index.get
-        keep = self.maxlen - 1  # room left after the start id
-        out = np.zeros((len(texts), self.maxlen), dtype=np.int32)
+        lookup, maxlen = self._lookup, self.maxlen
+        out = np.zeros((len(texts), maxlen), dtype=np.int32)
         for row, text in enumerate(texts):
             tokens = tokenize(text)
-            if len(tokens) > keep:
-                seq = [get(t, OOV) for t in tokens[-self.maxlen:]]
+            if len(tokens) >= maxlen:  # the start id and the oldest words fall off
+                out[row] = list(map(lookup, tokens[-maxlen:]))
             else:
-                seq = [START] + [get(t, OOV) for t in tokens]
-            out[row, self.maxlen - len(seq):] = seq
+                out[row, maxlen - len(tokens) - 1] = START
+                if tokens:
+                    out[row, maxlen - len(tokens):] = list(map(lookup, tokens))
         return out
 
     def encode(self, text: str) -> Encoding:
