@@ -39,14 +39,20 @@ document.addEventListener("keydown", (e) => {
 """
 
 
-def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None) -> str:
-    """Score and queue every review of ``path``; returns a one-line report."""
+def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
+                 progress=None) -> str:
+    """Score and queue every review of ``path``; returns a one-line report.
+
+    ``progress(fraction, desc)`` is told how far scoring has got (the app passes ``gr.Progress``).
+    """
     path = Path(path)
     name = name or path.name
     bad: list[str] = []
     records = list(read_any(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}")))
     added = 0
     for i in range(0, len(records), SCORE_CHUNK):
+        if progress is not None:
+            progress(i / max(1, len(records)), desc=f"scoring {len(records):,} reviews")
         chunk = records[i:i + SCORE_CHUNK]
         scores = model.predict([r.text for r in chunk])
         added += store.add_items((f"{name}#{r.id}", r.text, r.label, float(s)) for r, s in zip(chunk, scores))
@@ -121,14 +127,14 @@ class AnnotateTab:
             gr.Info("Nothing to undo.")
         return self.show(self.store.next_item(who, order))
 
-    def upload(self, file, order: str, typed: str, request: gr.Request):
+    def upload(self, file, order: str, typed: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise gr.Error("Choose a file to upload first.")
         path = Path(file if isinstance(file, str) else file.name)
         if path.stat().st_size > MAX_UPLOAD_BYTES:
             raise gr.Error(f"The file is {path.stat().st_size / 1e6:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 10**6} MB.")
         try:
-            report = load_reviews(self.store, self.model, path)
+            report = load_reviews(self.store, self.model, path, progress=progress)
         except DataError as err:
             raise gr.Error(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
         gr.Info(report)

@@ -114,3 +114,19 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     db = sqlite3.connect(path)
     assert db.execute("SELECT annotator, COUNT(*) FROM decisions GROUP BY annotator").fetchall() == [("p1", 200), ("p2", 200)]
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_path):
+    from serve.annotate_tab import load_reviews, md_literal
+    from serve.model import SentimentModel
+
+    src = tmp_path / "up<b>load.csv"
+    src.write_text("text,label\nthe plot was splendid,pos\n,neg\nthe music was dreadful,maybe\nthe night,\n")
+    store = AnnotationStore(tmp_path / "db.sqlite3")
+    seen = []
+    report = load_reviews(store, SentimentModel(tiny_model_dir), src, progress=lambda f, desc: seen.append(f))
+    assert report.startswith("Loaded up<b>load.csv: 2 reviews, 2 new in the queue; 2 rows skipped (first: ")
+    assert "the text is empty" in report and seen == [0.0]
+    item = store.next_item("ann", "file")
+    assert item.item_id == "up<b>load.csv#2" and item.given_label == 1 and item.model_score > 0.5
+    assert md_literal(item.item_id) == "up&lt;b&gt;load.csv&#35;2"  # inert inside Markdown
