@@ -24,19 +24,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _split3(a: np.ndarray, b: np.ndarray, bias: np.ndarray, act) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """act(a + b + bias) = a_part + b_part + act(bias), each part averaged over both orders."""
-    ab, a_only, b_only, base = act(a + b + bias), act(a + bias), act(b + bias), act(bias)
-    return 0.5 * (a_only - base + ab - b_only), 0.5 * (b_only - base + ab - a_only), base
-
-
-def _split_tanh(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ab, ta, tb = np.tanh(a + b), np.tanh(a), np.tanh(b)
-    return 0.5 * (ta + ab - tb), 0.5 * (tb + ab - ta)
-
-
 class LSTMWeights:
-    """ONNX LSTM weights (gate order i, o, f, c) split per gate, in float64."""
+    """ONNX LSTM weights (gate order i, o, f, c), regrouped as (i, f, c, o), float32 like the model.
+
+    Columns ``[0:2H]`` are the sigmoid gates i and f, ``[2H:3H]`` the tanh candidate c,
+    ``[3H:4H]`` the output gate o: each nonlinearity then runs once per step on a block.
+    """
 
     def __init__(self, weights: dict[str, np.ndarray]):
         missing = {"embedding", "W", "R", "B", "readout_kernel"} - set(weights)
@@ -45,66 +38,93 @@ class LSTMWeights:
                              f"(this model lacks {', '.join(sorted(missing))})")
         self.embedding = weights["embedding"]
         H = weights["R"].shape[-1]
-        W, R = weights["W"][0].astype(np.float64), weights["R"][0].astype(np.float64)
-        B = weights["B"][0].astype(np.float64)
-        bias = B[: 4 * H] + B[4 * H:]
-        gates = {}
-        for k, name in enumerate("iofc"):
-            rows = slice(k * H, (k + 1) * H)
-            gates[name] = (W[rows].T, R[rows].T, bias[rows])  # x @ Wg, h @ Rg, bg
-        self.gates = gates
-        self.kernel = weights["readout_kernel"].astype(np.float64).reshape(-1)
+        onnx_order = {name: k for k, name in enumerate("iofc")}
+        rows = np.concatenate([np.arange(onnx_order[g] * H, (onnx_order[g] + 1) * H) for g in "ifco"])
+        B = weights["B"][0].astype(np.float32)
+        self.W = np.ascontiguousarray(weights["W"][0].astype(np.float32)[rows].T)  # [E, 4H]: x @ W
+        self.R = np.ascontiguousarray(weights["R"][0].astype(np.float32)[rows].T)  # [H, 4H]: h @ R
+        self.bias = (B[: 4 * H] + B[4 * H:])[rows]
+        self.kernel = weights["readout_kernel"].astype(np.float64).reshape(-1)  # the readout sums in float64
         rb = weights.get("readout_bias")
         self.readout_bias = float(np.asarray(rb).reshape(-1)[0]) if rb is not None else 0.0
         self.units = H
 
 
+def _activate(pre: np.ndarray, H: int) -> np.ndarray:
+    """sigmoid on the i, f, o blocks and tanh on the c block of [..., 4H] pre-activations."""
+    out = np.empty_like(pre)
+    out[..., : 2 * H] = _sigmoid(pre[..., : 2 * H])
+    out[..., 2 * H: 3 * H] = np.tanh(pre[..., 2 * H: 3 * H])
+    out[..., 3 * H:] = _sigmoid(pre[..., 3 * H:])
+    return out
+
+
 def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """For each span [start, stop) of positions: (relevant logit, irrelevant logit).
 
-    The prefix before the earliest span is identical for every row and entirely
-    irrelevant, so it runs once as a plain LSTM and the decomposition starts there.
+    Only the relevant part is propagated: relevant + irrelevant equals the true state at
+    every step (the decomposition is exact), so the irrelevant part is the true state
+    minus the relevant one, and act(rel + irr + b) is the true gate. A row joins the
+    batch when its span starts; before that its relevant part is exactly zero. The output
+    gate is not decomposed, so only the i, f, c blocks are split, with one ``tanh`` call
+    per step (sigmoid(x) = (1 + tanh(x / 2)) / 2).
     """
-    K, H, T = len(spans), w.units, len(ids)
-    x = w.embedding[ids].astype(np.float64)  # [T, E]
-    Wi, Ri, bi = w.gates["i"]
-    Wf, Rf, bf = w.gates["f"]
-    Wo, Ro, bo = w.gates["o"]
-    Wc, Rc, bc = w.gates["c"]
-    first = min(s for s, _ in spans) if spans else T
-    h, c = np.zeros(H), np.zeros(H)
-    for t in range(first):  # shared, all-irrelevant prefix
-        i = _sigmoid(x[t] @ Wi + h @ Ri + bi)
-        f = _sigmoid(x[t] @ Wf + h @ Rf + bf)
-        o = _sigmoid(x[t] @ Wo + h @ Ro + bo)
-        c = f * c + i * np.tanh(x[t] @ Wc + h @ Rc + bc)
-        h = o * np.tanh(c)
-    rel_h, rel_c = np.zeros((K, H)), np.zeros((K, H))
-    irr_h, irr_c = np.tile(h, (K, 1)), np.tile(c, (K, 1))
-    starts = np.array([s for s, _ in spans])[:, None]
-    stops = np.array([e for _, e in spans])[:, None]
-    # input projections for all steps at once: [T, H] per gate
-    xi, xf, xo, xc = (x @ Wi, x @ Wf, x @ Wo, x @ Wc)
-    for t in range(first, T):
-        inside = (starts <= t) & (t < stops)  # [K, 1]: is word t in the row's phrase?
-        rel = {g: rel_h @ R for g, R in (("i", Ri), ("f", Rf), ("o", Ro), ("c", Rc))}
-        irr = {g: irr_h @ R for g, R in (("i", Ri), ("f", Rf), ("o", Ro), ("c", Rc))}
-        for g, xg in (("i", xi), ("f", xf), ("o", xo), ("c", xc)):
-            rel[g] = rel[g] + np.where(inside, xg[t], 0.0)
-            irr[g] = irr[g] + np.where(inside, 0.0, xg[t])
-        ri, ii, bi_ = _split3(rel["i"], irr["i"], bi, _sigmoid)
-        rg, ig, bg_ = _split3(rel["c"], irr["c"], bc, np.tanh)
-        rf, if_, bf_ = _split3(rel["f"], irr["f"], bf, _sigmoid)
-        new_rel = ri * (rg + bg_) + bi_ * rg + (rf + bf_) * rel_c
-        new_irr = ii * (rg + ig + bg_) + (ri + bi_) * ig + (rf + if_ + bf_) * irr_c + if_ * rel_c
-        both = bi_ * bg_  # the biases' own product goes with the current word
-        new_rel = new_rel + np.where(inside, both, 0.0)
-        new_irr = new_irr + np.where(inside, 0.0, both)
-        o = _sigmoid(rel["o"] + irr["o"] + bo)  # the output gate is not decomposed
-        rel_c, irr_c = new_rel, new_irr
-        th_rel, th_irr = _split_tanh(rel_c, irr_c)
-        rel_h, irr_h = o * th_rel, o * th_irr
-    return rel_h @ w.kernel, irr_h @ w.kernel
+    H, T, K = w.units, len(ids), len(spans)
+    H2, H3 = 2 * H, 3 * H
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    stops = np.array([e for _, e in spans], dtype=np.int64)
+    order = np.argsort(starts, kind="stable")
+    starts, stops = starts[order], stops[order]
+    xw = w.embedding[ids].astype(np.float32) @ w.W  # [T, 4H], bias kept apart
+    R3, b3 = np.ascontiguousarray(w.R[:, :H3]), w.bias[:H3]
+    scale = np.r_[np.full(H2, 0.5), np.ones(H)].astype(np.float32)
+    base = _activate(w.bias, H)[:H3]  # act(bias) per gate
+    bi, bf, bg = base[:H], base[H:H2], base[H2:H3]
+    rel_h, rel_c = np.zeros((K, H), np.float32), np.zeros((K, H), np.float32)
+    h, c = np.zeros(H, np.float32), np.zeros(H, np.float32)
+    # Work buffers reused every step: fresh arrays this size would cost a page fault each.
+    pre = np.empty((2 * K, H3), np.float32)  # rows [0, A): relevant, [A, 2A): irrelevant
+    cell = np.empty((2 * K, H), np.float32)
+    part = np.empty((K, H3), np.float32)
+    new_c = np.empty((K, H), np.float32)
+    for t in range(T):
+        full = xw[t] + h @ w.R  # true pre-activation without bias, shared by every row
+        gates = _activate(full + w.bias, H)
+        c_next = gates[H:H2] * c + gates[:H] * gates[H2:H3]
+        h_next = gates[H3:] * np.tanh(c_next)
+        A = int(np.searchsorted(starts, t, side="right"))
+        if A:
+            inside = (stops[:A] > t)[:, None]
+            rel, irr, p, nc = pre[:A], pre[A:2 * A], part[:A], new_c[:A]
+            np.matmul(rel_h[:A], R3, out=rel)
+            np.add(rel, xw[t, :H3], out=rel, where=inside)  # the phrase's own word
+            np.subtract(full[:H3], rel, out=irr)
+            both = pre[:2 * A]
+            both += b3
+            both *= scale
+            np.tanh(both, out=both)
+            both[:, :H2] += 1.0
+            both[:, :H2] *= 0.5
+            np.subtract(rel, irr, out=p)
+            p += gates[:H3] - base
+            p *= 0.5  # Shapley average of the two orders: the relevant part of each gate
+            ri, rf, rg = p[:, :H], p[:, H:H2], p[:, H2:]
+            np.multiply(rf + bf, rel_c[:A], out=nc)
+            nc += ri * (rg + bg)
+            nc += bi * rg
+            np.add(nc, bi * bg, out=nc, where=inside)
+            th = cell[:2 * A]
+            th[:A] = nc
+            np.subtract(c_next, nc, out=th[A:])
+            np.tanh(th, out=th)  # tanh(relevant cell), tanh(irrelevant cell)
+            rel_c[:A] = nc
+            np.subtract(th[:A], th[A:], out=rel_h[:A])
+            rel_h[:A] += np.tanh(c_next)
+            rel_h[:A] *= 0.5 * gates[H3:]  # the output gate is not decomposed
+        h, c = h_next, c_next
+    rel_logit = np.empty(K)
+    rel_logit[order] = rel_h.astype(np.float64) @ w.kernel
+    return rel_logit, float(h.astype(np.float64) @ w.kernel) - rel_logit
 
 
 def cd_attribution(model: ScoringModel, text: str, enc: Encoding | None = None) -> Attribution:
