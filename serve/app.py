@@ -22,8 +22,8 @@ EXAMPLES = [
     "A warm, funny and beautifully acted film. The script is sharp and the ending moved me to tears.",
     "Two hours of my life I will never get back. The plot is a mess and the acting is wooden.",
     "I expected to hate it, but the second half won me over completely. Worth seeing.",
-    "Not good, just bad: it was a waste of a great cast.",
-    "Not bad, just good: it was a great cast of a waste.",
+    "It looked terrible at first, then it turned out wonderful.",
+    "It looked wonderful at first, then it turned out terrible.",
 ]
 TITLE = "sentilens"
 

@@ -18,7 +18,7 @@ from tests.servers import ROOT, Server
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
-                  "--disable-component-update --disable-sync --no-first-run --window-size=1400,1600").split()
+                  "--disable-component-update --disable-sync --no-first-run --window-size=1400,2000").split()
 REVIEWS = ["A tender, funny film with a superb cast; I loved every minute.",
            "Dull and far too long, the jokes never land and the plot makes no sense.",
            "It was fine, some good scenes and some bad ones.",
@@ -65,12 +65,17 @@ def test_analyze_shows_label_and_highlights(browser, tmp_path):
         box.send_keys(review)
         browser.find_element(By.ID, "analyze").click()
         wait(browser, lambda d: "positive" in text_of(d, "#prediction").lower())
-        words = wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#highlights .textspan")] or None)
+        words = wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#highlights .token .text")] or None)
         assert "superb" in " ".join(words)
         assert "words; the model read all of them" in text_of(browser, "#summary")
         # the review stays text: no script element was created from it, no alert is open
         assert box.get_attribute("value") == review
         assert not browser.find_elements(By.CSS_SELECTOR, "#highlights script, #summary script")
+        accordion = [e for e in browser.find_elements(By.XPATH, "//*[contains(text(), 'What the model sees')]")
+                     if e.is_displayed()]
+        accordion[0].click()
+        wait(browser, lambda d: d.find_element(By.ID, "padded").is_displayed())
+        time.sleep(1)
         shot(browser, "analyze")
         open_tab(browser, "Model")
         wait(browser, lambda d: "test accuracy" in d.page_source)
