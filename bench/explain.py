@@ -26,7 +26,7 @@ def main() -> None:
     rows = [("method", "p50 ms", "p95 ms")]
     for method in METHODS:
         attribute(model, text, method)  # warm-up
-        p50, p95 = percentiles_ms(lambda: attribute(model, text, method), args.repeats)
+        p50, p95 = percentiles_ms(lambda m=method: attribute(model, text, m), args.repeats)
         rows.append((method, f"{p50:.1f}", f"{p95:.1f}"))
     p50, p95 = percentiles_ms(lambda: model.predict([text]), args.repeats)
     rows.append(("(score only)", f"{p50:.2f}", f"{p95:.2f}"))

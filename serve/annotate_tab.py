@@ -132,7 +132,7 @@ class AnnotateTab:
             raise gr.Error("Choose a file to upload first.")
         path = Path(file if isinstance(file, str) else file.name)
         if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise gr.Error(f"The file is {path.stat().st_size / 1e6:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 10**6} MB.")
+            raise gr.Error(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
         try:
             report = load_reviews(self.store, self.model, path, progress=progress)
         except DataError as err:

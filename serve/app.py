@@ -13,7 +13,7 @@ import gradio as gr
 from explain.attribution import METHODS
 from explain.neighbours import Neighbours
 from serve.analysis import MAX_CHARS, InputError, explain_review, predict
-from serve.annotate_tab import SHORTCUTS
+from serve.annotate_tab import MAX_UPLOAD_BYTES, SHORTCUTS
 from serve.model import SentimentModel
 from serve.ui_errors import user_errors
 
@@ -30,7 +30,7 @@ TITLE = "sentilens"
 
 def launch_options() -> dict:
     """What ``launch()`` needs besides host/port/auth (Gradio 6 takes head/css there, not in Blocks)."""
-    return {"show_error": False, "max_file_size": "50mb", "head": SHORTCUTS}
+    return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": SHORTCUTS}
 
 
 def _table(rows: list[dict], columns: list[str]) -> dict:

@@ -4,7 +4,6 @@ Screenshots of each tab go to artifacts/screenshots/ for people to look at.
 """
 
 import time
-from pathlib import Path
 
 import pytest
 from selenium import webdriver

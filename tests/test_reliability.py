@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 from tests.servers import Server
 
@@ -55,9 +56,9 @@ def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, t
     args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"),
             "--annotate", str(queue_file(tmp_path, 3)), "--auth", "alice:s3cret")
     with Server(*args, log=tmp_path / "server.log") as server:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(server.url, verbose=False).predict("queue.txt#1", "pos", "mallory", "", api_name="/annotate")
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="Could not login"):
             Client(server.url, auth=("alice", "wrong"), verbose=False)
         client = Client(server.url, auth=("alice", "s3cret"), verbose=False)
         assert client.predict("queue.txt#1", "neg", "mallory", "", api_name="/annotate") == 1
@@ -70,3 +71,21 @@ def test_load_script_small_run_has_no_errors(tiny_model_dir):
 
     result = main(["--requests", "120", "--clients", "8", "--time-limit", "120", "--model", str(tiny_model_dir)])
     assert result["errors"] == 0 and result["ok"] == 120
+
+
+def test_uploads_over_the_cap_are_refused(tiny_model_dir, tmp_path):
+    import httpx
+
+    from serve.annotate_tab import MAX_UPLOAD_BYTES
+
+    with Server("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3")) as server:
+        big = b"text\n" + b"x" * MAX_UPLOAD_BYTES + b"\n"
+        small = b"text\nfine\n"
+        for payload, ok in ((small, True), (big, False)):
+            r = httpx.post(server.url + "gradio_api/upload", files={"files": ("../../etc/r.csv", payload)}, timeout=60)
+            assert (r.status_code == 200) == ok, r.text[:200]
+            if ok:  # stored under gradio's upload folder, never at the path the name suggests
+                stored = r.json()[0]
+                assert "/etc/r.csv" not in stored and stored.endswith("r.csv")
+            else:
+                assert r.status_code == 413 and "maximum allowed size" in r.text

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from explain.codec import FIRST_WORD_ID
+from serve.model import file_sha256
 from serve.sources import ACCEPTED, DataError, Record, is_aclimdb, read_aclimdb, read_table
 
 
@@ -52,16 +53,13 @@ class Corpus:
 
 
 def sha256_of(path: str | Path) -> str:
-    """Of a file; of a directory, over its sorted relative paths and contents."""
+    """Of a file; of a directory, over its sorted relative paths and the files' own sha256."""
     path = Path(path)
+    if not path.is_dir():
+        return file_sha256(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
     return digest.hexdigest()
 
 
