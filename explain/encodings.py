@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from explain.codec import OOV, PAD, START, Codec
+from explain.codec import OOV, PAD, START, Codec, Encoding
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ def _kind(token_id: int) -> str:
     return {PAD: "pad", START: "start", OOV: "oov"}.get(token_id, "word")
 
 
-def encoding_view(codec: Codec, text: str) -> EncodingView:
-    enc = codec.encode(text)
+def encoding_view(codec: Codec, text: str, enc: Encoding | None = None) -> EncodingView:
+    """All three encodings of ``text``; pass ``enc`` when it is already encoded."""
+    enc = enc or codec.encode(text)
     counts = Counter(enc.tokens)
     bag = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
     words_at = {int(p): t for t, p in zip(enc.tokens, enc.positions) if p >= 0}

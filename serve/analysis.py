@@ -57,7 +57,7 @@ def explain_review(model: SentimentModel, text: str, method: str = "running") ->
     enc = model.codec.encode(text)
     attribution = attribute(model, text, method, enc)
     _, running = model.run(enc.padded[None, :], running=True)
-    view = encoding_view(model.codec, text)
+    view = encoding_view(model.codec, text, enc)
     p = attribution.probability
     return {
         "label": label_of(p), "positive": p, "negative": 1.0 - p,
