@@ -1,4 +1,5 @@
-"""The Gradio app: Analyze, Annotate and Model tabs, plus the /predict and /explain API.
+"""The Gradio app: Analyze, Annotate and Model tabs, and the named API (/predict, /explain; the
+Annotate tab adds /next_item and /annotate).
 
 Handlers turn every expected failure into ``gr.Error`` with a sentence the user can act
 on; review text is only ever placed in components that render it as text.
