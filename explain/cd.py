@@ -76,8 +76,11 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]]) -> 
     order = np.argsort(starts, kind="stable")
     starts, stops = starts[order], stops[order]
     xw = w.embedding[ids].astype(np.float32) @ w.W  # [T, 4H], bias kept apart
-    R3, b3 = np.ascontiguousarray(w.R[:, :H3]), w.bias[:H3]
+    # The i, f, c blocks are kept pre-scaled for tanh: sigmoid(x) = (1 + tanh(x / 2)) / 2, and in
+    # act(rel) - act(irr) the constant cancels, leaving (tanh(rel / 2) - tanh(irr / 2)) / 2.
     scale = np.r_[np.full(H2, 0.5), np.ones(H)].astype(np.float32)
+    coef = np.r_[np.full(H2, 0.25), np.full(H, 0.5)].astype(np.float32)  # Shapley 1/2 x the slope above
+    R3s, b3s, xw3s = w.R[:, :H3] * scale, w.bias[:H3] * scale, xw[:, :H3] * scale
     base = _activate(w.bias, H)[:H3]  # act(bias) per gate
     bi, bf, bg = base[:H], base[H:H2], base[H2:H3]
     rel_h, rel_c = np.zeros((K, H), np.float32), np.zeros((K, H), np.float32)
@@ -96,18 +99,16 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]]) -> 
         if A:
             inside = (stops[:A] > t)[:, None]
             rel, irr, p, nc = pre[:A], pre[A:2 * A], part[:A], new_c[:A]
-            np.matmul(rel_h[:A], R3, out=rel)
-            np.add(rel, xw[t, :H3], out=rel, where=inside)  # the phrase's own word
-            np.subtract(full[:H3], rel, out=irr)
+            np.matmul(rel_h[:A], R3s, out=rel)
+            np.add(rel, xw3s[t], out=rel, where=inside)  # the phrase's own word
+            np.subtract(full[:H3] * scale, rel, out=irr)
             both = pre[:2 * A]
-            both += b3
-            both *= scale
+            both += b3s
             np.tanh(both, out=both)
-            both[:, :H2] += 1.0
-            both[:, :H2] *= 0.5
+            # Shapley average of the two orders: the relevant part of each gate
             np.subtract(rel, irr, out=p)
-            p += gates[:H3] - base
-            p *= 0.5  # Shapley average of the two orders: the relevant part of each gate
+            p *= coef
+            p += 0.5 * (gates[:H3] - base)
             ri, rf, rg = p[:, :H], p[:, H:H2], p[:, H2:]
             np.multiply(rf + bf, rel_c[:A], out=nc)
             nc += ri * (rg + bg)
