@@ -2,6 +2,7 @@
 
 import sqlite3
 import threading
+import time
 
 import pytest
 from gradio_client import Client
@@ -38,8 +39,10 @@ def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tm
     threads = [threading.Thread(target=annotator, args=(n,)) for n in ("a", "b")]
     for t in threads:
         t.start()
-    while len(acked) < 30:
-        threading.Event().wait(0.05)
+    deadline = time.monotonic() + 120
+    while len(acked) < 30 and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+        time.sleep(0.05)
+    assert len(acked) >= 30, "the annotators could not write before the kill"
     server.kill()  # SIGKILL mid-stream
     stop.set()
     for t in threads:
