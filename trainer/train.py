@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -83,7 +84,7 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
     log(f"encoded in {time.perf_counter() - t0:.1f}s; vocab_size {vocab.size:,}, maxlen {mcfg.maxlen}, "
         f"test OOV rate {(x_test == OOV).sum() / max(1, (x_test > START).sum()):.3f}")
 
-    n_val = int(len(x_train) * cfg.validation_split)
+    n_val = len(x_train) - math.floor(len(x_train) * (1.0 - cfg.validation_split))  # as Keras splits
     steps_per_epoch = -(-(len(x_train) - n_val) // cfg.batch_size)
     train_model, export_model = build_models(mcfg, steps_per_epoch)
     callbacks = []
