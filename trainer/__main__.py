@@ -7,7 +7,6 @@ import copy
 import sys
 
 from serve.sources import ACCEPTED, DataError
-from trainer.model import CELLS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,7 +21,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
     p.add_argument("--preset", choices=["default", "tutorial"], default="default",
                    help="default: tuned (test accuracy >= 0.88); tutorial: the reference configuration")
-    p.add_argument("--cell", choices=sorted(CELLS), help="recurrent cell")
+    p.add_argument("--cell", choices=["lstm", "gru", "simplernn"], help="recurrent cell (only lstm exports fused)")
     p.add_argument("--vocab-size", type=int, help="embedding rows: 4 reserved ids + most frequent words")
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--units", type=int, help="recurrent units")
