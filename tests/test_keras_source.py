@@ -37,3 +37,19 @@ def test_trainer_cli_reports_data_errors_without_traceback(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nope.tar.gz: no such file" in err and "Traceback" not in err
+
+
+def test_presets_and_command_line_overrides():
+    from trainer.__main__ import config_from, parse_args
+
+    tutorial = config_from(parse_args(["--preset", "tutorial"]))
+    assert (tutorial.model.vocab_size, tutorial.model.embed_dim, tutorial.model.units, tutorial.model.maxlen) == (
+        88_584, 32, 32, 250)
+    assert tutorial.epochs == 10 and tutorial.patience is None and tutorial.batch_size == 64
+    assert tutorial.model.cell == "lstm" and tutorial.model.dropout == 0 and tutorial.model.ema_momentum is None
+    cfg = config_from(parse_args(["--cell", "gru", "--units", "16", "--maxlen", "100", "--patience", "0",
+                                  "--seed", "7", "--word-dropout", "0.1"]))
+    assert (cfg.model.cell, cfg.model.units, cfg.model.maxlen, cfg.model.word_dropout) == ("gru", 16, 100, 0.1)
+    assert cfg.patience is None and cfg.seed == 7
+    default = config_from(parse_args([]))
+    assert default.model.units == 64 and default.patience == 2  # overrides did not leak into the preset
