@@ -84,23 +84,33 @@ def _per_token(enc: Encoding, by_position: np.ndarray) -> list[float | None]:
 def running_score(model: ScoringModel, text: str, enc: Encoding | None = None) -> Attribution:
     enc = enc or model.codec.encode(text)
     prob, running = model.run(enc.padded[None, :], running=True)
-    r = running[0].astype(np.float64)
+    return running_from(enc, float(prob[0]), running[0], zero_state_probability(model))
+
+
+def running_from(enc: Encoding, probability: float, running: np.ndarray, zero_state: float) -> Attribution:
+    """The running-score attribution from an already computed running score (one review's row),
+    so a batch scored in one ORT call can be explained without scoring it again."""
+    r = running.astype(np.float64)
     read = enc.positions[enc.positions >= 0]
     # Baseline: the score just before the first word read, after the padding and start marker
     # (the zero state's readout when truncation leaves no room for them).
     first = int(read[0]) if len(read) else len(r)
-    before = r[first - 1] if first > 0 else _zero_state_probability(model)
+    before = r[first - 1] if first > 0 else zero_state
     by_position = np.zeros(len(r))
     by_position[first:] = np.diff(np.concatenate([[before], r[first:]]))
     return Attribution("running", "probability", enc.tokens, _per_token(enc, by_position),
-                       float(prob[0]), float(before), float(r[-1]))
+                       probability, float(before), float(r[-1]))
 
 
-def _zero_state_probability(model: ScoringModel) -> float:
+def readout_bias(weights: dict[str, np.ndarray]) -> float:
+    """The Dense readout's bias (the export drops it when it is exactly zero)."""
+    bias = weights.get("readout_bias")
+    return float(np.asarray(bias).reshape(-1)[0]) if bias is not None else 0.0
+
+
+def zero_state_probability(model: ScoringModel) -> float:
     """The readout of the initial all-zero state: sigmoid(readout bias)."""
-    bias = model.weights.get("readout_bias")
-    b = float(np.asarray(bias).reshape(-1)[0]) if bias is not None else 0.0
-    return float(1.0 / (1.0 + np.exp(-b)))
+    return float(1.0 / (1.0 + np.exp(-readout_bias(model.weights))))
 
 
 def occlusion(model: ScoringModel, text: str, enc: Encoding | None = None) -> Attribution:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.attribution import Attribution, ScoringModel, _per_token
+from explain.attribution import Attribution, ScoringModel, _per_token, readout_bias
 from explain.codec import Encoding
 
 
@@ -45,8 +45,7 @@ class LSTMWeights:
         self.R = np.ascontiguousarray(weights["R"][0].astype(np.float32)[rows].T)  # [H, 4H]: h @ R
         self.bias = (B[: 4 * H] + B[4 * H:])[rows]
         self.kernel = weights["readout_kernel"].astype(np.float64).reshape(-1)  # the readout sums in float64
-        rb = weights.get("readout_bias")
-        self.readout_bias = float(np.asarray(rb).reshape(-1)[0]) if rb is not None else 0.0
+        self.readout_bias = readout_bias(weights)
         self.units = H
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explain.attribution import running_score
+from explain.attribution import running_from, zero_state_probability
 from serve.metrics import classification_report
 from serve.model import DEFAULT_DIR, ModelError, SentimentModel, default_threads
 from serve.sources import ACCEPTED, DataError, Record, read_any
@@ -74,18 +74,23 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
     columns = ["id", "probability", "label", "true_label"] + (["top_words"] if explain else [])
     writer = Writer(out, columns)
     labels, probs = [], []
+    zero_state = zero_state_probability(model)
     n_scored = 0
     t0 = time.perf_counter()
     bar = tqdm(unit=" reviews", disable=not progress, file=sys.stderr, smoothing=0.1)
     try:
         for chunk in chunks(read_any(src, text_column, on_bad_row), CHUNK):
-            p = model.predict([r.text for r in chunk])
+            if explain:  # one ORT call gives both the scores and the running scores to explain them
+                encs = [model.codec.encode(r.text) for r in chunk]
+                p, running = model.run(np.stack([e.padded for e in encs]), running=True)
+            else:
+                p = model.predict([r.text for r in chunk])
             rows = []
-            for r, prob in zip(chunk, p.tolist()):
+            for i, (r, prob) in enumerate(zip(chunk, p.tolist())):
                 row = [r.id, round(prob, 6), "pos" if prob >= threshold else "neg",
                        "" if r.label is None else ("pos" if r.label else "neg")]
                 if explain:
-                    top = running_score(model, r.text).top(explain)
+                    top = running_from(encs[i], prob, running[i], zero_state).top(explain)
                     row.append(" ".join(f"{w}:{s:+.3f}" for w, s in top))
                 rows.append(row)
                 if r.label is not None:
