@@ -6,7 +6,7 @@ sentence (``InputError``) instead of a hang or a traceback.
 
 from __future__ import annotations
 
-from explain.attribution import METHODS, attribute
+from explain.attribution import METHODS, attribute, running_from, zero_state_probability
 from explain.encodings import encoding_view
 from serve.model import SentimentModel
 
@@ -55,8 +55,11 @@ def explain_review(model: SentimentModel, text: str, method: str = "running") ->
         raise InputError("Contextual decomposition needs an LSTM model; this one is a "
                          f"{model.meta['model']['cell']}. Pick another method.")
     enc = model.codec.encode(text)
-    attribution = attribute(model, text, method, enc)
-    _, running = model.run(enc.padded[None, :], running=True)
+    prob, running = model.run(enc.padded[None, :], running=True)  # the plot's curve, and the running method
+    if method == "running":
+        attribution = running_from(enc, float(prob[0]), running[0], zero_state_probability(model))
+    else:
+        attribution = attribute(model, text, method, enc)
     view = encoding_view(model.codec, text, enc)
     p = attribution.probability
     return {
