@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATA, ROOT, table, test_reviews
-from serve.model import SentimentModel
+from serve.runtime import SentimentModel
 
 
 def generate(path: Path, n: int, seed: int = 0) -> int:
@@ -64,7 +64,7 @@ def main() -> None:
     t_keras = time.perf_counter() - t0
 
     end_to_end = t_read + t_encode + t_ort
-    print(f"{n:,} test reviews, model {model.meta['model']['cell']} {model.meta['model']['units']} units, "
+    print(f"{n:,} test reviews, model {model.artifact.capabilities.cell} {model.artifact.architecture['units']} units, "
           f"maxlen {model.maxlen}, ORT threads {model.threads}")
     print(table([
         ("stage", "seconds", "reviews/s"),

@@ -14,7 +14,7 @@ def test_reviews(path: str | Path = DATA, limit: int | None = None, seed: int = 
     """Test-split reviews and labels; with ``limit``, a seeded sample of both classes."""
     import random
 
-    from serve.sources import read_aclimdb
+    from sentilens.sources import read_aclimdb
 
     records = [r for r in read_aclimdb(path) if r.split == "test"]
     if limit is not None:

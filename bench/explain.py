@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 from bench.common import percentiles_ms, table
-from explain.attribution import METHODS, attribute
-from serve.model import SentimentModel
+from explain.methods import attribute
+from serve.runtime import SentimentModel
 
 # Our own words, repeated to 250: a long, mixed review.
 SENTENCE = ("the first half drags and the jokes fall flat but the final act is tense moving and "
@@ -24,7 +24,7 @@ def main() -> None:
     words = (SENTENCE.split() * 20)[:250]
     text = " ".join(words)
     rows = [("method", "p50 ms", "p95 ms")]
-    for method in METHODS:
+    for method in model.methods:
         attribute(model, text, method)  # warm-up
         p50, p95 = percentiles_ms(lambda m=method: attribute(model, text, m), args.repeats)
         rows.append((method, f"{p50:.1f}", f"{p95:.1f}"))

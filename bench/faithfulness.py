@@ -15,9 +15,11 @@ import argparse
 import numpy as np
 
 from bench.common import DATA, table, test_reviews
-from explain.attribution import METHODS, attribute
-from explain.codec import START, pad
-from serve.model import SentimentModel
+from explain.attribution import forward
+from explain.methods import METHODS
+from sentilens.codec import START, pad
+from sentilens.settings import THRESHOLD
+from serve.runtime import SentimentModel
 
 KS = ("1", "3", "5", "10", "20%")
 
@@ -40,17 +42,18 @@ def main() -> None:
     model = SentimentModel()
     texts, _ = test_reviews(args.data, limit=args.reviews, seed=1)
     rng = np.random.default_rng(0)
-    results = {m: [] for m in list(METHODS) + ["random"]}  # per review: drops for each k
+    results = {m: [] for m in list(model.methods) + ["random"]}  # per review: drops for each k
     for text in texts:
         enc = model.codec.encode(text)
         read = [j for j, pos in enumerate(enc.positions) if pos >= 0]
         if not read:
             continue
-        positive = float(model.run(enc.padded[None, :])[0]) >= 0.5
+        fwd = forward(model, text, enc)  # one pass, shared by every method
+        positive = fwd.probability >= THRESHOLD
         sign = 1.0 if positive else -1.0
         sizes = [max(1, len(read) // 5) if k.endswith("%") else min(len(read), int(k)) for k in KS]
-        for method in METHODS:
-            scores = attribute(model, text, method, enc).scores
+        for method in model.methods:
+            scores = METHODS[method].explain(model, fwd).scores
             order = sorted(read, key=lambda j: -sign * scores[j])
             results[method].append(deletion_drops(model, enc.ids, [order[:n] for n in sizes], positive))
         draws = [deletion_drops(model, enc.ids, [list(rng.choice(read, n, replace=False)) for n in sizes], positive)

@@ -3,7 +3,7 @@
     python -m bench.load [--requests 2000] [--clients 32] [--time-limit 300]
 
 Starts ``python -m serve`` on a free loopback port, sends a bounded mix of /predict and
-/explain (running, occlusion, cd) calls, stops by itself, and prints requests/s, p50/p99
+/explain calls (every method of ``explain.methods``), stops by itself, and prints requests/s, p50/p99
 latency and the error count.
 """
 
@@ -21,6 +21,7 @@ from gradio_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import table  # noqa: E402
+from explain.methods import METHODS  # noqa: E402
 from tests.servers import Server  # noqa: E402
 
 REVIEWS = [
@@ -29,8 +30,8 @@ REVIEWS = [
     "Not bad at all, though the middle drags a little before a strong finish.",
     "The best thriller I have seen this year, tense from the first scene to the last.",
 ]
-CALLS = [("/predict", ()), ("/explain", ("running",)), ("/predict", ()), ("/explain", ("occlusion",)),
-         ("/predict", ()), ("/explain", ("cd",))]
+# Half /predict, half /explain spread over every registered method.
+CALLS = [call for method in METHODS for call in (("/predict", ()), ("/explain", (method,)))]
 
 
 def run(url: str, requests: int, clients: int, time_limit: float) -> dict:

@@ -14,14 +14,16 @@ import tempfile
 
 from bench.common import DATA, table
 from trainer.data import load_files
-from trainer.train import PRESETS, train
+from trainer.cells import CELLS
+from trainer.config import PRESETS
+from trainer.train import train
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--epochs", type=int)
-    p.add_argument("--cells", nargs="+", default=["lstm", "gru", "simplernn"])
+    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
     args = p.parse_args()
     corpus = load_files(args.data)
     rows = [("cell", "epochs run", "s/epoch", "val accuracy", "test accuracy", "test ROC AUC", "ONNX recurrent op")]
@@ -33,7 +35,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as out:
             meta = train(corpus, cfg, f"{out}/model", log=lambda *_: None)
         t, m = meta["training"], meta["metrics"]
-        op = "fused LSTM" if "W" in meta["onnx"]["weights"] else "Loop"
+        caps = meta["capabilities"]
+        op = f"fused {caps['onnx_op']}" if caps["fused"] else caps["onnx_op"]
         rows.append((cell, t["epochs_run"], f"{t['fit_seconds'] / t['epochs_run']:.1f}",
                      f"{m['validation']['accuracy']:.4f}", f"{m['test']['accuracy']:.4f}",
                      f"{m['test']['roc_auc']:.4f}", op))

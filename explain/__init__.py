@@ -1,7 +1,3 @@
-"""Small matrix products (explanations, batches of one review) run fastest on one BLAS thread,
-and a multi-threaded OpenBLAS spinning beside onnxruntime's threads slows them 10-20x under
-load. Set before numpy is first imported; an explicit setting by the user wins."""
+"""Explanations on the exported model: encodings, per-token contributions (one registry of methods), neighbours."""
 
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import sentilens  # noqa: E402,F401 - process defaults (BLAS threads, TF logging) before numpy loads

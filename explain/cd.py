@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.attribution import Attribution, ScoringModel, _per_token, readout_bias
-from explain.codec import Encoding
+from explain.attribution import Attribution, Forward, ScoringModel, per_token, readout_bias
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -127,19 +126,17 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]]) -> 
     return rel_logit, float(h.astype(np.float64) @ w.kernel) - rel_logit
 
 
-def cd_attribution(model: ScoringModel, text: str, enc: Encoding | None = None) -> Attribution:
+def cd_attribution(model: ScoringModel, fwd: Forward) -> Attribution:
     """Each read word's relevant logit, from one batched decomposition over all of them."""
-    enc = enc or model.codec.encode(text)
+    enc, read = fwd.enc, fwd.read_positions
     w = LSTMWeights(model.weights)
-    read = [int(p) for p in enc.positions if p >= 0]
-    prob = float(model.run(enc.padded[None, :])[0])
     T = len(enc.padded)
     rel, irr = decompose(w, enc.padded, [(p, p + 1) for p in read] or [(T, T)])
     total = float(rel[0] + irr[0] + w.readout_bias)  # the same in every row: the model's logit
     by_position = np.zeros(T)
     if read:
         by_position[read] = rel
-    return Attribution("cd", "logit", enc.tokens, _per_token(enc, by_position), prob,
+    return Attribution("cd", "logit", enc.tokens, per_token(enc, by_position), fwd.probability,
                        total - float(by_position.sum()), total)
 
 

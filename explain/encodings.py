@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from explain.codec import OOV, PAD, START, Codec, Encoding
+from sentilens.codec import OOV, PAD, START, Codec, Encoding
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from explain.attribution import ScoringModel
-from explain.codec import FIRST_WORD_ID, tokenize
+from sentilens.codec import FIRST_WORD_ID, tokenize
 
 
 class Neighbours:

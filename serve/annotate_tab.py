@@ -13,10 +13,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from explain.attribution import running_score
+from explain.attribution import forward
+from explain.running import running_score
+from sentilens.errors import DataError, InputError
+from sentilens.sources import read_any
 from serve.annotations import ORDERS, AnnotationStore, Item
-from serve.model import SentimentModel
-from serve.sources import DataError, read_any
+from serve.runtime import SentimentModel
 from serve.ui_errors import user_errors
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -75,16 +77,16 @@ class AnnotateTab:
         self.default_order = default_order
         self.export_dir = Path(export_dir) if export_dir else Path(store.path).resolve().parent
 
-    # ---- handlers (plain functions of their inputs; gr.Error for anything the user can fix) ----
+    # ---- handlers (plain functions of their inputs; InputError for anything the user can fix) ----
     def annotator(self, typed: str, request: gr.Request | None) -> str:
         user = getattr(request, "username", None) if request is not None else None
         if user:
             return user
         typed = (typed or "").strip()
         if not typed:
-            raise gr.Error("Type your name in 'Annotator' first, so that your labels are yours.")
+            raise InputError("Type your name in 'Annotator' first, so that your labels are yours.")
         if len(typed) > 64:
-            raise gr.Error("Keep the annotator name under 64 characters.")
+            raise InputError("Keep the annotator name under 64 characters.")
         return typed
 
     def show(self, item: Item | None):
@@ -92,7 +94,7 @@ class AnnotateTab:
         if item is None:
             return (None, [], "**Queue empty.** Load reviews above, or export what you have.", progress,
                     gr.update(choices=[], value=[]), "")
-        a = running_score(self.model, item.text)
+        a = running_score(self.model, forward(self.model, item.text))
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
         info = (f"Model: **{item.model_score:.1%} positive**. Label in the file: {given}. "
                 f"Item {md_literal(item.item_id)}.")
@@ -106,7 +108,7 @@ class AnnotateTab:
                request: gr.Request):
         who = self.annotator(typed, request)
         if not item_id:
-            raise gr.Error("There is no review on screen to label; press 'Next review'.")
+            raise InputError("There is no review on screen to label; press 'Next review'.")
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
                           rationale=list(rationale or []))
         return self.show(self.store.next_item(who, order))
@@ -129,14 +131,14 @@ class AnnotateTab:
 
     def upload(self, file, order: str, typed: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         if file is None:
-            raise gr.Error("Choose a file to upload first.")
+            raise InputError("Choose a file to upload first.")
         path = Path(file if isinstance(file, str) else file.name)
         if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise gr.Error(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+            raise InputError(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
         try:
             report = load_reviews(self.store, self.model, path, progress=progress)
         except DataError as err:
-            raise gr.Error(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
+            raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
         gr.Info(report)
         return (report,) + self.next(order, typed, request)
 
@@ -144,7 +146,7 @@ class AnnotateTab:
         out = self.export_dir / f"annotations.{fmt}"
         n = self.store.export(out)
         if n == 0:
-            raise gr.Error("Nothing labelled yet to export.")
+            raise InputError("Nothing labelled yet to export.")
         return str(out)
 
     def progress_text(self) -> str:
@@ -197,7 +199,7 @@ class AnnotateTab:
         def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:
             """The next review to label for this annotator (leased to them for a few minutes), or {} when done."""
             if order not in ORDERS:
-                raise gr.Error(f"order must be one of {', '.join(ORDERS)}")
+                raise InputError(f"order must be one of {', '.join(ORDERS)}")
             item = self.store.next_item(self.annotator(annotator, request), order)
             return {} if item is None else {"item_id": item.item_id, "text": item.text,
                                              "model_score": item.model_score, "given_label": item.given_label}
@@ -206,12 +208,12 @@ class AnnotateTab:
                      request: gr.Request = None) -> int:
             """Record a label (pos, neg or skip) for an item; returns the decision id once it is stored."""
             if label not in ("pos", "neg", "skip"):
-                raise gr.Error("label must be pos, neg or skip")
+                raise InputError("label must be pos, neg or skip")
             try:
                 return self.store.decide(item_id, label, self.annotator(annotator, request), self.model.sha256,
                                          note=(note or "")[:2000])
             except KeyError:
-                raise gr.Error(f"no item {item_id!r} in the queue") from None
+                raise InputError(f"no item {item_id!r} in the queue") from None
 
         gr.api(user_errors(next_item), api_name="next_item")
         gr.api(user_errors(annotate), api_name="annotate")

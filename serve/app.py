@@ -1,21 +1,20 @@
 """The Gradio app: Analyze, Annotate and Model tabs, and the named API (/predict, /explain; the
 Annotate tab adds /next_item and /annotate).
 
-Handlers turn every expected failure into ``gr.Error`` with a sentence the user can act
-on; review text is only ever placed in components that render it as text.
+Handlers raise ``InputError`` for anything the user can fix and ``serve.ui_errors.user_errors``
+turns it into a message box; review text is only ever placed in components that render it as text.
 """
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
-from explain.attribution import METHODS
+from explain.methods import DEFAULT_METHOD, METHODS
 from explain.neighbours import Neighbours
-from serve.analysis import MAX_CHARS, InputError, explain_review, predict
+from sentilens.errors import InputError
+from serve.analysis import MAX_CHARS, explain_review, predict
 from serve.annotate_tab import MAX_UPLOAD_BYTES, SHORTCUTS
-from serve.model import SentimentModel
+from serve.runtime import SentimentModel
 from serve.ui_errors import user_errors
 
 # Our own example reviews. The last two use exactly the same words in a different order.
@@ -49,7 +48,7 @@ class AnalyzeHandlers:
         a = out["attribution"]
         label = {"positive": out["positive"], "negative": out["negative"]}
         space = "probability change" if a["space"] == "probability" else "logit contribution"
-        summary = (f"**{out['label']}** ({out['positive']:.1%} positive). Method: {METHODS[method]}; "
+        summary = (f"**{out['label']}** ({out['positive']:.1%} positive). Method: {METHODS[method].label}; "
                    f"scores are the {space} of each word, scaled to [-1, 1]. {enc['notice']}")
         running = frame(["position", "score", "word"],
                         [[r["position"], r["score"], r["word"]] for r in out["running_score"]])
@@ -76,31 +75,32 @@ def check_word(word: object) -> str:
 
 
 def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
-    """Markdown card, confusion matrix table, training curves table."""
-    m = model.meta
-    test = m["metrics"]["test"]
-    val = m["metrics"].get("validation") or {}
-    cfg, tr, data = m["model"], m["training"], m["data"]
+    """Markdown card, confusion matrix table, training curves table (all from the artifact)."""
+    art = model.artifact
+    test = art.metrics["test"]
+    val = art.metrics.get("validation") or {}
+    cfg, tr, data, caps = art.architecture, art.training, art.data, art.capabilities
     rows = [
-        ("cell", cfg["cell"]), ("vocabulary", f"{m['codec']['vocab_size']:,} ids"),
-        ("embedding", cfg["embed_dim"]), ("units", cfg["units"]), ("maxlen", cfg["maxlen"]),
-        ("padding / truncation", f"{m['codec']['padding']} / {m['codec']['truncating']}"),
+        ("cell", f"{caps.cell} ({'one fused ' + caps.onnx_op if caps.fused else 'an ONNX ' + caps.onnx_op} op)"),
+        ("explanation methods", ", ".join(caps.methods)),
+        ("vocabulary", f"{art.codec.vocab_size:,} ids"),
+        ("embedding", cfg["embed_dim"]), ("units", cfg["units"]), ("maxlen", art.codec.maxlen),
+        ("padding / truncation", f"{art.codec.padding} / {art.codec.truncating}"),
         ("training", f"{tr['epochs_run']} epochs (best {tr['best_epoch']}), batch {tr['batch_size']}, "
                      f"{tr['optimizer']}, seed {tr['seed']}"),
         ("data", f"{data.get('kind')} {data.get('path') or ''} sha256 `{data.get('sha256')}`"),
         ("test accuracy", f"{test['accuracy']:.4f} on {test['n']:,} reviews"),
         ("test ROC AUC / F1 / loss", f"{test['roc_auc']:.4f} / {test['f1']:.4f} / {test['loss']:.4f}"),
         ("validation accuracy", f"{val.get('accuracy', float('nan')):.4f}"),
-        ("ORT vs Keras parity", f"max abs diff {m['parity']['max_abs_diff']:.1e} on {m['parity']['reviews']:,} reviews"),
+        ("ORT vs Keras parity", f"max abs diff {art.parity['max_abs_diff']:.1e} on {art.parity['reviews']:,} reviews"),
         ("model sha256", f"`{model.sha256}`"),
-        ("libraries", ", ".join(f"{k} {v}" for k, v in m["versions"].items())),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in art.versions.items())),
     ]
     card = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     c = test["confusion"]
     confusion = {"headers": ["", "predicted negative", "predicted positive"],
                  "data": [["actual negative", c["tn"], c["fp"]], ["actual positive", c["fn"], c["tp"]]]}
-    history_path = model.directory / m["files"]["history"]
-    history = json.loads(history_path.read_text()) if history_path.is_file() else {}
+    history = art.read_history()
     curves = [[i + 1, series, float(v)] for series in ("accuracy", "val_accuracy", "loss", "val_loss")
               for i, v in enumerate(history.get(series, []))]
     return card, confusion, {"headers": ["epoch", "series", "value"], "data": curves}
@@ -119,7 +119,8 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
                                         placeholder="Type or paste a movie review",
                                         elem_id="review", max_length=MAX_CHARS)
                     with gr.Row():
-                        method = gr.Radio(choices=[(v, k) for k, v in METHODS.items()], value="running",
+                        method = gr.Radio(choices=[(METHODS[m].label, m) for m in model.methods],
+                                          value=DEFAULT_METHOD if DEFAULT_METHOD in model.methods else model.methods[0],
                                           label="Explanation method", scale=3)
                         analyze = gr.Button("Analyze", variant="primary", scale=1, elem_id="analyze")
                     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[review])
@@ -178,9 +179,11 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
             """Probability that a review is positive, and its label."""
             return predict(model, text)
 
-        def api_explain(text: str, method: str = "running") -> dict:
-            """Prediction, per-word contributions (method: running, occlusion or cd) and the encodings."""
+        def api_explain(text: str, method: str = DEFAULT_METHOD) -> dict:
             return explain_review(model, text, method)
+
+        api_explain.__doc__ = ("Prediction, per-word contributions and the encodings. method: "
+                               + "; ".join(f"{m} = {METHODS[m].summary}" for m in model.methods) + ".")
 
         gr.api(user_errors(api_predict), api_name="predict")
         gr.api(user_errors(api_explain), api_name="explain")

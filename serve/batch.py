@@ -21,10 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from explain.attribution import running_from, zero_state_probability
-from serve.metrics import classification_report
-from serve.model import DEFAULT_DIR, ModelError, SentimentModel, default_threads
-from serve.sources import ACCEPTED, DataError, Record, read_any
+from explain.attribution import Forward
+from explain.methods import DEFAULT_METHOD, METHODS, check_method
+from sentilens.errors import SentilensError
+from sentilens.metrics import classification_report
+from sentilens.settings import THRESHOLD
+from sentilens.sources import ACCEPTED, Record, read_any
+from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 
 CHUNK = 2048  # reviews encoded and scored together
 
@@ -56,7 +59,8 @@ def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
 
 
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,
-               explain: int = 0, threshold: float = 0.5, progress: bool = True) -> dict:
+               explain: int = 0, threshold: float = THRESHOLD, progress: bool = True,
+               method: str = DEFAULT_METHOD) -> dict:
     """Score ``src`` into ``out``; returns the summary (counts, seconds, and metrics when labelled)."""
     from tqdm import tqdm
 
@@ -74,7 +78,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
     columns = ["id", "probability", "label", "true_label"] + (["top_words"] if explain else [])
     writer = Writer(out, columns)
     labels, probs = [], []
-    zero_state = zero_state_probability(model)
+    explainer = check_method(method, model.methods).explain
     n_scored = 0
     t0 = time.perf_counter()
     bar = tqdm(unit=" reviews", disable=not progress, file=sys.stderr, smoothing=0.1)
@@ -90,7 +94,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
                 row = [r.id, round(prob, 6), "pos" if prob >= threshold else "neg",
                        "" if r.label is None else ("pos" if r.label else "neg")]
                 if explain:
-                    top = running_from(encs[i], prob, running[i], zero_state).top(explain)
+                    top = explainer(model, Forward(encs[i], prob, running[i])).top(explain)
                     row.append(" ".join(f"{w}:{s:+.3f}" for w, s in top))
                 rows.append(row)
                 if r.label is not None:
@@ -136,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", required=True, help="scores to write: .csv or .jsonl")
     p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
     p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
+    p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD,
+                   help=f"explanation method for --explain (default {DEFAULT_METHOD}; the others cost more per row)")
     p.add_argument("--evaluate", action="store_true", help="print accuracy, ROC AUC, F1, confusion (labelled input)")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability at or above which a review is pos")
+    p.add_argument("--threshold", type=float, default=THRESHOLD, help="probability at or above which a review is pos")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory (default: the committed exported/)")
     p.add_argument("--threads", type=int, default=default_threads(), help="onnxruntime threads (default: cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -152,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = SentimentModel(args.model, threads=args.threads)
         summary = score_file(model, Path(args.input), out, args.text_column, args.explain,
-                             args.threshold, progress=not args.quiet)
-    except (DataError, ModelError) as err:
+                             args.threshold, progress=not args.quiet, method=args.method)
+    except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print_summary(summary, args.evaluate)

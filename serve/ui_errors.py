@@ -1,6 +1,8 @@
-"""Handler wrapper: what the user can fix becomes a message box, anything else a short notice.
+"""One error style in the UI: ``user_errors`` wraps every handler.
 
-Never a traceback in the page: Gradio shows ``gr.Error`` text as it is.
+Our errors (``SentilensError``: bad input, an unreadable file, a damaged model) become a message
+box with their sentence; anything else is a bug: a short notice in the page, the traceback in
+the server log. Never a traceback in the page.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ import logging
 
 import gradio as gr
 
-from serve.analysis import InputError
+from sentilens.errors import SentilensError
 
 log = logging.getLogger("sentilens")
 
 
 def user_errors(fn):
-    """``InputError`` -> its message; anything unexpected -> a short notice, traceback to the server log."""
+    """``SentilensError`` -> its message; anything unexpected -> a short notice, traceback to the log."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except InputError as err:
+        except SentilensError as err:
             raise gr.Error(str(err), print_exception=False) from None
         except gr.Error:
             raise

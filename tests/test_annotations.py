@@ -118,7 +118,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_path):
     from serve.annotate_tab import load_reviews, md_literal
-    from serve.model import SentimentModel
+    from serve.runtime import SentimentModel
 
     src = tmp_path / "up<b>load.csv"
     src.write_text("text,label\nthe plot was splendid,pos\n,neg\nthe music was dreadful,maybe\nthe night,\n")

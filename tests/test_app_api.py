@@ -6,6 +6,8 @@ from gradio_client import Client
 from serve.analysis import MAX_CHARS
 from tests.servers import Server
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir, tmp_path_factory):

@@ -76,6 +76,7 @@ def test_many_rows_stream_in_chunks(tiny_model_dir, tmp_path):
     assert {r["label"] for r in rows[::2]} == {"pos"} and {r["label"] for r in rows[1::2]} == {"neg"}
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("args, message", [
     (["missing.csv", "-o", "out.csv"], "missing.csv: no such file"),
     (["in.csv", "-o", "out.xlsx"], "--output must end in .csv or .jsonl"),

@@ -15,6 +15,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.servers import ROOT, Server
 
+pytestmark = pytest.mark.browser
+
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
                   "--disable-component-update --disable-sync --no-first-run --window-size=1400,2000").split()

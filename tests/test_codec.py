@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from explain.codec import OOV, PAD, START, Codec, Vocabulary, pad, standardize, tokenize
+from sentilens.codec import OOV, PAD, START, Codec, Vocabulary, pad, standardize, tokenize
 
 
 def test_standardize_strips_markup_and_normalises():
@@ -22,8 +22,10 @@ def test_tokenize_keeps_inner_apostrophes_and_drops_punctuation():
     assert tokenize("?!... <br />") == []
 
 
+@pytest.mark.train  # compares with Keras
 def test_pad_matches_keras_pad_sequences_on_random_cases():
-    keras = pytest.importorskip("keras")
+    import keras
+
     rng = random.Random(0)
     for _ in range(300):
         maxlen = rng.randint(1, 12)
@@ -42,11 +44,13 @@ def test_vocabulary_ranks_by_frequency_ties_alphabetical_and_caps():
 
 
 def test_vocabulary_round_trips_through_a_file(tmp_path):
+    from sentilens.artifact import read_vocabulary
+
     vocab = Vocabulary(["the", "café", "don't", "日本語"])
     vocab.save(tmp_path / "v.txt")
-    assert Vocabulary.load(tmp_path / "v.txt").words == vocab.words
+    assert read_vocabulary(tmp_path / "v.txt").words == vocab.words
     Vocabulary([]).save(tmp_path / "e.txt")
-    assert Vocabulary.load(tmp_path / "e.txt").size == 4
+    assert read_vocabulary(tmp_path / "e.txt").size == 4
 
 
 @pytest.fixture
@@ -78,8 +82,10 @@ def test_empty_and_all_oov_texts(codec):
     assert codec.encode("!!!").tokens == []
 
 
+@pytest.mark.train  # compares with Keras
 def test_batch_encoding_equals_single_encoding_and_keras_padding():
-    keras = pytest.importorskip("keras")
+    import keras
+
     rng = random.Random(3)
     words = ["good", "bad", "movie", "plot", "x"]
     codec = Codec(Vocabulary(words[:3]), maxlen=7)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from serve.model import DEFAULT_DIR, SentimentModel
+from serve.runtime import DEFAULT_DIR, SentimentModel
 from tests.conftest import SHARED_DATA
 
 META = json.loads((DEFAULT_DIR / "metadata.json").read_text())
@@ -14,7 +14,10 @@ META = json.loads((DEFAULT_DIR / "metadata.json").read_text())
 def test_committed_model_is_complete_and_small():
     model = SentimentModel()
     assert META["parity"]["max_abs_diff"] <= 1e-5 and META["parity"]["reviews"] >= 1000
-    assert META["model"]["cell"] == "lstm" and "W" in model.weights
+    assert META["capabilities"] == {"cell": "lstm", "onnx_op": "LSTM", "fused": True,
+                                    "features": ["running_score", "lstm_weights"],
+                                    "methods": ["running", "occlusion", "cd"]}
+    assert model.methods == ("running", "occlusion", "cd") and "W" in model.weights
     assert META["metrics"]["test"]["accuracy"] >= 0.88
     assert sum(f.stat().st_size for f in DEFAULT_DIR.iterdir()) < 8 * 1024 * 1024
     assert META["data"]["sha256"] == "dc2e64a8fc66d754d2db3653fb769c10bd0136bd14857b37f3d73cb9ce8dc386"
@@ -22,7 +25,7 @@ def test_committed_model_is_complete_and_small():
 
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="needs ../shared/data/aclImdb_v1_labeled.tar.gz (present in CI)")
 def test_full_test_split_accuracy_matches_the_metadata():
-    from serve.sources import read_aclimdb
+    from sentilens.sources import read_aclimdb
 
     records = [r for r in read_aclimdb(SHARED_DATA) if r.split == "test"]
     assert len(records) == 25_000

@@ -3,12 +3,15 @@
 import numpy as np
 import pytest
 
-from explain.attribution import METHODS, attribute, occlusion, running_score
+from explain.attribution import forward
 from explain.cd import LSTMWeights, cd_attribution, decompose, phrase_score
-from explain.codec import tokenize
+from explain.methods import METHODS, applicable, attribute, check_method
+from explain.occlusion import occlusion
+from explain.running import running_score
+from sentilens.codec import tokenize
 from explain.encodings import encoding_view
 from explain.neighbours import Neighbours
-from serve.model import SentimentModel
+from serve.runtime import SentimentModel
 
 POSITIVE = "The story at night was splendid and the music long"
 NEGATIVE = "The story at night was dreadful and the music long"
@@ -26,7 +29,7 @@ def logit(p):
 
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "", "splendid", "x " * 40 + "dreadful"])
 def test_running_score_contributions_sum_exactly_to_final_minus_baseline(model, text):
-    a = running_score(model, text)
+    a = running_score(model, forward(model, text))
     seen = [s for s in a.scores if s is not None]
     assert a.total == pytest.approx(a.probability, abs=1e-7)
     assert sum(seen) == pytest.approx(a.total - a.baseline, abs=1e-6)
@@ -40,7 +43,7 @@ def test_running_score_contributions_sum_exactly_to_final_minus_baseline(model, 
 
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "", "plot", "x " * 40 + "splendid night"])
 def test_cd_reproduces_the_onnx_logit(model, text):
-    a = cd_attribution(model, text)
+    a = cd_attribution(model, forward(model, text))
     assert a.total == pytest.approx(logit(a.probability), abs=1e-4)
     w = LSTMWeights(model.weights)
     ids = model.codec.encode(text).padded
@@ -50,7 +53,7 @@ def test_cd_reproduces_the_onnx_logit(model, text):
 
 
 def test_occlusion_equals_scoring_each_variant_by_hand(model):
-    a = occlusion(model, POSITIVE)
+    a = occlusion(model, forward(model, POSITIVE))
     enc = model.codec.encode(POSITIVE)
     base = float(model.run(enc.padded[None, :])[0])
     for i in (0, 5, 9):
@@ -94,7 +97,7 @@ def test_truncated_words_get_no_score_and_the_rest_align(model, method):
 def test_phrase_score_covers_spans_and_truncation(model):
     out = phrase_score(model, POSITIVE, 5, 6)
     assert out["phrase"] == "splendid and"
-    assert out["relevant"] + out["irrelevant"] == pytest.approx(cd_attribution(model, POSITIVE).total, abs=1e-6)
+    assert out["relevant"] + out["irrelevant"] == pytest.approx(cd_attribution(model, forward(model, POSITIVE)).total, abs=1e-6)
     long = " ".join(["plot"] * 40 + ["splendid"])
     assert phrase_score(model, long, 0, 1)["relevant"] is None
     with pytest.raises(ValueError, match="outside the review"):
@@ -137,3 +140,39 @@ def test_encoding_view_marks_oov_and_truncation(model):
     assert {row["kind"] for row in view.padded} == {"oov"}
     assert view.padded[0]["word"] == words[10]  # the original word, not "<oov>"
     assert view.notice.startswith(f"Your review has {len(words)} words; the model read only the last {model.codec.maxlen}")
+
+
+def test_registry_entries_describe_each_method(model):
+    assert list(METHODS) == ["running", "occlusion", "cd"] == list(model.methods)
+    for name, m in METHODS.items():
+        a = m.explain(model, forward(model, POSITIVE))
+        assert a.method == name and a.space == m.space and m.label and m.summary
+    assert applicable(["running_score"]) == ("running", "occlusion")  # a Loop export has no LSTM weights
+    assert applicable(["running_score", "lstm_weights"], recorded=["cd", "running"]) == ("running", "cd")
+
+
+def test_methods_reuse_the_callers_forward_pass(model):
+    calls = []
+
+    class Counting:
+        codec, weights = model.codec, model.weights
+
+        def run(self, ids, running=False):
+            calls.append(len(ids))
+            return model.run(ids, running)
+
+    fwd = forward(model, POSITIVE)
+    for name in METHODS:
+        calls.clear()
+        attribute(Counting(), POSITIVE, name, fwd=fwd)
+        # running and cd need no model call at all; occlusion scores only its variants
+        assert calls == ([] if name != "occlusion" else [len(fwd.read_positions)])
+
+
+def test_unknown_and_inapplicable_methods_are_refused_with_a_sentence():
+    from sentilens.errors import InputError
+
+    with pytest.raises(InputError, match="Unknown explanation method 'magic'; choose one of running, occlusion, cd"):
+        check_method("magic")
+    with pytest.raises(InputError, match="'cd' does not apply to this model; choose one of running, occlusion"):
+        check_method("cd", ("running", "occlusion"))

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explain.attribution import METHODS, attribute
-from explain.codec import Codec, Vocabulary, _TOKEN, standardize, tokenize, tokenize_slow
-from serve.model import SentimentModel
+from explain.methods import METHODS, attribute
+from sentilens.codec import Codec, Vocabulary, _TOKEN, standardize, tokenize, tokenize_slow
+from serve.runtime import SentimentModel
 
 FRAGMENTS = st.sampled_from(["<br />", "<b>", "</i>", "<script>alert(1)</script>", "&amp;", "&#39;", "**bold**",
                              "[link](http://x)", "`code`", "\x00", "\u200b", "\ufeff", "’", "don't", "'", "_"])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from explain.codec import tokenize
-from serve.sources import DataError
+from sentilens.codec import tokenize
+from sentilens.errors import DataError
 from trainer import data
 
 

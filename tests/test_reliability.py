@@ -1,5 +1,6 @@
 """Crash durability of annotations and login enforcement, against a real server process."""
 
+
 import sqlite3
 import threading
 import time
@@ -9,6 +10,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
 
 from tests.servers import Server
+
+pytestmark = pytest.mark.server
 
 
 def queue_file(tmp_path, n):
@@ -55,10 +58,18 @@ def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tm
         assert con.execute("SELECT COUNT(*) FROM items").fetchone() == (400,)
 
 
-def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("source", ["file", "environment"])
+def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, tmp_path, source):
     args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"),
-            "--annotate", str(queue_file(tmp_path, 3)), "--auth", "alice:s3cret")
-    with Server(*args, log=tmp_path / "server.log") as server:
+            "--annotate", str(queue_file(tmp_path, 3)))
+    env = {}
+    if source == "file":
+        (tmp_path / "logins").write_text("# who may log in\nalice:s3cret\n")
+        args += ("--auth-file", str(tmp_path / "logins"))
+    else:
+        env = {"SENTILENS_AUTH": "alice:s3cret"}
+    with Server(*args, env=env, log=tmp_path / "server.log") as server:
+        assert "s3cret" not in " ".join(server.proc.args)  # never on the command line (ps)
         with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(server.url, verbose=False).predict("queue.txt#1", "pos", "mallory", "", api_name="/annotate")
         with pytest.raises(ValueError, match="Could not login"):

@@ -3,7 +3,8 @@ import tarfile
 
 import pytest
 
-from serve.sources import DataError, read_aclimdb, read_any, read_table
+from sentilens.errors import DataError
+from sentilens.sources import read_aclimdb, read_any, read_table
 from trainer.data import Split, load_extra, load_files
 
 

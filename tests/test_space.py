@@ -5,6 +5,8 @@ import subprocess
 import sys
 from importlib.metadata import version
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -31,6 +33,7 @@ def test_requirements_are_runtime_only():
     assert "gradio==6.31.0" in reqs and "onnxruntime" in reqs
 
 
+@pytest.mark.server
 def test_app_builds_with_tensorflow_unimportable(tmp_path):
     code = (
         "import sys\n"

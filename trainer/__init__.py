@@ -1,5 +1,3 @@
-"""Training and export. TensorFlow's C++ start-up chatter is silenced unless the user asks for it."""
+"""Training and export: Keras model, fit, tf2onnx export with parity, written through sentilens.artifact."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import sentilens  # noqa: E402,F401 - process defaults (BLAS threads, TF logging) before numpy loads

@@ -6,7 +6,9 @@ import argparse
 import copy
 import sys
 
-from serve.sources import ACCEPTED, DataError
+from sentilens.errors import SentilensError
+from sentilens.sources import ACCEPTED
+from trainer.cells import CELLS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -21,7 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
     p.add_argument("--preset", choices=["default", "tutorial"], default="default",
                    help="default: tuned (test accuracy >= 0.88); tutorial: the reference configuration")
-    p.add_argument("--cell", choices=["lstm", "gru", "simplernn"], help="recurrent cell (only lstm exports fused)")
+    p.add_argument("--cell", choices=list(CELLS), help="recurrent cell (" + ", ".join(
+        f"{c.name}: {'fused ' + c.onnx_op if c.must_fuse else 'exports as a Loop'}" for c in CELLS.values()) + ")")
     p.add_argument("--vocab-size", type=int, help="embedding rows: 4 reserved ids + most frequent words")
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--units", type=int, help="recurrent units")
@@ -35,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def config_from(args: argparse.Namespace):
-    from trainer.train import PRESETS
+    from trainer.config import PRESETS
 
     cfg = copy.deepcopy(PRESETS[args.preset])
     for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout", "word_dropout"):
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         from trainer.train import train
 
         train(corpus, cfg, args.out)
-    except DataError as err:
+    except SentilensError as err:  # data, model, export, input: one line each
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from explain.codec import FIRST_WORD_ID
-from serve.model import file_sha256
-from serve.sources import ACCEPTED, DataError, Record, is_aclimdb, read_aclimdb, read_table
+from sentilens.artifact import file_sha256
+from sentilens.codec import FIRST_WORD_ID
+from sentilens.errors import DataError
+from sentilens.sources import ACCEPTED, Record, is_aclimdb, read_aclimdb, read_table
 
 
 @dataclass

@@ -18,22 +18,20 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper
 
+from sentilens.artifact import INPUT, OUTPUTS, Weight
+from sentilens.errors import ExportError
+from trainer.cells import Cell
+
 OPSET = 17
-OUTPUTS = ("probability", "running_score")
-RECURRENT_OPS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "RNN"}
-
-
-class ExportError(RuntimeError):
-    """The exported graph is not what serving expects, or it disagrees with Keras."""
 
 
 def to_onnx(export_model, maxlen: int) -> onnx.ModelProto:
-    spec = [tf.TensorSpec([None, maxlen], tf.int32, name="ids")]
+    spec = [tf.TensorSpec([None, maxlen], tf.int32, name=INPUT)]
 
     @tf.function(input_signature=spec)
     def serve(ids):
         probability, running = export_model(ids, training=False)
-        return {"probability": probability, "running_score": running}
+        return dict(zip(OUTPUTS, (probability, running)))
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
     return proto
@@ -60,20 +58,22 @@ def _readout(graph: onnx.GraphProto, inits: dict) -> tuple[str, str | None]:
     return kernel, bias
 
 
-def weight_roles(proto: onnx.ModelProto, cell: str) -> dict[str, str]:
-    """Name of the initializer behind each weight explain/ reads.
+def weight_roles(proto: onnx.ModelProto, cell: Cell) -> tuple[dict[str, str], str]:
+    """Name of the initializer behind each weight explain/ reads, and the recurrent op found.
 
-    embedding: the Gather table; W, R, B: the fused recurrent op's weights (ONNX layout;
-    only LSTM fuses under tf2onnx, GRU and SimpleRNN export as a Loop); readout_kernel,
-    readout_bias: the Dense layer (the bias is absent when it is exactly zero).
+    embedding: the Gather table; W, R, B: the fused recurrent op's weights (ONNX layout);
+    readout_kernel, readout_bias: the Dense layer (the bias is absent when it is exactly zero).
+    A cell that ``must_fuse`` fails the export unless there is exactly one fused op and no Loop.
     """
     graph = proto.graph
     inits = {t.name: t for t in graph.initializer}
-    fused = [list(n.input) for n in graph.node if n.op_type == RECURRENT_OPS[cell]]
+    fused = [list(n.input) for n in graph.node if n.op_type == cell.onnx_op]
     loops = sum(n.op_type == "Loop" for n in graph.node)
-    if cell == "lstm" and (len(fused) != 1 or loops):
-        raise ExportError(f"expected one fused LSTM op and no Loop, found {len(fused)} LSTM and {loops} Loop")
-    roles = dict(zip(("W", "R", "B"), fused[0][1:4])) if fused else {}
+    if cell.must_fuse and (len(fused) != 1 or loops):
+        raise ExportError(f"expected one fused {cell.onnx_op} op and no Loop, found {len(fused)} "
+                          f"{cell.onnx_op} and {loops} Loop")
+    op = cell.onnx_op if len(fused) == 1 and not loops else "Loop"
+    roles = dict(zip(("W", "R", "B"), fused[0][1:4])) if op == cell.onnx_op else {}
     tables = [n.input[0] for n in graph.node
               if n.op_type == "Gather" and n.input[0] in inits and len(inits[n.input[0]].dims) == 2]
     if len(tables) != 1:
@@ -82,18 +82,19 @@ def weight_roles(proto: onnx.ModelProto, cell: str) -> dict[str, str]:
     roles["readout_kernel"], bias = _readout(graph, inits)
     if bias is not None:
         roles["readout_bias"] = bias
-    return roles
+    return roles, op
 
 
-def save(proto: onnx.ModelProto, cell: str, onnx_path: Path, data_name: str) -> dict:
-    """Write the graph, with the weights explain/ reads moved into ``data_name``; return their index.
+def save(proto: onnx.ModelProto, cell: Cell, onnx_path: Path, data_name: str) -> tuple[dict[str, Weight], str]:
+    """Write the graph, with the weights explain/ reads moved into ``data_name``; return their index
+    and the recurrent op found.
 
     Only those tensors go external: onnxruntime must see small shape constants inline.
     """
     outputs = [o.name for o in proto.graph.output]
     if sorted(outputs) != sorted(OUTPUTS):
         raise ExportError(f"outputs are {outputs}, expected {list(OUTPUTS)}")
-    roles = weight_roles(proto, cell)
+    roles, op = weight_roles(proto, cell)
     by_name = {t.name: t for t in proto.graph.initializer}
     index, offset = {}, 0
     with open(onnx_path.parent / data_name, "wb") as data:
@@ -102,8 +103,7 @@ def save(proto: onnx.ModelProto, cell: str, onnx_path: Path, data_name: str) -> 
             array = numpy_helper.to_array(tensor)
             raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
             data.write(raw)
-            index[role] = {"name": name, "offset": offset, "length": len(raw),
-                           "shape": list(array.shape), "dtype": array.dtype.name}
+            index[role] = Weight(name, offset, len(raw), tuple(array.shape), array.dtype.name)
             tensor.ClearField("raw_data")
             for field in ("float_data", "int32_data", "int64_data", "double_data"):
                 tensor.ClearField(field)
@@ -118,8 +118,8 @@ def save(proto: onnx.ModelProto, cell: str, onnx_path: Path, data_name: str) -> 
     full = onnx.load_model(str(onnx_path))
     loaded = {t.name: numpy_helper.to_array(t) for t in full.graph.initializer}
     for role, entry in index.items():
-        raw = np.fromfile(onnx_path.parent / data_name, dtype=entry["dtype"],
-                          count=int(np.prod(entry["shape"])), offset=entry["offset"]).reshape(entry["shape"])
-        if not np.array_equal(raw, loaded[entry["name"]]):
+        raw = np.fromfile(onnx_path.parent / data_name, dtype=entry.dtype,
+                          count=int(np.prod(entry.shape)), offset=entry.offset).reshape(entry.shape)
+        if not np.array_equal(raw, loaded[entry.name]):
             raise ExportError(f"weight index for {role} does not match the saved tensor")
-    return index
+    return index, op

@@ -9,28 +9,10 @@ reading out the intermediate states adds no parameters.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import keras
 
-CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int = 20_000
-    embed_dim: int = 32
-    units: int = 32
-    maxlen: int = 250
-    cell: str = "lstm"
-    dropout: float = 0.0  # of embedding channels (SpatialDropout1D), before the recurrent layer
-    word_dropout: float = 0.0  # of whole words: their embedding is zeroed during training
-    learning_rate: float = 1e-3  # rmsprop
-    clipnorm: float | None = None  # gradient clipping: steadies the LSTM's occasional loss spikes
-    ema_momentum: float | None = None  # exponential moving average of the weights, swapped in every epoch
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from trainer.cells import get_cell
+from trainer.config import ModelConfig
 
 
 def build_models(cfg: ModelConfig, steps_per_epoch: int | None = None) -> tuple[keras.Model, keras.Model]:
@@ -41,15 +23,14 @@ def build_models(cfg: ModelConfig, steps_per_epoch: int | None = None) -> tuple[
     With ``ema_momentum`` the averaged weights replace the raw ones at the end of every
     epoch (``steps_per_epoch``), so validation and early stopping judge the averaged model.
     """
-    if cfg.cell not in CELLS:
-        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cfg.cell!r}")
+    layer = getattr(keras.layers, get_cell(cfg.cell).keras_layer)
     ids = keras.Input(shape=(cfg.maxlen,), dtype="int32", name="ids")
     x = keras.layers.Embedding(cfg.vocab_size, cfg.embed_dim, name="embedding")(ids)
     if cfg.word_dropout:
         x = keras.layers.Dropout(cfg.word_dropout, noise_shape=(None, cfg.maxlen, 1), name="word_dropout")(x)
     if cfg.dropout:
         x = keras.layers.SpatialDropout1D(cfg.dropout, name="channel_dropout")(x)
-    states = CELLS[cfg.cell](cfg.units, return_sequences=True, name=cfg.cell)(x)
+    states = layer(cfg.units, return_sequences=True, name=cfg.cell)(x)
     running = keras.layers.Dense(1, activation="sigmoid", name="readout")(states)
     running = keras.layers.Reshape((cfg.maxlen,), name="running_score")(running)
     probability = keras.layers.Lambda(lambda r: r[:, -1], output_shape=(), name="probability")(running)

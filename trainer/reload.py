@@ -1,23 +1,26 @@
 """Rebuild the Keras model from an exported ONNX model's weights (for comparisons and fine-tuning).
 
 ONNX stores LSTM gates as (i, o, f, c) with separate input and recurrent biases; Keras
-uses (i, f, c, o) and one bias. Only the fused LSTM export carries W/R/B.
+uses (i, f, c, o) and one bias. Which cells reload is said by ``trainer.cells``; only a fused LSTM export carries W/R/B.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from serve.model import SentimentModel
-from trainer.model import ModelConfig, build_models
+from sentilens.errors import ModelError
+from serve.runtime import SentimentModel
+from trainer.cells import get_cell
+from trainer.config import ModelConfig
+from trainer.model import build_models
 
 
 def keras_from_export(model: SentimentModel):
     """(training model, export model) with the exported weights loaded."""
-    meta = model.meta
-    cfg = ModelConfig(**meta["model"])
-    if cfg.cell != "lstm":
-        raise ValueError("only LSTM exports carry their recurrent weights in a reloadable layout")
+    cfg = ModelConfig(**model.artifact.model_config())
+    if not get_cell(cfg.cell).reloadable or not model.artifact.capabilities.fused:
+        raise ModelError(f"{model.directory}: a {cfg.cell} export ({model.artifact.capabilities.onnx_op}) does not "
+                         "carry its recurrent weights in a reloadable layout; only fused LSTM exports do")
     train_model, export_model = build_models(cfg)
     w = model.weights
     units = cfg.units

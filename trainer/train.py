@@ -12,46 +12,24 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+from explain.methods import applicable
+from sentilens.artifact import FILES, LSTM_WEIGHTS, RUNNING_OUTPUT, Artifact, Capabilities, CodecSpec
+from sentilens.codec import OOV, START, Codec, Vocabulary, tokenize
+from sentilens.errors import ExportError
+from sentilens.metrics import classification_report
+from serve.runtime import SentimentModel
+from trainer import export
+from trainer.cells import get_cell
+from trainer.data import Corpus
+from trainer.config import TrainConfig
+from trainer.model import build_models
 
-from explain.codec import CODEC_VERSION, OOV, PAD, START, Codec, Vocabulary, tokenize  # noqa: E402
-from serve.metrics import classification_report  # noqa: E402
-from serve.model import FORMAT, METADATA, SentimentModel, file_sha256  # noqa: E402
-from trainer import export  # noqa: E402
-from trainer.data import Corpus  # noqa: E402
-from trainer.model import ModelConfig, build_models  # noqa: E402
-
-ONNX_FILE, ONNX_DATA, VOCAB_FILE, HISTORY_FILE = "model.onnx", "model.onnx.data", "vocab.txt", "history.json"
 PARITY_TOLERANCE = 1e-5
-
-
-@dataclass
-class TrainConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 10
-    batch_size: int = 64
-    validation_split: float = 0.2
-    patience: int | None = 2  # early stopping on val_loss, best weights restored; None: off
-    seed: int = 0
-    parity_reviews: int = 1000
-
-
-PRESETS = {
-    # The reference tutorial: full vocabulary, no regularisation, 10 epochs, no early stopping.
-    "tutorial": TrainConfig(model=ModelConfig(vocab_size=88_584, embed_dim=32, units=32), epochs=10, patience=None),
-    # Tuned here (see README): smaller vocabulary, whole-word and channel dropout, clipped
-    # gradients, an exponential moving average of the weights, early stopping.
-    "default": TrainConfig(
-        model=ModelConfig(vocab_size=20_000, embed_dim=64, units=64, maxlen=250, dropout=0.2, word_dropout=0.2,
-                          clipnorm=1.0, ema_momentum=0.99),
-        epochs=12,
-    ),
-}
 
 
 def set_seed(seed: int) -> None:
@@ -62,7 +40,7 @@ def set_seed(seed: int) -> None:
 
 
 def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
-    """Fit, evaluate, export and write ``out``; returns the metadata written."""
+    """Fit, evaluate, export and write ``out`` through ``sentilens.artifact``; returns the metadata written."""
     set_seed(cfg.seed)
     mcfg = cfg.model
 
@@ -102,45 +80,44 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-staging-", dir=out.parent))
     try:
-        weights = export.save(export.to_onnx(export_model, mcfg.maxlen), mcfg.cell, staging / ONNX_FILE, ONNX_DATA)
-        vocab.save(staging / VOCAB_FILE)
-        (staging / HISTORY_FILE).write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
-        meta = {
-            "format": FORMAT,
-            "files": {"onnx": ONNX_FILE, "onnx_data": ONNX_DATA, "vocabulary": VOCAB_FILE, "history": HISTORY_FILE},
-            "codec": {"version": CODEC_VERSION, "maxlen": mcfg.maxlen, "padding": "pre", "truncating": "pre",
-                      "vocab_size": vocab.size, "pad_id": PAD, "start_id": START, "oov_id": OOV},
-            "model": mcfg.to_dict(),
-            "training": {"epochs": cfg.epochs, "epochs_run": epochs_run, "best_epoch": best_epoch,
-                         "batch_size": cfg.batch_size, "validation_split": cfg.validation_split,
-                         "early_stopping_patience": cfg.patience, "seed": cfg.seed, "optimizer": "rmsprop",
-                         "loss": "binary_crossentropy", "fit_seconds": round(fit_seconds, 1),
-                         "train_reviews": len(x_train) - n_val, "validation_reviews": n_val},
-            "data": corpus.source,
-            "onnx": {"opset": export.OPSET, "input": {"name": "ids", "dtype": "int32", "shape": ["batch", mcfg.maxlen]},
-                     "outputs": {"probability": ["batch"], "running_score": ["batch", mcfg.maxlen]},
-                     "weights": weights},
-            "sha256": {name: file_sha256(staging / name) for name in (ONNX_FILE, ONNX_DATA, VOCAB_FILE)},
-            "versions": library_versions(),
-        }
-        (staging / METADATA).write_text(json.dumps(meta, indent=2))
+        cell = get_cell(mcfg.cell)
+        weights, op = export.save(export.to_onnx(export_model, mcfg.maxlen), cell, staging / FILES["onnx"],
+                                  FILES["onnx_data"])
+        vocab.save(staging / FILES["vocabulary"])
+        (staging / FILES["history"]).write_text(json.dumps({k: [float(v) for v in vs] for k, vs in history.items()}))
+        fused = op == cell.onnx_op
+        features = (RUNNING_OUTPUT,) + ((LSTM_WEIGHTS,) if fused and cell.decomposable else ())
+        artifact = Artifact(
+            codec=CodecSpec(maxlen=mcfg.maxlen, vocab_size=vocab.size),
+            architecture={k: v for k, v in mcfg.to_dict().items() if k not in ("maxlen", "vocab_size")},
+            capabilities=Capabilities(cell.name, op, fused, features, applicable(features)),
+            weights=weights, opset=export.OPSET,
+            training={"epochs": cfg.epochs, "epochs_run": epochs_run, "best_epoch": best_epoch,
+                      "batch_size": cfg.batch_size, "validation_split": cfg.validation_split,
+                      "early_stopping_patience": cfg.patience, "seed": cfg.seed, "optimizer": "rmsprop",
+                      "loss": "binary_crossentropy", "fit_seconds": round(fit_seconds, 1),
+                      "train_reviews": len(x_train) - n_val, "validation_reviews": n_val},
+            data=corpus.source, versions=library_versions(),
+        )
+        artifact.write(staging)
 
         # Everything below runs through the serving runtime: what is measured is what is served.
-        runtime = SentimentModel(staging)
-        meta["parity"] = check_parity(export_model, runtime, x_test[: cfg.parity_reviews])
-        log(f"parity ORT vs Keras on {meta['parity']['reviews']:,} test reviews: "
-            f"max |diff| {meta['parity']['max_abs_diff']:.2e}")
+        runtime = SentimentModel(staging, complete=False)
+        artifact.parity = check_parity(export_model, runtime, x_test[: cfg.parity_reviews])
+        log(f"parity ORT vs Keras on {artifact.parity['reviews']:,} test reviews: "
+            f"max |diff| {artifact.parity['max_abs_diff']:.2e}")
         x_val, y_val = x_train[len(x_train) - n_val:], y_train[len(y_train) - n_val:]
-        meta["metrics"] = {
+        artifact.metrics = {
             "validation": classification_report(y_val, runtime.run(x_val)) if n_val else None,
             "test": classification_report(y_test, runtime.run(x_test)),
         }
-        (staging / METADATA).write_text(json.dumps(meta, indent=2))
+        artifact.write(staging)
+        Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log(metrics_table(meta["metrics"]))
-    return meta
+    log(metrics_table(artifact.metrics))
+    return artifact.to_dict()
 
 
 def check_parity(export_model: keras.Model, runtime: SentimentModel, ids: np.ndarray) -> dict:
@@ -149,7 +126,7 @@ def check_parity(export_model: keras.Model, runtime: SentimentModel, ids: np.nda
     got_p, got_r = runtime.run(ids, running=True)
     diff = float(max(np.abs(want_p - got_p).max(), np.abs(want_r - got_r).max()))
     if not diff <= PARITY_TOLERANCE:
-        raise export.ExportError(f"ORT and Keras disagree by {diff:.2e} (> {PARITY_TOLERANCE}); export refused")
+        raise ExportError(f"ORT and Keras disagree by {diff:.2e} (> {PARITY_TOLERANCE}); export refused")
     return {"reviews": int(len(ids)), "max_abs_diff": diff, "tolerance": PARITY_TOLERANCE}
 
 

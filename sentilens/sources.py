@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentilens.errors import DataError
+
 ACLIMDB_LAYOUT = "aclImdb/{train,test}/{pos,neg}/ID_RATING.txt"
 TABLE_FORMATS = ".csv, .jsonl (or .ndjson), .txt (one review per line)"
 ACCEPTED = f"an aclImdb directory or .tar.gz ({ACLIMDB_LAYOUT}), or {TABLE_FORMATS}"
@@ -36,10 +38,6 @@ csv.field_size_limit(sys.maxsize)
 
 
 BadRow = Callable[[str, str], None]  # (where, problem): report a bad row and go on
-
-
-class DataError(ValueError):
-    """A source that cannot be read; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

@@ -128,12 +128,8 @@ class Vocabulary:
         return self.words[token_id - FIRST_WORD_ID]
 
     def save(self, path: str | Path) -> None:
+        """One word per line, UTF-8; ``sentilens.artifact`` reads (and validates) it back."""
         Path(path).write_text("".join(w + "\n" for w in self.words), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> Vocabulary:
-        text = Path(path).read_text(encoding="utf-8")
-        return cls(text.split("\n")[:-1] if text else [])
 
 
 @dataclass(frozen=True)

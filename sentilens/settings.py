@@ -1,0 +1,50 @@
+"""Configuration read once: every environment variable sentilens looks at, and shared constants.
+
+Nothing else in the project reads ``os.environ``; entry points take their defaults from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+THRESHOLD = 0.5  # P(positive) at or above which a review is called positive, everywhere
+DEFAULT_DB = "annotations.sqlite3"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+# Set for this process (and its children) unless the user chose a value, before numpy loads:
+# small matrix products (explanations, one review) run fastest on one BLAS thread, and a
+# multi-threaded OpenBLAS spinning beside onnxruntime's threads slows them 10-20x under load;
+# TensorFlow's C++ start-up chatter is silenced unless asked for.
+PROCESS_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def apply_process_defaults(environ: dict | None = None) -> None:
+    env = os.environ if environ is None else environ
+    for key, value in PROCESS_DEFAULTS.items():
+        env.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the app reads from the environment (a Hugging Face Space has no command line)."""
+
+    db: str = DEFAULT_DB  # SENTILENS_DB
+    auth: str | None = None  # SENTILENS_AUTH: "user:password[,user:password...]"
+    auth_file: str | None = None  # SENTILENS_AUTH_FILE: one user:password per line
+    host: str = DEFAULT_HOST  # GRADIO_SERVER_NAME
+    port: int = DEFAULT_PORT  # GRADIO_SERVER_PORT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        port = env.get("GRADIO_SERVER_PORT", "")
+        return cls(
+            db=env.get("SENTILENS_DB") or DEFAULT_DB,
+            auth=env.get("SENTILENS_AUTH") or None,
+            auth_file=env.get("SENTILENS_AUTH_FILE") or None,
+            host=env.get("GRADIO_SERVER_NAME") or DEFAULT_HOST,
+            port=int(port) if port.isdigit() else DEFAULT_PORT,
+        )

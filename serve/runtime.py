@@ -1,0 +1,105 @@
+"""The runtime model: an exported model loaded with onnxruntime, checked, ready to score text.
+
+Imports numpy and onnxruntime only (and the explanation registry, to know which methods apply). ``sentilens.artifact`` validates the directory before any
+byte is used; here the ONNX session is opened and its input and outputs are checked against
+the metadata, so a model either loads exactly as it was trained or refuses with one line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from explain.methods import applicable
+from sentilens.artifact import INPUT, OUTPUTS, Artifact
+from sentilens.codec import Codec
+from sentilens.errors import ModelError
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exported"
+BATCH = 512  # rows per ORT call: large enough to amortise the call, small enough for cache
+
+
+def default_threads() -> int:
+    """One ORT thread per available core (affinity-aware), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SentimentModel:
+    """Scores reviews: text -> ids (the shared codec) -> onnxruntime -> probability."""
+
+    def __init__(self, directory: str | Path = DEFAULT_DIR, threads: int | None = None, complete: bool = True):
+        self.directory = Path(directory)
+        self.artifact = art = Artifact.load(self.directory, complete=complete)
+        self.codec = Codec(art.vocabulary, art.codec.maxlen)
+        self.threads = threads or default_threads()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        onnx_path = art.path("onnx")
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - ORT raises several types for a bad graph
+            raise ModelError(f"{onnx_path}: onnxruntime cannot load it ({str(err).splitlines()[0][:300]})") from None
+        self._check_graph(onnx_path)
+        if not self.methods:
+            raise ModelError(f"{self.directory / 'metadata.json'}: capabilities.methods names no explanation "
+                             "method this code knows")
+
+    def _check_graph(self, onnx_path: Path) -> None:
+        outputs = [o.name for o in self.session.get_outputs()]
+        if sorted(outputs) != sorted(OUTPUTS):
+            raise ModelError(f"{onnx_path}: outputs are {outputs}, expected {' and '.join(OUTPUTS)}")
+        inputs = self.session.get_inputs()
+        shape = inputs[0].shape if len(inputs) == 1 else None
+        if len(inputs) != 1 or inputs[0].name != INPUT or inputs[0].type != "tensor(int32)" or len(shape) != 2:
+            raise ModelError(f"{onnx_path}: expected one int32 input {INPUT!r} [batch, maxlen]")
+        if shape[1] != self.maxlen:
+            raise ModelError(f"{onnx_path}: the graph reads {shape[1]} ids per review, but metadata.json "
+                             f"says maxlen {self.maxlen}")
+
+    @property
+    def maxlen(self) -> int:
+        return self.codec.maxlen
+
+    @property
+    def sha256(self) -> str:
+        """Identity of the model: the graph's sha256, recorded with every annotation."""
+        return self.artifact.model_sha256
+
+    @cached_property
+    def methods(self) -> tuple[str, ...]:
+        """Explanation methods recorded at export that this code knows and whose needs the model meets."""
+        caps = self.artifact.capabilities
+        return applicable(caps.features, recorded=caps.methods)
+
+    def run(self, ids: np.ndarray, running: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """int32 [n, maxlen] -> probability [n] (and running score [n, maxlen]), in ORT batches."""
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if ids.ndim != 2 or ids.shape[1] != self.maxlen:
+            raise ValueError(f"ids must be [n, {self.maxlen}], got {list(ids.shape)}")
+        names = list(OUTPUTS) if running else [OUTPUTS[0]]
+        parts = [self.session.run(names, {INPUT: ids[i:i + BATCH]}) for i in range(0, len(ids), BATCH)]
+        if not parts:
+            empty = np.zeros((0,), np.float32)
+            return (empty, np.zeros((0, self.maxlen), np.float32)) if running else empty
+        probability = np.concatenate([p[0] for p in parts])
+        if running:
+            return probability, np.concatenate([p[1] for p in parts])
+        return probability
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability that each review is positive."""
+        return self.run(self.codec.encode_batch(texts))
+
+    @cached_property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The tensors explain/ needs, read from the ONNX external-data file (the bytes ORT runs)."""
+        return self.artifact.read_weights()
