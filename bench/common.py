@@ -16,7 +16,7 @@ def test_reviews(path: str | Path = DATA, limit: int | None = None, seed: int = 
 
     from sentilens.sources import read_aclimdb
 
-    records = [r for r in read_aclimdb(path) if r.split == "test"]
+    records = [r for r in read_aclimdb(path, sort=True) if r.split == "test"]
     if limit is not None:
         records = random.Random(seed).sample(records, limit)
     return [r.text for r in records], [r.label for r in records]

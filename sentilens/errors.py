@@ -6,9 +6,17 @@ message box in the app); anything else is a bug and keeps its traceback for the 
 
 from __future__ import annotations
 
+import re
+
+_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x85\x0b\x0c]+\s*")
+
 
 class SentilensError(Exception):
-    """Base of every error we raise on purpose."""
+    """Base of every error we raise on purpose. The message is kept to one line whatever it
+    quotes (a library's multi-line error, a value read from a file)."""
+
+    def __init__(self, message: str = "", *args: object):
+        super().__init__(_BREAKS.sub(" / ", str(message)).strip(), *args)
 
 
 class DataError(SentilensError, ValueError):

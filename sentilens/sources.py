@@ -1,8 +1,7 @@
 """Readers for every review source the tool accepts, as streams of ``Record``s.
 
 The trainer, the batch scorer and the annotation queue all read through here, so a file
-that scores also trains, and a bad file fails the same way everywhere: ``DataError``
-naming the file (and the row) and what is wrong.
+that scores also trains, and a bad file fails the same way everywhere.
 
 Accepted:
 - the aclImdb layout ``aclImdb/{train,test}/{pos,neg}/ID_RATING.txt`` as a directory or
@@ -11,11 +10,31 @@ Accepted:
   and ``id``);
 - JSONL, one object per line with the same keys;
 - plain text, one review per line (no labels; blank lines are not reviews).
+
+A whole source that cannot be read raises ``DataError`` naming the file. One bad row (bytes
+that are not UTF-8 in any column, a lone surrogate, JSON that is broken, nested too deep or
+not an object, a CSV quote that never closes, a label that is not 0/1/pos/neg, anything
+else that fails while parsing it) raises ``DataError`` naming its line, or, with
+``on_bad_row``, is reported there and the reading goes on. ``Tally.rows_in`` counts the
+records as the file delimits them (lines; CSV records; archive members), apart from
+whether they parse, so that a consumer can check rows in = scored + rejected.
+
+A CSV quote that opens a field and never closes would swallow the rest of the file: the
+record is cut at ``MAX_RECORD_CHARS`` or the end of the file, its first line is rejected, and
+the lines after it are read again as records of their own.
+
+Archives and folders are bounded: a member larger than ``Limits.max_member_bytes`` is
+rejected from its header without being read, and callers that must hold a source in memory
+(the Annotate upload) also cap the total unpacked bytes and the number of members.
+
+Adding an input format: one ``_<format>_rows`` function yielding ``(line, parse)`` pairs and
+one entry in ``TABLE_READERS``.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -31,11 +50,13 @@ ACLIMDB_LAYOUT = "aclImdb/{train,test}/{pos,neg}/ID_RATING.txt"
 TABLE_FORMATS = ".csv, .jsonl (or .ndjson), .txt (one review per line)"
 ACCEPTED = f"an aclImdb directory or .tar.gz ({ACLIMDB_LAYOUT}), or {TABLE_FORMATS}"
 TEXT_COLUMNS = ("text", "review")
+MAX_RECORD_CHARS = 4_000_000  # one CSV record (a quoted field may span lines up to this)
+MAX_ID_CHARS = 1_000
 _LABELS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _ACL_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 csv.field_size_limit(sys.maxsize)
-
 
 BadRow = Callable[[str, str], None]  # (where, problem): report a bad row and go on
 
@@ -49,6 +70,22 @@ class Record:
     split: str | None = None  # "train"/"test" for aclImdb
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much a source may unpack. ``None``: no cap (streaming consumers)."""
+
+    max_member_bytes: int = 4 * 2**20  # one review file; a review is at most a few hundred KB
+    max_total_bytes: int | None = None
+    max_members: int | None = None
+
+
+@dataclass
+class Tally:
+    """Records as the source delimits them, counted apart from whether they parse."""
+
+    rows_in: int = 0
+
+
 def parse_label(value: object, where: str) -> int | None:
     """0/1/pos/neg/positive/negative (any case); empty or missing means unlabelled."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -59,7 +96,7 @@ def parse_label(value: object, where: str) -> int | None:
     if key in ("0.0", "1.0"):
         key = key[0]
     if key not in _LABELS:
-        raise DataError(f"{where}: label {value!r} is not one of 0, 1, pos, neg, positive, negative")
+        raise DataError(f"{where}: label {str(value)[:80]!r} is not one of 0, 1, pos, neg, positive, negative")
     return _LABELS[key]
 
 
@@ -67,100 +104,167 @@ def is_aclimdb(path: Path) -> bool:
     return path.is_dir() or path.name.endswith((".tar.gz", ".tgz"))
 
 
-def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None) -> Iterator[Record]:
-    """Every labelled review of an aclImdb tree, sorted by split, label, id.
+def _report(on_bad_row: BadRow | None, where: str, problem: str) -> None:
+    if on_bad_row is None:
+        raise DataError(f"{where}: {problem}")
+    on_bad_row(where, problem)
 
-    A review that is not UTF-8 raises ``DataError``, or goes to ``on_bad_row`` and is skipped.
-    """
+
+# ---- aclImdb --------------------------------------------------------------------------------
+
+def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Limits | None = None,
+                 tally: Tally | None = None, sort: bool = False) -> Iterator[Record]:
+    """The labelled reviews of an aclImdb tree, streamed in archive order, or sorted by split,
+    label, id with ``sort`` (which holds them all in memory: the trainer wants that order).
+    A missing path or an archive that is not a tar fails here, before anything is read."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
-    found: list[tuple[tuple, str, bytes]] = []
-    for member, read in _aclimdb_members(path):
-        m = _ACL_FILE.search(member)
-        if m is None:
+    if not path.is_dir():
+        try:
+            with tarfile.open(path, "r:*"):
+                pass
+        except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+            raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
+    return _acl_records(path, on_bad_row, limits or Limits(), tally if tally is not None else Tally(), sort)
+
+
+def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: Tally, sort: bool) -> Iterator[Record]:
+    members = _aclimdb_members(path, limits)
+    if sort:  # read now: a tar member can only be read while the archive is open
+        cap = limits.max_member_bytes
+        members = iter(sorted(((key, name, size, functools.partial(bytes, read() if size <= cap else b""))
+                               for key, name, size, read in members), key=lambda m: m[0]))
+    found = 0
+    for key, member, size, read in members:
+        found += 1
+        tally.rows_in += 1
+        split, polarity, num, rating = key
+        where = f"{path}:{member}"
+        if size > limits.max_member_bytes:
+            _report(on_bad_row, where, f"{size:,} bytes, over the {limits.max_member_bytes:,}-byte cap for one review")
             continue
-        split, polarity, num, rating = m.groups()
-        key = (split, polarity, int(num), int(rating))
-        found.append((key, member, read()))
+        try:
+            text = read().decode("utf-8")
+        except UnicodeDecodeError as err:
+            _report(on_bad_row, where, f"not UTF-8 text ({err.reason} at byte {err.start})")
+            continue
+        yield Record(id=f"{split}/{polarity}/{num}_{rating}", text=text, label=1 if polarity == "pos" else 0,
+                     where=where, split=split)
     if not found:
         raise DataError(f"{path}: no reviews in the aclImdb layout {ACLIMDB_LAYOUT}")
-    found.sort(key=lambda f: f[0])
-    for (split, polarity, num, rating), member, raw in found:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            problem = f"not UTF-8 text ({err.reason} at byte {err.start})"
-            if on_bad_row is None:
-                raise DataError(f"{path}: {member} is {problem}") from None
-            on_bad_row(f"{path}:{member}", problem)
-            continue
-        yield Record(
-            id=f"{split}/{polarity}/{num}_{rating}",
-            text=text,
-            label=1 if polarity == "pos" else 0,
-            where=f"{path}:{member}",
-            split=split,
-        )
 
 
-def _aclimdb_members(path: Path) -> Iterator[tuple[str, callable]]:
+Member = tuple[tuple[str, str, int, int], str, int, Callable[[], bytes]]
+
+
+def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
+    """(sort key, member path, size, read) for every review file; totals checked before reading."""
+    total = count = 0
+
+    def account(size: int) -> None:
+        nonlocal total, count
+        total, count = total + size, count + 1
+        if limits.max_members is not None and count > limits.max_members:
+            raise DataError(f"{path}: more than {limits.max_members:,} files; the limit is {limits.max_members:,}")
+        if limits.max_total_bytes is not None and total > limits.max_total_bytes:
+            raise DataError(f"{path}: unpacks to more than {limits.max_total_bytes / 2**20:,.0f} MB; "
+                            f"the limit is {limits.max_total_bytes / 2**20:,.0f} MB")
+
+    def keyed(name: str, size: int, read) -> Member | None:
+        m = _ACL_FILE.search(name)
+        if m is None:
+            return None
+        split, polarity, num, rating = m.groups()
+        return (split, polarity, int(num), int(rating)), name, size, read
+
     if path.is_dir():
-        for file in sorted(path.rglob("*.txt")):
-            yield file.relative_to(path).as_posix(), file.read_bytes
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                account(file.stat().st_size)
+                item = keyed(file.relative_to(path).as_posix(), file.stat().st_size, file.read_bytes)
+                if item:
+                    yield item
         return
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
+                account(member.size)
                 if member.isfile() and member.name.endswith(".txt"):
-                    yield member.name, tar.extractfile(member).read
-    except (tarfile.TarError, EOFError, OSError) as err:
-        raise DataError(f"{path}: not a readable .tar.gz ({err})") from None
+                    item = keyed(member.name, member.size, lambda m=member: tar.extractfile(m).read())
+                    if item:
+                        yield item
+    except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+        raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
 
 
-def read_table(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None) -> Iterator[Record]:
-    """CSV, JSONL or TXT rows as records.
+# ---- tables ---------------------------------------------------------------------------------
 
-    A bad row (broken JSON, missing or empty text, bytes that are not UTF-8, a label that
-    is not 0/1/pos/neg) raises ``DataError`` naming its line, or, with ``on_bad_row``, is
-    reported there and skipped. A file that cannot be read at all always raises.
-    """
+RowParsers = Iterator[tuple[int, Callable[[], Record]]]
+
+
+def read_table(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
+               tally: Tally | None = None) -> Iterator[Record]:
+    """CSV, JSONL or TXT rows as records (see the module docstring for bad rows).
+
+    The file is opened and its header checked before this returns, so a source that cannot be
+    read at all fails here, before the caller opens anything of its own."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    readers = {".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".txt": _txt_rows}
-    if suffix not in readers:
-        raise DataError(f"{path}: unknown format {suffix or '(no suffix)'}; expected {ACCEPTED}")
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
-        for line, parse in readers[suffix](path, f, text_column):
+    reader = TABLE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'}; expected {ACCEPTED}")
+    try:
+        f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as err:
+        raise DataError(f"{path}: cannot open ({err.strerror})") from None
+    try:
+        rows = reader(path, f, text_column)
+    except BaseException:
+        f.close()
+        raise
+    return _parsed(path, f, rows, on_bad_row, tally if tally is not None else Tally())
+
+
+def _parsed(path: Path, f: io.TextIOBase, rows: RowParsers, on_bad_row: BadRow | None, tally: Tally) -> Iterator[Record]:
+    with f:
+        for line, parse in rows:
+            tally.rows_in += 1
             try:
                 yield parse()
             except DataError as err:
-                if on_bad_row is None:
-                    raise
-                on_bad_row(f"{path}:{line}", str(err).removeprefix(f"{path}:{line}: "))
+                _report(on_bad_row, f"{path}:{line}", str(err).removeprefix(f"{path}:{line}: "))
+            except (RecursionError, MemoryError):
+                _report(on_bad_row, f"{path}:{line}", "nested too deeply to read")
+            except Exception as err:  # noqa: BLE001 - one row never stops a run
+                _report(on_bad_row, f"{path}:{line}", f"unreadable ({type(err).__name__}: {str(err)[:200]})")
 
 
-def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None) -> Iterator[Record]:
+def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
+             limits: Limits | None = None, tally: Tally | None = None) -> Iterator[Record]:
     path = Path(path)
-    return read_aclimdb(path, on_bad_row) if is_aclimdb(path) else read_table(path, text_column, on_bad_row)
+    if is_aclimdb(path):
+        return read_aclimdb(path, on_bad_row, limits, tally)
+    return read_table(path, text_column, on_bad_row, tally)
 
 
 def _pick_text_column(columns: list[str], wanted: str | None, where: str) -> str:
     if wanted is not None:
         if wanted not in columns:
-            raise DataError(f"{where}: no column {wanted!r}; columns are {columns}")
+            raise DataError(f"{where}: no column {wanted!r}; columns are {columns[:20]}")
         return wanted
     for name in TEXT_COLUMNS:
         if name in columns:
             return name
-    raise DataError(f"{where}: no text column (looked for {' or '.join(TEXT_COLUMNS)}); columns are {columns}")
+    raise DataError(f"{where}: no text column (looked for {' or '.join(TEXT_COLUMNS)}); columns are {columns[:20]}")
 
 
-def _has_bad_bytes(text: str) -> bool:
-    """Undecodable bytes survive ``surrogateescape`` as lone surrogates U+DC80..U+DCFF."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text) if not text.isascii() else False
+def _clean(value: str, what: str, where: str) -> str:
+    """Undecodable bytes survive ``surrogateescape`` as lone surrogates; JSON can spell them too."""
+    if not value.isascii() and _SURROGATE.search(value):
+        raise DataError(f"{where}: the {what} is not UTF-8")
+    return value
 
 
 def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
@@ -168,70 +272,135 @@ def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
     text = obj.get(text_column)
     if not isinstance(text, str):
         raise DataError(f"{where}: {text_column!r} is missing or not a string")
-    if _has_bad_bytes(text):
-        raise DataError(f"{where}: the text is not UTF-8")
+    _clean(text, "text", where)
     if not text.strip():
         raise DataError(f"{where}: the text is empty")
     rid = obj.get("id")
-    return Record(
-        id=str(rid) if rid not in (None, "") else str(line),
-        text=text,
-        label=parse_label(obj.get("label"), where),
-        where=where,
-    )
+    rid = str(line) if rid in (None, "") else _clean(rid if isinstance(rid, str) else json.dumps(rid), "id", where)
+    if len(rid) > MAX_ID_CHARS:
+        raise DataError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters")
+    label = obj.get("label")
+    if isinstance(label, str):
+        _clean(label, "label", where)
+    return Record(id=rid, text=text, label=parse_label(label, where), where=where)
 
 
-RowParsers = Iterator[tuple[int, Callable[[], Record]]]
+class _Lines:
+    """Physical lines with their numbers, for ``csv.reader``; lines can be given back to be
+    read again, and a record longer than ``MAX_RECORD_CHARS`` is cut short."""
+
+    class Overlong(Exception):
+        pass
+
+    def __init__(self, f: io.TextIOBase):
+        self.f, self.number, self.back = f, 0, []
+        self.start_record()
+
+    def start_record(self) -> None:
+        self.taken: list[tuple[int, str]] = []
+        self.size, self.hit_end = 0, False
+
+    def give_back(self, lines: list[tuple[int, str]]) -> None:
+        self.back.extend(reversed(lines))
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            item = self.back.pop()
+        else:
+            text = self.f.readline()
+            if not text:
+                self.hit_end = True
+                raise StopIteration
+            self.number += 1
+            item = (self.number, text)
+        self.taken.append(item)
+        self.size += len(item[1])
+        if self.size > MAX_RECORD_CHARS:
+            raise _Lines.Overlong
+        return item[1]
+
+
+UNCLOSED = "a quoted field opens here and never closes; the lines after it are read as rows of their own"
+
+
+def _csv_records(f: io.TextIOBase) -> Iterator[tuple[int, list[str] | str]]:
+    """(first line, fields) per CSV record, or (first line, problem) for one that cannot be cut.
+
+    ``csv`` ends a quoted field that never closes at the end of the file, swallowing every line
+    after it: such a record (it needed the end of the file to finish) and one longer than
+    ``MAX_RECORD_CHARS`` are rejected at their first line, and the rest is parsed afresh."""
+    lines = _Lines(f)
+    reader = csv.reader(lines)
+    while True:
+        lines.start_record()
+        try:
+            fields = next(reader)
+            problem = UNCLOSED if lines.hit_end and lines.taken else None
+        except StopIteration:
+            return
+        except _Lines.Overlong:
+            problem = UNCLOSED
+        except csv.Error as err:
+            problem = f"malformed CSV ({str(err)[:120]})"
+        if problem is None:
+            if fields:  # a blank line is not a record
+                yield lines.taken[0][0], fields
+            continue
+        if not lines.taken:
+            return
+        lines.give_back(lines.taken[1:])
+        reader = csv.reader(lines)  # a fresh parser from the next line
+        yield lines.taken[0][0], problem
 
 
 def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    reader = csv.DictReader(f)
-    try:
-        header = reader.fieldnames
-    except csv.Error as err:
-        raise DataError(f"{path}: malformed CSV header ({err})") from None
-    if not header:
+    records = _csv_records(f)
+    first = next(records, None)
+    if first is None:
         raise DataError(f"{path}: empty file, expected a CSV header")
-    if any(_has_bad_bytes(h) for h in header):
+    if isinstance(first[1], str):
+        raise DataError(f"{path}: malformed CSV header ({first[1]})")
+    header = first[1]
+    if any(not h.isascii() and _SURROGATE.search(h) for h in header):
         raise DataError(f"{path}: the header is not UTF-8 text")
-    column = _pick_text_column(list(header), text_column, str(path))
-    start = reader.line_num + 1  # a quoted review may span lines: report where it starts
-    while True:
-        try:
-            obj = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise DataError(f"{path}:{start}: malformed CSV ({err})") from None
+    column = _pick_text_column(header, text_column, str(path))
 
-        def parse(obj=obj, start=start) -> Record:
-            if None in obj:
-                raise DataError(f"{path}:{start}: more fields than the header")
-            return _record(path, start, obj, column)
+    def parse(line: int, fields: list[str] | str) -> Record:
+        if isinstance(fields, str):
+            raise DataError(f"{path}:{line}: {fields}")
+        if len(fields) > len(header):
+            raise DataError(f"{path}:{line}: more fields than the header")
+        return _record(path, line, dict(zip(header, fields)), column)
 
-        yield start, parse
-        start = reader.line_num + 1
+    return ((line, functools.partial(parse, line, fields)) for line, fields in records)
 
 
 def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    for line, raw in enumerate(f, start=1):
-        if not raw.strip():
-            continue
+    def parse(line: int, raw: str) -> Record:
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{line}: not valid JSON ({err.msg})") from None
+        except RecursionError:
+            raise DataError(f"{path}:{line}: JSON nested too deeply") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}:{line}: expected a JSON object per line, got {type(obj).__name__}")
+        return _record(path, line, obj, _pick_text_column(list(obj), text_column, f"{path}:{line}"))
 
-        def parse(raw=raw, line=line) -> Record:
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{line}: not valid JSON ({err.msg})") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{line}: expected a JSON object per line")
-            return _record(path, line, obj, _pick_text_column(list(obj), text_column, f"{path}:{line}"))
-
-        yield line, parse
+    return ((line, functools.partial(parse, line, raw)) for line, raw in enumerate(f, start=1) if raw.strip())
 
 
 def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    for line, raw in enumerate(f, start=1):
-        text = raw.rstrip("\r\n")
-        if text.strip():
-            yield line, lambda text=text, line=line: _record(path, line, {"text": text}, "text")
+    def parse(line: int, text: str) -> Record:
+        return _record(path, line, {"text": text}, "text")
+
+    return ((line, functools.partial(parse, line, raw.rstrip("\r\n")))
+            for line, raw in enumerate(f, start=1) if raw.strip())
+
+
+TABLE_READERS: dict[str, Callable[[Path, io.TextIOBase, str | None], RowParsers]] = {
+    ".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".txt": _txt_rows,
+}

@@ -5,52 +5,128 @@
 Reads CSV, JSONL, TXT (one review per line) or an aclImdb folder/.tar.gz in chunks, so
 memory stays flat however large the input. Bad rows never stop the run and are never
 lost: each goes to ``<output>.rejected.csv`` with its line and the problem, and the
-summary checks rows in = rows scored + rows rejected.
+summary checks rows in (as the file delimits them) = rows scored + rows rejected.
+
+Nothing is destroyed: an output that is the input is refused, the input is checked before
+any output is created, and both files are written to temporary files beside them and renamed
+into place only when the run completes. A run that fails or is stopped (Ctrl-C, SIGTERM)
+leaves every existing file as it was, removes its temporaries and exits non-zero with one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
+import os
+import signal
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from explain.attribution import Forward
 from explain.methods import DEFAULT_METHOD, METHODS, check_method
-from sentilens.errors import SentilensError
+from sentilens.errors import DataError, SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, Record, read_any
+from sentilens.sources import ACCEPTED, Record, Tally, read_any
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
+from serve.safe_csv import SafeWriter
+from serve.scoring import score_chunk
 
 CHUNK = 2048  # reviews encoded and scored together
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+
+
+class Stopped(BaseException):
+    """The run was stopped by a signal; nothing was written. A ``BaseException`` like
+    ``KeyboardInterrupt``, so that no handler meant for one bad row can swallow it."""
+
+    def __init__(self, signum: int):
+        self.code = 128 + signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}; no output was written and existing files "
+                         "are unchanged")
+
+
+def side_file(out: Path) -> Path:
+    return out.with_name(out.name + ".rejected.csv")
+
+
+def check_paths(src: Path, out: Path) -> None:
+    """Refuse outputs that would overwrite the input or cannot be written, before anything is opened."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise DataError(f"{out}: --output must end in .csv or .jsonl")
+    if not out.parent.is_dir():
+        raise DataError(f"{out}: folder {out.parent} does not exist")
+    source = src.resolve()
+    for target in (out, side_file(out)):
+        if target.is_dir():
+            raise DataError(f"{target}: is a folder; name a file to write")
+        resolved = target.resolve()
+        if resolved == source or (target.exists() and src.exists() and os.path.samefile(target, src)):
+            raise DataError(f"{target}: is the input file; choose another output (nothing was written)")
+        if src.is_dir() and source in resolved.parents:
+            raise DataError(f"{target}: lies inside the input folder; choose another output (nothing was written)")
 
 
 class Writer:
     """CSV or JSONL rows, chosen by the output's suffix."""
 
-    def __init__(self, path: Path, columns: list[str]):
+    def __init__(self, f, path: Path, columns: list[str], raw_csv: bool):
+        self.f, self.columns = f, columns
         self.jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
-        self.file = open(path, "w", encoding="utf-8", newline="")
-        self.columns = columns
         if not self.jsonl:
-            self.csv = csv.writer(self.file)
+            self.csv = SafeWriter(f, raw=raw_csv)
             self.csv.writerow(columns)
 
-    def write(self, rows: Iterable[list]) -> None:
+    def write(self, rows: list[list]) -> None:
         if self.jsonl:
-            self.file.writelines(json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
+            self.f.writelines(json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
         else:
             self.csv.writerows(rows)
 
-    def close(self) -> None:
-        self.file.close()
+
+@contextmanager
+def staged(*targets: Path) -> Iterator[list]:
+    """Open a temporary file beside each target; rename them all into place only if the block
+    completes, else delete them: the targets stay exactly as they were."""
+    temps, files = [], []
+    try:
+        for target in targets:
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+            temps.append(Path(name))
+            files.append(os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        yield files
+        for f in files:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        for temp, target in zip(temps, targets):
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+    finally:
+        for f in files:
+            f.close()
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM (and SIGINT) raise ``Stopped``, so that ``staged`` cleans up as for any failure."""
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -60,56 +136,53 @@ def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
 
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,
                explain: int = 0, threshold: float = THRESHOLD, progress: bool = True,
-               method: str = DEFAULT_METHOD) -> dict:
-    """Score ``src`` into ``out``; returns the summary (counts, seconds, and metrics when labelled)."""
+               method: str = DEFAULT_METHOD, raw_csv: bool = False) -> dict:
+    """Score ``src`` into ``out`` (staged, see the module docstring); returns the summary."""
     from tqdm import tqdm
 
-    rejected_path = out.with_name(out.name + ".rejected.csv")
-    rejects = open(rejected_path, "w", encoding="utf-8", newline="")
-    reject_writer = csv.writer(rejects)
-    reject_writer.writerow(["where", "problem"])
-    n_rejected = 0
+    check_paths(src, out)
+    check_method(method, model.methods)
+    tally = Tally()
+    rejects: list[SafeWriter] = []  # the side file's writer, once it exists
+    n_scored = n_rejected = 0
 
-    def on_bad_row(where: str, problem: str) -> None:
+    def reject(where: str, problem: str) -> None:
         nonlocal n_rejected
         n_rejected += 1
-        reject_writer.writerow([where, problem])
+        rejects[0].writerow([where, problem])
 
+    records = read_any(src, text_column, reject, tally=tally)  # checks the source before anything is created
     columns = ["id", "probability", "label", "true_label"] + (["top_words"] if explain else [])
-    writer = Writer(out, columns)
     labels, probs = [], []
-    explainer = check_method(method, model.methods).explain
-    n_scored = 0
     t0 = time.perf_counter()
-    bar = tqdm(unit=" reviews", disable=not progress, file=sys.stderr, smoothing=0.1)
-    try:
-        for chunk in chunks(read_any(src, text_column, on_bad_row), CHUNK):
-            if explain:  # one ORT call gives both the scores and the running scores to explain them
-                encs = [model.codec.encode(r.text) for r in chunk]
-                p, running = model.run(np.stack([e.padded for e in encs]), running=True)
-            else:
-                p = model.predict([r.text for r in chunk])
-            rows = []
-            for i, (r, prob) in enumerate(zip(chunk, p.tolist())):
-                row = [r.id, round(prob, 6), "pos" if prob >= threshold else "neg",
-                       "" if r.label is None else ("pos" if r.label else "neg")]
-                if explain:
-                    top = explainer(model, Forward(encs[i], prob, running[i])).top(explain)
-                    row.append(" ".join(f"{w}:{s:+.3f}" for w, s in top))
-                rows.append(row)
-                if r.label is not None:
-                    labels.append(r.label)
-                    probs.append(prob)
-            writer.write(rows)
-            n_scored += len(chunk)
-            bar.update(len(chunk))
-    finally:
-        bar.close()
-        writer.close()
-        rejects.close()
+    with staged(out, side_file(out)) as (scores_f, rejects_f):
+        writer = Writer(scores_f, out, columns, raw_csv)
+        rejects.append(SafeWriter(rejects_f, raw=raw_csv))
+        rejects[0].writerow(["where", "problem"])
+        with tqdm(unit=" reviews", disable=not progress, file=sys.stderr, smoothing=0.1) as bar:
+            for chunk in chunks(records, CHUNK):
+                result = score_chunk(model, chunk, explain, method)
+                for where, problem in result.rejected:
+                    reject(where, problem)
+                rows = []
+                for i, (r, prob, label) in enumerate(zip(result.records, result.probabilities,
+                                                         result.labels(threshold))):
+                    row = [r.id, round(prob, 6), label, "" if r.label is None else ("pos" if r.label else "neg")]
+                    if explain:
+                        row.append(" ".join(f"{w}:{s:+.3f}" for w, s in result.top_words[i]))
+                    rows.append(row)
+                    if r.label is not None:
+                        labels.append(r.label)
+                        probs.append(prob)
+                writer.write(rows)
+                n_scored += len(rows)
+                bar.update(len(chunk))
+        if tally.rows_in != n_scored + n_rejected:
+            raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected; "
+                            "refusing to write an incomplete result")
     seconds = time.perf_counter() - t0
-    summary = {"input": str(src), "output": str(out), "rejected_file": str(rejected_path),
-               "rows_in": n_scored + n_rejected, "scored": n_scored, "rejected": n_rejected,
+    summary = {"input": str(src), "output": str(out), "rejected_file": str(side_file(out)),
+               "rows_in": tally.rows_in, "scored": n_scored, "rejected": n_rejected,
                "seconds": round(seconds, 3), "reviews_per_second": round(n_scored / seconds, 1) if seconds else None}
     if labels:
         summary["metrics"] = classification_report(np.array(labels), np.array(probs), threshold)
@@ -146,22 +219,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threshold", type=float, default=THRESHOLD, help="probability at or above which a review is pos")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory (default: the committed exported/)")
     p.add_argument("--threads", type=int, default=default_threads(), help="onnxruntime threads (default: cores)")
+    p.add_argument("--raw-csv", action="store_true",
+                   help="write cells exactly as read: no ' before cells a spreadsheet would run as formulas")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    out = Path(args.output)
-    if out.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
-        p.error(f"--output must end in .csv or .jsonl, got {out.name!r}")
     if args.explain < 0 or args.threads < 1 or not 0.0 <= args.threshold <= 1.0:
         p.error("--explain must be >= 0, --threads >= 1 and --threshold in [0, 1]")
-    if not out.parent.is_dir():
-        p.error(f"--output: folder {out.parent} does not exist")
+    src, out = Path(args.input), Path(args.output)
     try:
-        model = SentimentModel(args.model, threads=args.threads)
-        summary = score_file(model, Path(args.input), out, args.text_column, args.explain,
-                             args.threshold, progress=not args.quiet, method=args.method)
+        with stop_on_signals():
+            check_paths(src, out)
+            model = SentimentModel(args.model, threads=args.threads)
+            summary = score_file(model, src, out, args.text_column, args.explain, args.threshold,
+                                 progress=not args.quiet, method=args.method, raw_csv=args.raw_csv)
+    except Stopped as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a folder we may not write: one line, files unchanged
+        print(f"error: {err.filename or out}: {err.strerror or err}; existing files are unchanged", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - a bug: still one line, and the files are unchanged
+        print(f"error: the run failed ({type(err).__name__}: {str(err)[:300]}); no output was written and "
+              "existing files are unchanged", file=sys.stderr)
+        return 1
     print_summary(summary, args.evaluate)
     return 0
 

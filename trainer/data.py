@@ -71,7 +71,7 @@ def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) 
         raise DataError(f"{data}: no such file or directory; --data takes {ACCEPTED}")
     source = {"kind": "aclImdb" if is_aclimdb(data) else "table", "path": data.name, "sha256": sha256_of(data)}
     if is_aclimdb(data):
-        records = list(read_aclimdb(data))
+        records = list(read_aclimdb(data, sort=True))
         train = Split.from_records((r for r in records if r.split == "train"), f"{data} train/")
         held = Split.from_records((r for r in records if r.split == "test"), f"{data} test/")
         return Corpus(train, held, source)
