@@ -17,7 +17,6 @@ ONNX graph's input against them when it opens the session.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from sentilens.codec import CODEC_VERSION, OOV, PAD, START, Vocabulary
+from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
 
 FORMAT = "sentilens-model/2"
@@ -63,14 +63,6 @@ RESULTS_SCHEMA: dict = {
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                list: "a list", dict: "an object"}
 _SHA = re.compile(r"[0-9a-f]{64}")
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

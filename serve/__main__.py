@@ -12,7 +12,7 @@ from serve.runtime import DEFAULT_DIR
 
 def parse_args(argv: list[str] | None = None, settings: Settings | None = None) -> argparse.Namespace:
     env = settings or Settings.from_env()
-    p = argparse.ArgumentParser(prog="python -m serve", description="Run the sentilens app.")
+    p = argparse.ArgumentParser(prog="python -m serve", description="Run the sentilens app.", allow_abbrev=False)
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory (default: the committed exported/)")
     p.add_argument("--host", default=env.host, help="address to listen on (default 127.0.0.1; 0.0.0.0 for every "
                                                     "interface; or GRADIO_SERVER_NAME)")
@@ -22,8 +22,13 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
                                                 "or SENTILENS_DB)")
     p.add_argument("--auth-file", default=env.auth_file, metavar="PATH",
                    help="require login: a file of user:password lines (or SENTILENS_AUTH_FILE)")
+    p.add_argument("--auth", help=argparse.SUPPRESS)  # refused below, with the way to do it
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.auth is not None:
+        p.error("--auth: a password on the command line is visible to every user of the machine (ps); "
+                "put user:password lines in a file for --auth-file, or set SENTILENS_AUTH")
+    return args
 
 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,

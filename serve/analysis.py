@@ -14,6 +14,10 @@ from sentilens.settings import THRESHOLD
 from serve.runtime import SentimentModel
 
 MAX_CHARS = 100_000  # about 18,000 words; the model reads only the last maxlen anyway
+# Normalisation can turn one character into several words (a ligature, a fraction, a squared
+# unit), so the words are capped too: this bounds every /explain answer (a few MB at most) and
+# the work behind it, whatever the 100,000 characters were.
+MAX_TOKENS = 20_000
 
 
 def check_text(text: object) -> str:
@@ -43,7 +47,11 @@ def explain_review(model: SentimentModel, text: str, method: str = DEFAULT_METHO
     """The /explain answer: prediction, contributions, the running score and the encodings."""
     text = check_text(text)
     entry = check_method(method, model.methods)
-    fwd = forward(model, text)  # one pass: the probability, the plot's curve and the running method
+    enc = model.codec.encode(text)
+    if len(enc.tokens) > MAX_TOKENS:
+        raise InputError(f"Your review has {len(enc.tokens):,} words once normalised; the limit for an explanation "
+                         f"is {MAX_TOKENS:,}. Paste a shorter one (the model reads only its last {model.maxlen} words).")
+    fwd = forward(model, text, enc)  # one pass: the probability, the plot's curve and the running method
     attribution = entry.explain(model, fwd)
     view = encoding_view(model.codec, text, fwd.enc)
     p = attribution.probability

@@ -8,20 +8,25 @@ app runs with ``--auth``, else the name typed in the tab.
 
 from __future__ import annotations
 
-import html
+import tempfile
 from pathlib import Path
 
 import gradio as gr
 
 from explain.attribution import forward
 from explain.running import running_score
+from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
-from sentilens.sources import read_any
+from sentilens.sources import Limits, read_any
 from serve.annotations import ORDERS, AnnotationStore, Item
 from serve.runtime import SentimentModel
-from serve.ui_errors import user_errors
+from serve.scoring import score_chunk
+from serve.ui_safety import info, md_literal, user_errors
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# An archive is refused once it unpacks past these (the whole aclImdb: 63 MB in 50,009 files),
+# from the tar headers, before the bytes are read: a small .tar.gz cannot blow up the server.
+ARCHIVE_LIMITS = Limits(max_total_bytes=128 * 2**20, max_members=100_000)
 UPLOAD_TYPES = [".csv", ".jsonl", ".ndjson", ".txt", ".tar.gz", ".tgz"]
 SCORE_CHUNK = 2048
 
@@ -43,30 +48,60 @@ document.addEventListener("keydown", (e) => {
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
                  progress=None) -> str:
-    """Score and queue every review of ``path``; returns a one-line report.
+    """Score and queue every review of ``path``, streaming in chunks; returns a one-line report.
 
-    ``progress(fraction, desc)`` is told how far scoring has got (the app passes ``gr.Progress``).
+    Items are named ``NAME@SHA#ID``: the first 8 hex digits of the file's sha256 keep two uploads
+    that share a name but not their content apart, and loading the same file again adds nothing.
+    An id that repeats inside one file is kept apart as ``ID~2``, ``ID~3``... and reported.
+    ``progress((done, None), desc)`` is told how far scoring has got (the app passes ``gr.Progress``).
     """
     path = Path(path)
     name = name or path.name
+    source = f"{name}@{sha256_of(path)[:8]}"
     bad: list[str] = []
-    records = list(read_any(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}")))
-    added = 0
-    for i in range(0, len(records), SCORE_CHUNK):
-        if progress is not None:
-            progress(i / max(1, len(records)), desc=f"scoring {len(records):,} reviews")
-        chunk = records[i:i + SCORE_CHUNK]
-        scores = model.predict([r.text for r in chunk])
-        added += store.add_items((f"{name}#{r.id}", r.text, r.label, float(s)) for r, s in zip(chunk, scores))
-    report = f"Loaded {name}: {len(records):,} reviews, {added:,} new in the queue"
+    seen: dict[str, int] = {}
+    repeated: list[str] = []
+    records = read_any(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}"),
+                       limits=ARCHIVE_LIMITS)
+    n = added = 0
+    chunk = []
+    if progress is not None:
+        progress((0, None), desc="reading")
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == SCORE_CHUNK:
+            n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
+            chunk = []
+            if progress is not None:
+                progress((n, None), desc=f"scored {n:,} reviews")
+    n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
+    report = f"Loaded {name}: {count(n, 'review')}, {added:,} new in the queue"
+    if repeated:
+        report += f"; {count(len(repeated), 'repeated id')} kept apart (first: {repeated[0]})"
     if bad:
-        report += f"; {len(bad):,} rows skipped (first: {bad[0]})"
+        report += f"; {count(len(bad), 'row')} skipped (first: {bad[0]})"
     return report + "."
 
 
-def md_literal(text: str) -> str:
-    """Show user-controlled text (a file name, an id) inside Markdown as inert text."""
-    return html.escape(text).translate({ord(c): f"&#{ord(c)};" for c in "`*_[]()#|\\~<>!"})
+def count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: list, seen: dict[str, int],
+           repeated: list[str], bad: list[str]) -> int:
+    """Score one chunk and add it to the store; returns how many items were new."""
+    if not chunk:
+        return 0
+    scored = score_chunk(model, chunk)
+    bad.extend(f"{where.rsplit('/', 1)[-1]}: {problem}" for where, problem in scored.rejected)
+    items = []
+    for r, p in zip(scored.records, scored.probabilities):
+        seen[r.id] = seen.get(r.id, 0) + 1
+        item_id = f"{source}#{r.id}" if seen[r.id] == 1 else f"{source}#{r.id}~{seen[r.id]}"
+        if seen[r.id] > 1:
+            repeated.append(item_id.partition("#")[2])
+        items.append((item_id, r.text, r.label, float(p)))
+    return store.add_items(items)
 
 
 class AnnotateTab:
@@ -75,7 +110,9 @@ class AnnotateTab:
         self.model = model
         self.store = store
         self.default_order = default_order
-        self.export_dir = Path(export_dir) if export_dir else Path(store.path).resolve().parent
+        # Exports go to a fresh folder under the system temp dir, which Gradio serves, wherever the
+        # database lives (a folder Gradio does not serve would fail the download).
+        self.export_dir = Path(export_dir) if export_dir else None
 
     # ---- handlers (plain functions of their inputs; InputError for anything the user can fix) ----
     def annotator(self, typed: str, request: gr.Request | None) -> str:
@@ -96,13 +133,23 @@ class AnnotateTab:
                     gr.update(choices=[], value=[]), "")
         a = running_score(self.model, forward(self.model, item.text))
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
-        info = (f"Model: **{item.model_score:.1%} positive**. Label in the file: {given}. "
-                f"Item {md_literal(item.item_id)}.")
+        caption = (f"Model: **{item.model_score:.1%} positive**. Label in the file: {given}. "
+                   f"Item {md_literal(item.item_id)}.")
         words = sorted(set(a.tokens))
-        return item.item_id, a.highlighted(), info, progress, gr.update(choices=words, value=[]), ""
+        return item.item_id, a.highlighted(), caption, progress, gr.update(choices=words, value=[]), ""
 
     def next(self, order: str, typed: str, request: gr.Request):
         return self.show(self.store.next_item(self.annotator(typed, request), order))
+
+    def next_or_hint(self, order: str, typed: str, request: gr.Request):
+        """After a load: the next item when the annotator is known, else a hint (loading never
+        depends on the name)."""
+        try:
+            return self.next(order, typed, request)
+        except InputError:
+            shown = list(self.show(None))
+            shown[2] = "**Loaded.** Type your name in 'Annotator' and press 'Next review' to start labelling."
+            return tuple(shown)
 
     def decide(self, label: str, item_id: str | None, note: str, rationale: list[str], order: str, typed: str,
                request: gr.Request):
@@ -126,7 +173,7 @@ class AnnotateTab:
     def undo(self, order: str, typed: str, request: gr.Request):
         who = self.annotator(typed, request)
         if self.store.undo(who) is None:
-            gr.Info("Nothing to undo.")
+            info("Nothing to undo.")
         return self.show(self.store.next_item(who, order))
 
     def upload(self, file, order: str, typed: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
@@ -139,11 +186,14 @@ class AnnotateTab:
             report = load_reviews(self.store, self.model, path, progress=progress)
         except DataError as err:
             raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
-        gr.Info(report)
-        return (report,) + self.next(order, typed, request)
+        info(report)
+        return (md_literal(report),) + self.next_or_hint(order, typed, request)
 
     def export(self, fmt: str):
-        out = self.export_dir / f"annotations.{fmt}"
+        if fmt not in ("csv", "jsonl"):
+            raise InputError("Choose csv or jsonl.")
+        folder = self.export_dir or Path(tempfile.mkdtemp(prefix="sentilens-export-"))
+        out = folder / f"annotations.{fmt}"
         n = self.store.export(out)
         if n == 0:
             raise InputError("Nothing labelled yet to export.")
@@ -159,12 +209,12 @@ class AnnotateTab:
     def render(self, app: gr.Blocks) -> None:
         with gr.Row():
             upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
-                             file_types=UPLOAD_TYPES, scale=2)
+                             file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload")
             with gr.Column(scale=2):
                 order = gr.Radio(choices=[(v, k) for k, v in ORDERS.items()], value=self.default_order,
                                  label="Queue order", elem_id="ann-order")
                 typed = gr.Textbox(label="Annotator (ignored when logged in)", value="", elem_id="ann-name")
-                load_status = gr.Markdown()
+                load_status = gr.Markdown(elem_id="ann-load-status")
         progress = gr.Markdown(self.progress_text(), elem_id="ann-progress")
         item_id = gr.State(None)
         text = gr.HighlightedText(label="Review (contribution of each word)", elem_id="ann-text")
@@ -195,7 +245,7 @@ class AnnotateTab:
         export_btn.click(user_errors(self.export), [export_fmt], [export_file], **private)
         app.load(lambda: self.progress_text(), None, [progress], **private)
 
-        # API for scripted annotation (with --auth the annotator is the logged-in user).
+        # API for scripted annotation (behind a login the annotator is the logged-in user).
         def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:
             """The next review to label for this annotator (leased to them for a few minutes), or {} when done."""
             if order not in ORDERS:
@@ -213,7 +263,7 @@ class AnnotateTab:
                 return self.store.decide(item_id, label, self.annotator(annotator, request), self.model.sha256,
                                          note=(note or "")[:2000])
             except KeyError:
-                raise InputError(f"no item {item_id!r} in the queue") from None
+                raise InputError(f"no item {str(item_id)[:200]!r} in the queue") from None
 
         gr.api(user_errors(next_item), api_name="next_item")
         gr.api(user_errors(annotate), api_name="annotate")

@@ -11,7 +11,6 @@ same review.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import sqlite3
@@ -20,6 +19,10 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from sentilens.errors import InputError
+from sentilens.settings import THRESHOLD
+from serve.safe_csv import SafeWriter
 
 ORDERS = {
     "uncertain": "most uncertain first (|p - 0.5| smallest)",
@@ -62,6 +65,10 @@ CREATE TABLE IF NOT EXISTS leases (
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class LeaseConflict(InputError):
+    """The item is leased to someone else."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,10 @@ class AnnotationStore:
 
     def decide(self, item_id: str, label: str, annotator: str, model_sha: str,
                note: str = "", rationale: list[str] | None = None) -> int:
-        """Record a decision; returns its id once it is committed (acknowledged)."""
+        """Record a decision; returns its id once it is committed (acknowledged).
+
+        An item leased to another annotator (handed to them and not yet expired) is refused with
+        ``LeaseConflict``: two people never label the same review at once without knowing it."""
         if label not in LABELS:
             raise ValueError(f"label must be one of {', '.join(LABELS)}")
         with self._connect() as db:
@@ -142,6 +152,12 @@ class AnnotationStore:
             if found is None:
                 db.execute("ROLLBACK")
                 raise KeyError(f"no item {item_id!r}")
+            holder = db.execute("SELECT annotator FROM leases WHERE item_id = ? AND annotator != ? AND expires > ?",
+                                (item_id, annotator, time.time())).fetchone()
+            if holder is not None:
+                db.execute("ROLLBACK")
+                raise LeaseConflict(f"Item {item_id[:200]!r} is being labelled by {holder[0][:64]!r} right now; "
+                                    "ask for the next item instead.")
             cur = db.execute(
                 "INSERT INTO decisions (item_id, text_hash, label, annotator, created_at, model_sha, model_score,"
                 " note, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -176,7 +192,7 @@ class AnnotationStore:
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)""").fetchall()
         labelled = [(lab, s) for lab, s in rows if lab != "skip"]
-        agree = sum((lab == "pos") == (s >= 0.5) for lab, s in labelled)
+        agree = sum((lab == "pos") == (s >= THRESHOLD) for lab, s in labelled)
         return {"total": total, "done": len(rows), "labelled": len(labelled), "skipped": len(rows) - len(labelled),
                 "agreement": agree / len(labelled) if labelled else None}
 
@@ -193,8 +209,10 @@ class AnnotationStore:
         cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale"]
         return [dict(zip(cols, r)) for r in rows]
 
-    def export(self, path: str | Path) -> int:
-        """Labelled items (skips left out) as CSV or JSONL that ``python -m trainer --extra`` reads."""
+    def export(self, path: str | Path, raw_csv: bool = False) -> int:
+        """Labelled items (skips left out) as CSV or JSONL that ``python -m trainer --extra`` reads.
+
+        CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
         path = Path(path)
         rows = [r | {"label": 1 if r["label"] == "pos" else 0} for r in self.current_labels() if r["label"] != "skip"]
         if path.suffix.lower() == ".jsonl":
@@ -202,9 +220,10 @@ class AnnotationStore:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         else:
             with open(path, "w", encoding="utf-8", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["id", "text", "label"])
-                writer.writeheader()
-                writer.writerows(rows)
+                columns = list(rows[0]) if rows else ["id", "text", "label"]
+                writer = SafeWriter(f, raw=raw_csv)
+                writer.writerow(columns)
+                writer.writerows([r[c] for c in columns] for r in rows)
         return len(rows)
 
     def history(self, item_id: str) -> list[dict]:

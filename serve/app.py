@@ -1,7 +1,7 @@
 """The Gradio app: Analyze, Annotate and Model tabs, and the named API (/predict, /explain; the
 Annotate tab adds /next_item and /annotate).
 
-Handlers raise ``InputError`` for anything the user can fix and ``serve.ui_errors.user_errors``
+Handlers raise ``InputError`` for anything the user can fix and ``serve.ui_safety.user_errors``
 turns it into a message box; review text is only ever placed in components that render it as text.
 """
 
@@ -15,7 +15,7 @@ from sentilens.errors import InputError
 from serve.analysis import MAX_CHARS, explain_review, predict
 from serve.annotate_tab import MAX_UPLOAD_BYTES, SHORTCUTS
 from serve.runtime import SentimentModel
-from serve.ui_errors import user_errors
+from serve.ui_safety import md_literal, user_errors
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [
@@ -26,6 +26,9 @@ EXAMPLES = [
     "It looked wonderful at first, then it turned out terrible.",
 ]
 TITLE = "sentilens"
+# Explanations cost up to ~100x a prediction: they share a small queue of their own, so a burst
+# of them (or of huge reviews) waits there and never holds up /predict's workers.
+EXPLAIN_QUEUE = {"concurrency_id": "explain", "concurrency_limit": 2}
 
 
 def launch_options() -> dict:
@@ -88,7 +91,7 @@ def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
         ("padding / truncation", f"{art.codec.padding} / {art.codec.truncating}"),
         ("training", f"{tr['epochs_run']} epochs (best {tr['best_epoch']}), batch {tr['batch_size']}, "
                      f"{tr['optimizer']}, seed {tr['seed']}"),
-        ("data", f"{data.get('kind')} {data.get('path') or ''} sha256 `{data.get('sha256')}`"),
+        ("data", md_literal(f"{data.get('kind')} {data.get('path') or ''} sha256 {data.get('sha256')}")),
         ("test accuracy", f"{test['accuracy']:.4f} on {test['n']:,} reviews"),
         ("test ROC AUC / F1 / loss", f"{test['roc_auc']:.4f} / {test['f1']:.4f} / {test['loss']:.4f}"),
         ("validation accuracy", f"{val.get('accuracy', float('nan')):.4f}"),
@@ -150,8 +153,8 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
                 neighbours = gr.Dataframe(label="Neighbours", interactive=False)
 
             outputs = [label, highlighted, summary, running, padded, bag, ints, dropped]
-            analyze.click(user_errors(h.analyze), [review, method], outputs, api_visibility="private")
-            review.submit(user_errors(h.analyze), [review, method], outputs, api_visibility="private")
+            analyze.click(user_errors(h.analyze), [review, method], outputs, **EXPLAIN_QUEUE, api_visibility="private")
+            review.submit(user_errors(h.analyze), [review, method], outputs, **EXPLAIN_QUEUE, api_visibility="private")
             find.click(user_errors(h.nearest), [word], [neighbours], api_visibility="private")
             word.submit(user_errors(h.nearest), [word], [neighbours], api_visibility="private")
 
@@ -186,7 +189,7 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
                                + "; ".join(f"{m} = {METHODS[m].summary}" for m in model.methods) + ".")
 
         gr.api(user_errors(api_predict), api_name="predict")
-        gr.api(user_errors(api_explain), api_name="explain")
+        gr.api(user_errors(api_explain), api_name="explain", **EXPLAIN_QUEUE)
     return app
 
 

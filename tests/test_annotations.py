@@ -117,8 +117,10 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 
 def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_path):
-    from serve.annotate_tab import load_reviews, md_literal
+    from sentilens.digest import file_sha256
+    from serve.annotate_tab import load_reviews
     from serve.runtime import SentimentModel
+    from serve.ui_safety import md_literal
 
     src = tmp_path / "up<b>load.csv"
     src.write_text("text,label\nthe plot was splendid,pos\n,neg\nthe music was dreadful,maybe\nthe night,\n")
@@ -126,7 +128,137 @@ def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_pat
     seen = []
     report = load_reviews(store, SentimentModel(tiny_model_dir), src, progress=lambda f, desc: seen.append(f))
     assert report.startswith("Loaded up<b>load.csv: 2 reviews, 2 new in the queue; 2 rows skipped (first: ")
-    assert "the text is empty" in report and seen == [0.0]
+    assert "the text is empty" in report and seen == [(0, None)]
     item = store.next_item("ann", "file")
-    assert item.item_id == "up<b>load.csv#2" and item.given_label == 1 and item.model_score > 0.5
-    assert md_literal(item.item_id) == "up&lt;b&gt;load.csv&#35;2"  # inert inside Markdown
+    assert item.item_id == f"up<b>load.csv@{file_sha256(src)[:8]}#2"
+    assert item.given_label == 1 and item.model_score > 0.5
+    literal = md_literal(item.item_id)  # inert inside Markdown: only entities, letters and digits
+    assert literal.startswith("up&#60;b&#62;load&#46;csv@") and not set("<>[]()!`*_") & set(literal)
+
+
+@pytest.fixture
+def model(tiny_model_dir):
+    from serve.runtime import SentimentModel
+
+    return SentimentModel(tiny_model_dir)
+
+
+def test_repeated_ids_in_one_upload_are_kept_apart_and_reported(model, tmp_path):
+    from serve.annotate_tab import load_reviews
+
+    src = tmp_path / "dups.csv"
+    src.write_text("id,text\na,the plot was splendid\na,the music was dreadful\nb,the night\na,long story\n")
+    store = AnnotationStore(tmp_path / "db.sqlite3")
+    report = load_reviews(store, model, src)
+    assert "4 reviews, 4 new in the queue; 2 repeated ids kept apart (first: a~2)" in report
+    texts = sorted(i.text for i in iter(lambda: _take(store), None))
+    assert texts == ["long story", "the music was dreadful", "the night", "the plot was splendid"]
+
+
+def _take(store):
+    item = store.next_item("ann", "file")
+    if item is not None:
+        store.decide(item.item_id, "skip", "ann", "sha")
+    return item
+
+
+def test_two_uploads_with_one_name_never_merge_and_a_reload_adds_nothing(model, tmp_path):
+    from serve.annotate_tab import load_reviews
+
+    store = AnnotationStore(tmp_path / "db.sqlite3")
+    first, second = tmp_path / "a" / "reviews.txt", tmp_path / "b" / "reviews.txt"
+    for path, text in ((first, "the plot was splendid\n"), (second, "the music was dreadful\n")):
+        path.parent.mkdir()
+        path.write_text(text)
+    assert "1 new in the queue" in load_reviews(store, model, first)
+    assert "1 new in the queue" in load_reviews(store, model, second)
+    assert "0 new in the queue" in load_reviews(store, model, first)  # the same file again
+    assert sorted(i.text for i in iter(lambda: _take(store), None)) == ["the music was dreadful",
+                                                                        "the plot was splendid"]
+
+
+def test_annotate_respects_another_annotators_lease(store):
+    from serve.annotations import LeaseConflict
+
+    item = store.next_item("alice", "file")
+    with pytest.raises(LeaseConflict, match="being labelled by 'alice'"):
+        store.decide(item.item_id, "pos", "bob", "sha")
+    assert store.decide(item.item_id, "pos", "alice", "sha") == 1  # her own lease
+    assert store.history(item.item_id)[0]["annotator"] == "alice"
+
+
+def test_export_neutralizes_formulas_unless_raw(tmp_path):
+    import csv
+
+    s = AnnotationStore(tmp_path / "ann.sqlite3")
+    s.add_items([("=1+1", "=HYPERLINK(\"http://127.0.0.1/x\") great", 1, 0.9)])
+    s.decide("=1+1", "pos", "@ann", "sha", note="-note")
+    s.export(tmp_path / "safe.csv")
+    s.export(tmp_path / "raw.csv", raw_csv=True)
+    safe = list(csv.DictReader(open(tmp_path / "safe.csv", newline="")))[0]
+    raw = list(csv.DictReader(open(tmp_path / "raw.csv", newline="")))[0]
+    assert (safe["id"], safe["text"][:2], safe["annotator"], safe["note"]) == ("'=1+1", "'=", "'@ann", "'-note")
+    assert (raw["id"], raw["annotator"]) == ("=1+1", "@ann")
+
+
+def test_export_works_wherever_the_database_lives(model, tmp_path):
+    import tempfile
+
+    from serve.annotate_tab import AnnotateTab
+
+    far = tmp_path / "somewhere" / "else"
+    far.mkdir(parents=True)
+    store = AnnotationStore(far / "db.sqlite3")
+    store.add_items([("x", "the plot was splendid", None, 0.9)])
+    store.decide("x", "pos", "ann", "sha")
+    out = AnnotateTab(model, store).export("jsonl")
+    assert out.startswith(tempfile.gettempdir()) and out.endswith("annotations.jsonl")
+    assert '"label": 1' in open(out).read()
+
+
+BOMB = """
+import resource, sys, tarfile, io
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from serve.annotate_tab import load_reviews
+from serve.annotations import AnnotationStore
+from serve.runtime import SentimentModel
+from sentilens.errors import DataError
+
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.left = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.left); b[:k] = bytes(k); self.left -= k; return k
+
+bomb = Path({tmp!r}) / "bomb.tar.gz"
+with tarfile.open(bomb, "w:gz", compresslevel=9) as tar:
+    info = tarfile.TarInfo("aclImdb/train/pos/0_9.txt"); info.size = 400 * 2**20
+    tar.addfile(info, io.BufferedReader(Zeros(info.size), 1 << 20))
+model = SentimentModel({model!r})
+store = AnnotationStore(Path({tmp!r}) / "db.sqlite3")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_reviews(store, model, bomb)
+    print("loaded")
+except DataError as err:
+    print(str(err))
+print(bomb.stat().st_size, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+@pytest.mark.server
+def test_a_small_archive_that_unpacks_to_400_mb_is_refused_with_flat_memory(tiny_model_dir, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = BOMB.format(root=str(ROOT), tmp=str(tmp_path), model=str(tiny_model_dir))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    message, sizes = out.stdout.strip().splitlines()
+    compressed, grew_mb = map(int, sizes.split())
+    assert compressed < 1_000_000
+    assert "unpacks to more than 128 MB; the limit is 128 MB" in message
+    assert grew_mb < 50  # nothing of the 400 MB was held

@@ -64,9 +64,39 @@ def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
         c = Client(s.url, verbose=False)
         with pytest.raises(Exception, match="Type your name"):
             c.predict("", "file", api_name="/next_item")
+        from sentilens.digest import file_sha256
+
+        source = f"queue.txt@{file_sha256(src)[:8]}"
         item = c.predict("bot", "file", api_name="/next_item")
-        assert item["item_id"] == "queue.txt#1" and item["text"] == "the plot was splendid"
+        assert item["item_id"] == f"{source}#1" and item["text"] == "the plot was splendid"
+        with pytest.raises(Exception, match="is being labelled by 'bot' right now"):  # leased to bot
+            c.predict(item["item_id"], "neg", "mallory", "", api_name="/annotate")
         assert c.predict(item["item_id"], "pos", "bot", "", api_name="/annotate") == 1
         with pytest.raises(Exception, match="label must be pos, neg or skip"):
             c.predict(item["item_id"], "maybe", "bot", "", api_name="/annotate")
-        assert c.predict("bot", "file", api_name="/next_item")["item_id"] == "queue.txt#2"
+        assert c.predict("bot", "file", api_name="/next_item")["item_id"] == f"{source}#2"
+
+
+def test_explanations_of_huge_inputs_are_bounded(client):
+    import json
+
+    from serve.analysis import MAX_TOKENS
+
+    fractions = "\u00bc" * MAX_CHARS  # NFKC: 1/4 -> "1", "4": two words per character
+    with pytest.raises(Exception, match=f"words once normalised; the limit for an explanation is {MAX_TOKENS:,}"):
+        client.predict(fractions, "running", api_name="/explain")
+    assert client.predict(fractions, api_name="/predict")["label"] in ("positive", "negative")
+    words = " ".join(["dull"] * (MAX_TOKENS - 1))  # about the largest accepted review
+    out = client.predict(words, "occlusion", api_name="/explain")
+    assert len(json.dumps(out)) < 8 * 2**20
+
+
+def test_explanations_have_their_own_small_queue(tiny_model_dir):
+    from serve.app import EXPLAIN_QUEUE, build_app
+    from serve.runtime import SentimentModel
+
+    app = build_app(SentimentModel(tiny_model_dir))
+    by_api = {fn.api_name: fn for fn in app.fns.values() if fn.api_name}
+    assert by_api["explain"].concurrency_id == "explain" == EXPLAIN_QUEUE["concurrency_id"]
+    assert by_api["explain"].concurrency_limit == 2
+    assert by_api["predict"].concurrency_id != "explain"

@@ -117,3 +117,78 @@ def test_annotations_persist_across_a_restart(browser, tmp_path):
 
     rows = sqlite3.connect(db).execute("SELECT label, annotator FROM decisions ORDER BY decision_id").fetchall()
     assert rows == [("pos", "alice"), ("neg", "alice")]
+
+
+class Logger:
+    """An HTTP server on loopback that records every request: nothing on the page may reach it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.paths = []
+        log = self.paths
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                log.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_path):
+    logger = Logger()
+    u = logger.url
+    js_url = u.replace("/", "\\u002f")
+    hostile_name = tmp_path / f"x<img src=x onerror=fetch('{js_url}\\u002fname')>.csv"
+    hostile_name.write_text("")  # empty: the error message names the file
+    src = tmp_path / "**bold** [a](b).csv"
+    src.write_text(
+        "id,text,label\n"
+        f'"![i]({u}/id-img) <img src={u}/id-tag>",the plot was splendid <img src="{u}/text-img">,pos\n'
+        f'bad,the music was dreadful,"![x]({u}/label.png)"\n'
+        f'"[link]({u}/id-link)","![m]({u}/text-md) dreadful",neg\n')
+    try:
+        with Server("--db", str(tmp_path / "db.sqlite3"), log=tmp_path / "server.log") as server:
+            browser.get(server.url)
+            box = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
+            box.send_keys(f'<img src="{u}/analyze"> ![a]({u}/analyze-md) a splendid film')
+            browser.find_element(By.ID, "analyze").click()
+            wait(browser, lambda d: "positive" in text_of(d, "#prediction").lower()
+                 or "negative" in text_of(d, "#prediction").lower())
+            open_tab(browser, "Annotate")
+            upload = browser.find_element(By.CSS_SELECTOR, "#ann-upload input[type=file]")
+            upload.send_keys(str(hostile_name))
+            wait(browser, lambda d: "empty file" in d.find_element(By.TAG_NAME, "body").text)
+            assert "onerror=fetch(" in browser.find_element(By.TAG_NAME, "body").text  # the name, as text
+            browser.find_element(By.CSS_SELECTOR, "#ann-upload button[aria-label=Clear]").click()
+            wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#ann-upload input[type=file]")))
+            browser.find_element(By.CSS_SELECTOR, "#ann-upload input[type=file]").send_keys(str(src))
+            wait(browser, lambda d: "Loaded" in text_of(d, "#ann-load-status"), timeout=60)
+            status = text_of(browser, "#ann-load-status")
+            # shown as typed (Gradio itself drops '*' from uploaded file names)
+            assert "bold [a](b).csv" in status and f"![x]({u}/label.png)" in status
+            browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
+            info = annotate_next(browser)
+            assert u in info  # the id is shown literally, not as a link or an image
+            browser.find_element(By.ID, "ann-pos").click()
+            wait(browser, lambda d: "Done 1 / " in text_of(d, "#ann-progress"))
+            annotate_next(browser)
+            time.sleep(1)
+            shot(browser, "untrusted")
+            links = [a.get_attribute("href") or "" for a in browser.find_elements(By.TAG_NAME, "a")]
+            images = [i.get_attribute("src") or "" for i in browser.find_elements(By.TAG_NAME, "img")]
+            assert not [x for x in links + images if u in x]
+        assert logger.paths == []
+    finally:
+        logger.close()

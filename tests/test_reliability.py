@@ -20,9 +20,17 @@ def queue_file(tmp_path, n):
     return src
 
 
+def item(src, line):
+    """The queue's id of a line of ``src`` (the source is named by file name and content)."""
+    from sentilens.digest import file_sha256
+
+    return f"{src.name}@{file_sha256(src)[:8]}#{line}"
+
+
 def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tmp_path):
     db = tmp_path / "db.sqlite3"
-    args = ("--model", str(tiny_model_dir), "--db", str(db), "--annotate", str(queue_file(tmp_path, 400)))
+    src = queue_file(tmp_path, 400)
+    args = ("--model", str(tiny_model_dir), "--db", str(db), "--annotate", str(src))
     server = Server(*args, log=tmp_path / "server.log")
     acked: list[tuple[str, int]] = []
     stop = threading.Event()
@@ -33,7 +41,7 @@ def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tm
             if stop.is_set():
                 return
             try:
-                decision = client.predict(f"queue.txt#{i * 2 + (name == 'b') + 1}", "pos", name, "",
+                decision = client.predict(item(src, i * 2 + (name == 'b') + 1), "pos", name, "",
                                           api_name="/annotate")
             except Exception:  # noqa: BLE001 - the server is gone: this write was not acknowledged
                 return
@@ -60,8 +68,8 @@ def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tm
 
 @pytest.mark.parametrize("source", ["file", "environment"])
 def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, tmp_path, source):
-    args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"),
-            "--annotate", str(queue_file(tmp_path, 3)))
+    src = queue_file(tmp_path, 3)
+    args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src))
     env = {}
     if source == "file":
         (tmp_path / "logins").write_text("# who may log in\nalice:s3cret\n")
@@ -71,11 +79,11 @@ def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, t
     with Server(*args, env=env, log=tmp_path / "server.log") as server:
         assert "s3cret" not in " ".join(server.proc.args)  # never on the command line (ps)
         with pytest.raises(AuthenticationError, match="credentials were not provided"):
-            Client(server.url, verbose=False).predict("queue.txt#1", "pos", "mallory", "", api_name="/annotate")
+            Client(server.url, verbose=False).predict(item(src, 1), "pos", "mallory", "", api_name="/annotate")
         with pytest.raises(ValueError, match="Could not login"):
             Client(server.url, auth=("alice", "wrong"), verbose=False)
         client = Client(server.url, auth=("alice", "s3cret"), verbose=False)
-        assert client.predict("queue.txt#1", "neg", "mallory", "", api_name="/annotate") == 1
+        assert client.predict(item(src, 1), "neg", "mallory", "", api_name="/annotate") == 1
     rows = sqlite3.connect(tmp_path / "db.sqlite3").execute("SELECT annotator, label FROM decisions").fetchall()
     assert rows == [("alice", "neg")]
 

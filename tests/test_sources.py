@@ -129,3 +129,20 @@ def test_tarball_members_outside_the_layout_are_ignored(tmp_path, acl_tar):
             dst.addfile(m, src.extractfile(m) if m.isfile() else None)
         dst.add(readme, arcname="aclImdb/README")
     assert len(list(read_aclimdb(extra))) == 12
+
+
+def test_extra_rows_from_the_test_split_are_dropped_and_one_class_is_fine(acl_tar, tmp_path, capsys):
+    from trainer.data import merge_extra
+
+    corpus = load_files(acl_tar)
+    leaked = corpus.test.texts[0]
+    extra_file = tmp_path / "annotations.jsonl"
+    extra_file.write_text(json.dumps({"text": leaked.upper() + "!", "label": 1}) + "\n"  # same words
+                          + json.dumps({"text": "a brand new splendid review", "label": 1}) + "\n")
+    extra = load_extra([extra_file])  # one class only: accepted
+    assert extra.labels.tolist() == [1, 1]
+    merged = merge_extra(corpus, extra, log=print)
+    assert len(merged.train) == len(corpus.train) + 1 and "a brand new splendid review" in merged.train.texts
+    assert leaked.upper() + "!" not in merged.train.texts
+    assert merged.source["extra_dropped_as_test"] == 1
+    assert "dropped 1 of 2 rows whose text is in the test split" in capsys.readouterr().out

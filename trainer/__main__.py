@@ -54,15 +54,15 @@ def config_from(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from trainer.data import load_extra, load_files, load_keras_imdb
+    from trainer.data import load_extra, load_files, load_keras_imdb, merge_extra
 
     try:
         cfg = config_from(args)
         corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
         extra = load_extra(args.extra)
         if extra is not None:
-            corpus.train = corpus.train + extra
-            corpus.source["extra"] = args.extra
+            corpus = merge_extra(corpus, extra)
+            corpus.source["extra"] = [str(p) for p in args.extra]
         from trainer.train import train
 
         train(corpus, cfg, args.out)

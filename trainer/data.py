@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import file_sha256
-from sentilens.codec import FIRST_WORD_ID
+from sentilens.digest import sha256_of
+from sentilens.codec import FIRST_WORD_ID, tokenize
 from sentilens.errors import DataError
 from sentilens.sources import ACCEPTED, Record, is_aclimdb, read_aclimdb, read_table
 
@@ -25,7 +24,8 @@ class Split:
         return len(self.texts)
 
     @classmethod
-    def from_records(cls, records: Iterable[Record], name: str) -> Split:
+    def from_records(cls, records: Iterable[Record], name: str, both_classes: bool = True) -> Split:
+        """Labelled records as a split; ``both_classes``: refuse a split of one class only."""
         texts, labels = [], []
         for r in records:
             if r.label is None:
@@ -35,7 +35,7 @@ class Split:
         if not texts:
             raise DataError(f"{name}: the split is empty")
         split = cls(texts, np.asarray(labels, dtype=np.int32))
-        if len(set(labels)) < 2:
+        if both_classes and len(set(labels)) < 2:
             raise DataError(f"{name}: the split has only {'positive' if labels[0] else 'negative'} reviews")
         return split
 
@@ -51,17 +51,6 @@ class Corpus:
     train: Split
     test: Split
     source: dict = field(default_factory=dict)  # kind, path, sha256: recorded in the metadata
-
-
-def sha256_of(path: str | Path) -> str:
-    """Of a file; of a directory, over its sorted relative paths and the files' own sha256."""
-    path = Path(path)
-    if not path.is_dir():
-        return file_sha256(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
-    return digest.hexdigest()
 
 
 def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) -> Corpus:
@@ -86,9 +75,30 @@ def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) 
 
 
 def load_extra(paths: Iterable[str | Path]) -> Split | None:
-    """Extra labelled rows (e.g. exported annotations) appended to the training split."""
-    splits = [Split.from_records(read_table(p), str(p)) for p in paths]
+    """Extra labelled rows (e.g. exported annotations) for the training split. One class alone is
+    fine here (a batch of corrections often is): the merged training data is what must have both."""
+    splits = [Split.from_records(read_table(p), str(p), both_classes=False) for p in paths]
     return sum(splits[1:], splits[0]) if splits else None
+
+
+def text_key(text: str) -> tuple[str, ...]:
+    """What makes two reviews the same review for the model: their tokens."""
+    return tuple(tokenize(text))
+
+
+def merge_extra(corpus: Corpus, extra: Split, log=print) -> Corpus:
+    """Append ``extra`` to the training split, dropping (and reporting) every extra review whose
+    text is in the test split: a test review trained on would inflate the test accuracy."""
+    test = {text_key(t) for t in corpus.test.texts}
+    keep = np.array([text_key(t) not in test for t in extra.texts], dtype=bool)
+    dropped = int((~keep).sum())
+    if dropped:
+        log(f"--extra: dropped {dropped:,} of {len(extra):,} rows whose text is in the test split (no leakage)")
+    train = corpus.train + extra.take(np.flatnonzero(keep))
+    if len(set(train.labels.tolist())) < 2:
+        raise DataError("the training data with --extra has only one class; add reviews of the other")
+    source = corpus.source | {"extra_rows": int(keep.sum()), "extra_dropped_as_test": dropped}
+    return Corpus(train, corpus.test, source)
 
 
 # ---- keras.datasets.imdb, for users who are online ---------------------------------------

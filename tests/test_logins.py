@@ -1,0 +1,62 @@
+"""Logins come from a file or the environment, never argv, and repeated failures are slowed down."""
+
+import asyncio
+
+import pytest
+
+from sentilens.errors import DataError
+from sentilens.settings import Settings
+from serve.logins import FIRST_DELAY, FORGET_SECONDS, MAX_DELAY, Logins
+
+
+def test_logins_from_a_file_or_the_environment(tmp_path):
+    path = tmp_path / "logins"
+    path.write_text("# team\nalice:s3cret:with:colons\n\n bob :pw\n")
+    assert Logins.from_sources(auth_file=path).users == {"alice": "s3cret:with:colons", "bob": "pw"}
+    assert Logins.from_sources(auth="carol:x,dave:y").users == {"carol": "x", "dave": "y"}
+    assert Logins.from_sources() is None
+    path.write_text("nobody\n")
+    with pytest.raises(DataError, match=r"logins:1: not user:password"):
+        Logins.from_sources(auth_file=path)
+    with pytest.raises(DataError, match="cannot read the logins file"):
+        Logins.from_sources(auth_file=tmp_path / "missing")
+
+
+def test_the_command_line_takes_no_password():
+    from serve.__main__ import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--auth", "alice:s3cret"])
+    env = Settings.from_env({"SENTILENS_AUTH_FILE": "/etc/sentilens/logins", "GRADIO_SERVER_PORT": "8000"})
+    args = parse_args([], env)
+    assert args.auth_file == "/etc/sentilens/logins" and args.port == 8000 and args.host == "127.0.0.1"
+
+
+def test_failed_logins_wait_longer_each_time_and_success_resets():
+    logins = Logins({"alice": "s3cret"})
+    assert logins.delay("alice") == 0
+    waits = []
+    for _ in range(6):
+        assert not logins.verify("alice", "guess")
+        waits.append(logins.delay("alice"))
+    assert waits == [FIRST_DELAY, 2 * FIRST_DELAY, 4 * FIRST_DELAY, 8 * FIRST_DELAY, MAX_DELAY, MAX_DELAY]
+    assert not logins.verify("mallory", "s3cret")  # unknown user: refused, and slowed down too
+    assert logins.delay("mallory") == FIRST_DELAY
+    assert logins.verify("alice", "s3cret") and logins.delay("alice") == 0
+    logins.verify("alice", "guess")
+    import time
+
+    assert logins.delay("alice", now=time.monotonic() + FORGET_SECONDS + 1) == 0  # forgotten after a while
+
+
+def test_the_gradio_check_waits_asynchronously(monkeypatch):
+    logins = Logins({"alice": "s3cret"})
+    slept = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    assert asyncio.run(logins.check("alice", "nope")) is False
+    assert asyncio.run(logins.check("alice", "s3cret")) is True
+    assert slept == [FIRST_DELAY]
