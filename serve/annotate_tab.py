@@ -3,7 +3,7 @@
 Load reviews (upload, or ``--annotate PATH`` at launch), pick the queue order, and label
 each review Positive / Negative / Skip (keys 1 / 2 / 3, Undo: u) with its contribution
 highlights and the model's score beside it. The annotator is the logged-in user when the
-app runs with ``--auth``, else the name typed in the tab.
+app has logins, else the name typed in the tab.
 """
 
 from __future__ import annotations

@@ -60,3 +60,14 @@ def test_the_gradio_check_waits_asynchronously(monkeypatch):
     assert asyncio.run(logins.check("alice", "nope")) is False
     assert asyncio.run(logins.check("alice", "s3cret")) is True
     assert slept == [FIRST_DELAY]
+
+
+def test_the_app_takes_its_logins_from_the_environment(tiny_model_dir, tmp_path):
+    from serve.__main__ import make_app
+
+    env = Settings.from_env({"SENTILENS_AUTH": "alice:s3cret", "SENTILENS_DB": str(tmp_path / "db.sqlite3")})
+    _, launch = make_app(str(tiny_model_dir), settings=env)
+    check = launch["auth"]
+    assert asyncio.run(check("alice", "s3cret")) is True
+    _, launch = make_app(str(tiny_model_dir), settings=Settings(db=str(tmp_path / "db2.sqlite3")))
+    assert launch["auth"] is None

@@ -66,7 +66,7 @@ def test_sigkill_while_annotating_loses_no_acknowledged_write(tiny_model_dir, tm
         assert con.execute("SELECT COUNT(*) FROM items").fetchone() == (400,)
 
 
-@pytest.mark.parametrize("source", ["file", "environment"])
+@pytest.mark.parametrize("source", ["file"])  # SENTILENS_AUTH: test_logins.py, in-process
 def test_login_is_required_for_the_api_and_names_the_annotator(tiny_model_dir, tmp_path, source):
     src = queue_file(tmp_path, 3)
     args = ("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src))
