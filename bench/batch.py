@@ -10,7 +10,6 @@ the same model on the same ids; their agreement is printed too.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATA, ROOT, table, test_reviews
+from sentilens.settings import THRESHOLD
 from serve.runtime import SentimentModel
 
 
@@ -54,7 +54,6 @@ def main() -> None:
     t_ort = time.perf_counter() - t0
     n = len(texts)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from trainer.reload import keras_from_export
 
     _, keras_model = keras_from_export(model)
@@ -77,7 +76,7 @@ def main() -> None:
     ]))
     print(f"ORT score / Keras predict: {t_keras / t_ort:.1f}x; encode+ORT / Keras predict: "
           f"{t_keras / (t_encode + t_ort):.1f}x; max |ORT - Keras| {np.abs(p_ort - p_keras).max():.1e}; "
-          f"accuracy {((p_ort >= 0.5) == np.array(labels)).mean():.4f}")
+          f"accuracy {((p_ort >= THRESHOLD) == np.array(labels)).mean():.4f}")
 
     if args.memory:
         with tempfile.TemporaryDirectory() as tmp:

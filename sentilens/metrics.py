@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sentilens.settings import THRESHOLD
+
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve via the rank-sum (Mann-Whitney U) statistic, ties averaged."""
@@ -23,7 +25,7 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def classification_report(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict:
+def classification_report(labels: np.ndarray, probabilities: np.ndarray, threshold: float = THRESHOLD) -> dict:
     """accuracy, loss (binary cross-entropy), ROC AUC, F1 and the confusion matrix as plain numbers."""
     y = np.asarray(labels).astype(np.int64)
     p = np.asarray(probabilities, dtype=np.float64)

@@ -25,7 +25,7 @@ from sentilens.settings import THRESHOLD
 from serve.safe_csv import SafeWriter
 
 ORDERS = {
-    "uncertain": "most uncertain first (|p - 0.5| smallest)",
+    "uncertain": f"most uncertain first (|p - {THRESHOLD}| smallest)",
     "errors": "likely label errors first (given label disagrees with a confident model)",
     "file": "file order",
 }
@@ -115,7 +115,7 @@ class AnnotationStore:
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
         rank = {
-            "uncertain": "ABS(i.model_score - 0.5)",
+            "uncertain": f"ABS(i.model_score - {float(THRESHOLD)!r})",
             "errors": "CASE WHEN i.given_label IS NULL THEN 2 ELSE 1 - ABS(i.given_label - i.model_score) END",
             "file": "i.position",
         }[order]
