@@ -53,3 +53,17 @@ def test_presets_and_command_line_overrides():
     assert cfg.patience is None and cfg.seed == 7
     default = config_from(parse_args([]))
     assert default.model.units == 64 and default.patience == 2  # overrides did not leak into the preset
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--vocab-size", "3"], "--vocab-size must be more than the 4 reserved ids"),
+    (["--maxlen", "0"], "--embed-dim, --units and --maxlen must be at least 1"),
+    (["--dropout", "1.5"], "--dropout and --word-dropout must be in [0, 1)"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+])
+def test_settings_that_cannot_train_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    from trainer.__main__ import main
+
+    assert main([*args, "--data", str(tmp_path / "nope.tar.gz"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {message}"]

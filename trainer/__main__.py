@@ -49,7 +49,7 @@ def config_from(args: argparse.Namespace):
             setattr(cfg, name, getattr(args, name))
     if args.patience is not None:
         cfg.patience = args.patience or None
-    return cfg
+    return cfg.validate()
 
 
 def main(argv: list[str] | None = None) -> int:

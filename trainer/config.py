@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from sentilens.errors import InputError
+from trainer.cells import CELLS
+
 
 @dataclass
 class ModelConfig:
@@ -36,6 +39,23 @@ class TrainConfig:
     patience: int | None = 2  # early stopping on val_loss, best weights restored; None: off
     seed: int = 0
     parity_reviews: int = 1000
+
+    def validate(self) -> TrainConfig:
+        """Refuse settings that cannot train, with the option to change (before any data is read)."""
+        m = self.model
+        rules = [
+            (m.cell in CELLS, f"--cell must be one of {', '.join(CELLS)}"),
+            (m.vocab_size > 4, "--vocab-size must be more than the 4 reserved ids"),
+            (min(m.embed_dim, m.units, m.maxlen) >= 1, "--embed-dim, --units and --maxlen must be at least 1"),
+            (0 <= m.dropout < 1 and 0 <= m.word_dropout < 1, "--dropout and --word-dropout must be in [0, 1)"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.patience is None or self.patience >= 1, "--patience must be at least 1 (0 turns it off)"),
+            (0 < self.validation_split < 1, "validation_split must be in (0, 1)"),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise InputError(message)
+        return self
 
 
 PRESETS = {
