@@ -285,15 +285,32 @@ def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
     return Record(id=rid, text=text, label=parse_label(label, where), where=where)
 
 
+def _physical_lines(f: io.TextIOBase) -> Iterator[tuple[int, str | None]]:
+    """Numbered lines; a line longer than ``MAX_RECORD_CHARS`` is skipped to its end without being
+    held, and given as ``None`` (so one giant line cannot fill the memory)."""
+    number = 0
+    while line := f.readline(MAX_RECORD_CHARS + 1):
+        number += 1
+        if len(line) > MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
+            while (rest := f.readline(1 << 20)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield number, None
+        else:
+            yield number, line
+
+
+TOO_LONG = f"the line is longer than {MAX_RECORD_CHARS:,} characters"
+
+
 class _Lines:
-    """Physical lines with their numbers, for ``csv.reader``; lines can be given back to be
-    read again, and a record longer than ``MAX_RECORD_CHARS`` is cut short."""
+    """Physical lines for ``csv.reader``; lines can be given back to be read again, and a record
+    longer than ``MAX_RECORD_CHARS`` (one line or many) is cut short."""
 
     class Overlong(Exception):
         pass
 
     def __init__(self, f: io.TextIOBase):
-        self.f, self.number, self.back = f, 0, []
+        self.source, self.back = _physical_lines(f), []
         self.start_record()
 
     def start_record(self) -> None:
@@ -308,19 +325,18 @@ class _Lines:
 
     def __next__(self) -> str:
         if self.back:
-            item = self.back.pop()
+            number, text = self.back.pop()
         else:
-            text = self.f.readline()
-            if not text:
+            item = next(self.source, None)
+            if item is None:
                 self.hit_end = True
                 raise StopIteration
-            self.number += 1
-            item = (self.number, text)
-        self.taken.append(item)
-        self.size += len(item[1])
+            number, text = item
+        self.taken.append((number, text or ""))
+        self.size += len(text) if text is not None else MAX_RECORD_CHARS + 1
         if self.size > MAX_RECORD_CHARS:
             raise _Lines.Overlong
-        return item[1]
+        return text
 
 
 UNCLOSED = "a quoted field opens here and never closes; the lines after it are read as rows of their own"
@@ -342,7 +358,7 @@ def _csv_records(f: io.TextIOBase) -> Iterator[tuple[int, list[str] | str]]:
         except StopIteration:
             return
         except _Lines.Overlong:
-            problem = UNCLOSED
+            problem = TOO_LONG if len(lines.taken) == 1 else UNCLOSED
         except csv.Error as err:
             problem = f"malformed CSV ({str(err)[:120]})"
         if problem is None:
@@ -379,7 +395,9 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
 
 
 def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    def parse(line: int, raw: str) -> Record:
+    def parse(line: int, raw: str | None) -> Record:
+        if raw is None:
+            raise DataError(f"{path}:{line}: {TOO_LONG}")
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as err:
@@ -390,15 +408,18 @@ def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowPar
             raise DataError(f"{path}:{line}: expected a JSON object per line, got {type(obj).__name__}")
         return _record(path, line, obj, _pick_text_column(list(obj), text_column, f"{path}:{line}"))
 
-    return ((line, functools.partial(parse, line, raw)) for line, raw in enumerate(f, start=1) if raw.strip())
+    return ((line, functools.partial(parse, line, raw)) for line, raw in _physical_lines(f)
+            if raw is None or raw.strip())
 
 
 def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    def parse(line: int, text: str) -> Record:
+    def parse(line: int, text: str | None) -> Record:
+        if text is None:
+            raise DataError(f"{path}:{line}: {TOO_LONG}")
         return _record(path, line, {"text": text}, "text")
 
-    return ((line, functools.partial(parse, line, raw.rstrip("\r\n")))
-            for line, raw in enumerate(f, start=1) if raw.strip())
+    return ((line, functools.partial(parse, line, None if raw is None else raw.rstrip("\r\n")))
+            for line, raw in _physical_lines(f) if raw is None or raw.strip())
 
 
 TABLE_READERS: dict[str, Callable[[Path, io.TextIOBase, str | None], RowParsers]] = {

@@ -18,6 +18,7 @@ from explain.running import running_score
 from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
 from sentilens.sources import Limits, read_any
+from serve.analysis import MAX_CHARS
 from serve.annotations import ORDERS, AnnotationStore, Item
 from serve.runtime import SentimentModel
 from serve.scoring import score_chunk
@@ -96,6 +97,10 @@ def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: li
     bad.extend(f"{where.rsplit('/', 1)[-1]}: {problem}" for where, problem in scored.rejected)
     items = []
     for r, p in zip(scored.records, scored.probabilities):
+        if len(r.text) > MAX_CHARS:  # the app shows and explains reviews up to this length
+            bad.append(f"{r.where.rsplit('/', 1)[-1]}: the review has {len(r.text):,} characters; the limit is "
+                       f"{MAX_CHARS:,}")
+            continue
         seen[r.id] = seen.get(r.id, 0) + 1
         item_id = f"{source}#{r.id}" if seen[r.id] == 1 else f"{source}#{r.id}~{seen[r.id]}"
         if seen[r.id] > 1:

@@ -159,7 +159,9 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         writer = Writer(scores_f, out, columns, raw_csv)
         rejects.append(SafeWriter(rejects_f, raw=raw_csv))
         rejects[0].writerow(["where", "problem"])
-        with tqdm(unit=" reviews", disable=not progress, file=sys.stderr, smoothing=0.1) as bar:
+        # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
+        with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
+                  leave=False) as bar:
             for chunk in chunks(records, CHUNK):
                 result = score_chunk(model, chunk, explain, method)
                 for where, problem in result.rejected:

@@ -216,3 +216,22 @@ def test_generated_bytes_never_crash_a_run_and_every_row_is_accounted_for(tiny_m
     assert rows_in == scored + rejected
     assert len(rows_of(out)) == scored and len(rows_of(folder / "out.csv.rejected.csv")) == rejected
     assert leftovers(folder) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".txt"])
+def test_a_giant_line_is_rejected_without_being_held(tiny_model_dir, tmp_path, capsys, monkeypatch, suffix):
+    import sentilens.sources as sources
+
+    monkeypatch.setattr(sources, "MAX_RECORD_CHARS", 1000)
+    monkeypatch.setattr(sources, "TOO_LONG", "the line is longer than 1,000 characters")
+    head = {".csv": "text\n", ".jsonl": "", ".txt": ""}[suffix]
+    good = {".csv": "the plot was splendid\n", ".jsonl": '{"text": "the plot was splendid"}\n',
+            ".txt": "the plot was splendid\n"}[suffix]
+    src = tmp_path / f"in{suffix}"
+    src.write_text(head + good + "x" * 5000 + "\n" + good)
+    out = tmp_path / "out.csv"
+    assert run(tiny_model_dir, str(src), "-o", str(out)) == 0
+    assert len(rows_of(out)) == 2
+    rejected = rows_of(tmp_path / "out.csv.rejected.csv")
+    assert [r["problem"] for r in rejected] == ["the line is longer than 1,000 characters"]
+    assert "rows in 3 = scored 2 + rejected 1" in capsys.readouterr().out
