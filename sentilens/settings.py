@@ -6,6 +6,7 @@ Nothing else in the project reads ``os.environ``; entry points take their defaul
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,15 @@ def apply_process_defaults(environ: dict | None = None) -> None:
     env = os.environ if environ is None else environ
     for key, value in PROCESS_DEFAULTS.items():
         env.setdefault(key, value)
+
+
+def spark_environment(local: bool) -> None:
+    """Before a SparkSession starts: its Python workers run this interpreter (with our packages), and
+    a local Spark binds to loopback only. A value the user set wins."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 @dataclass(frozen=True)

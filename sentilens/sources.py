@@ -33,6 +33,7 @@ one entry in ``TABLE_READERS``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -40,14 +41,14 @@ import json
 import re
 import sys
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sentilens.errors import DataError
 
 ACLIMDB_LAYOUT = "aclImdb/{train,test}/{pos,neg}/ID_RATING.txt"
-TABLE_FORMATS = ".csv, .jsonl (or .ndjson), .txt (one review per line)"
+TABLE_FORMATS = ".csv, .jsonl (or .ndjson), .txt (one review per line), .parquet"
 ACCEPTED = f"an aclImdb directory or .tar.gz ({ACLIMDB_LAYOUT}), or {TABLE_FORMATS}"
 TEXT_COLUMNS = ("text", "review")
 MAX_RECORD_CHARS = 4_000_000  # one CSV record (a quoted field may span lines up to this)
@@ -212,6 +213,9 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".parquet":
+        return _parsed(path, contextlib.nullcontext(), _parquet_rows(path, text_column), on_bad_row,
+                       tally if tally is not None else Tally())
     reader = TABLE_READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'}; expected {ACCEPTED}")
@@ -227,7 +231,7 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     return _parsed(path, f, rows, on_bad_row, tally if tally is not None else Tally())
 
 
-def _parsed(path: Path, f: io.TextIOBase, rows: RowParsers, on_bad_row: BadRow | None, tally: Tally) -> Iterator[Record]:
+def _parsed(path: Path, f: contextlib.AbstractContextManager, rows: RowParsers, on_bad_row: BadRow | None, tally: Tally) -> Iterator[Record]:
     with f:
         for line, parse in rows:
             tally.rows_in += 1
@@ -249,7 +253,7 @@ def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRo
     return read_table(path, text_column, on_bad_row, tally)
 
 
-def _pick_text_column(columns: list[str], wanted: str | None, where: str) -> str:
+def pick_text_column(columns: list[str], wanted: str | None, where: str) -> str:
     if wanted is not None:
         if wanted not in columns:
             raise DataError(f"{where}: no column {wanted!r}; columns are {columns[:20]}")
@@ -267,8 +271,9 @@ def _clean(value: str, what: str, where: str) -> str:
     return value
 
 
-def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
-    where = f"{path}:{line}"
+def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> Record:
+    """One row (a mapping of column -> value) as a record, or ``DataError`` saying what is wrong
+    with it. Every reader (and Spark's) builds records here, so a row means the same everywhere."""
     text = obj.get(text_column)
     if not isinstance(text, str):
         raise DataError(f"{where}: {text_column!r} is missing or not a string")
@@ -276,13 +281,22 @@ def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
     if not text.strip():
         raise DataError(f"{where}: the text is empty")
     rid = obj.get("id")
-    rid = str(line) if rid in (None, "") else _clean(rid if isinstance(rid, str) else json.dumps(rid), "id", where)
+    if rid is None or rid == "" or (isinstance(rid, float) and rid != rid):  # a missing Parquet/pandas value
+        rid = default_id
+    else:
+        rid = _clean(rid if isinstance(rid, str) else json.dumps(rid, default=str), "id", where)
     if len(rid) > MAX_ID_CHARS:
         raise DataError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters")
     label = obj.get("label")
     if isinstance(label, str):
         _clean(label, "label", where)
+    elif isinstance(label, float) and label != label:
+        label = None
     return Record(id=rid, text=text, label=parse_label(label, where), where=where)
+
+
+def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:
+    return make_record(obj, text_column, f"{path}:{line}", str(line))
 
 
 def _physical_lines(f: io.TextIOBase) -> Iterator[tuple[int, str | None]]:
@@ -382,7 +396,7 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     header = first[1]
     if any(not h.isascii() and _SURROGATE.search(h) for h in header):
         raise DataError(f"{path}: the header is not UTF-8 text")
-    column = _pick_text_column(header, text_column, str(path))
+    column = pick_text_column(header, text_column, str(path))
 
     def parse(line: int, fields: list[str] | str) -> Record:
         if isinstance(fields, str):
@@ -394,19 +408,24 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     return ((line, functools.partial(parse, line, fields)) for line, fields in records)
 
 
+def json_record(raw: str, text_column: str | None, where: str, default_id: str) -> Record:
+    """One JSON object (a JSONL line, or a row Spark serialised) as a record, or ``DataError``."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{where}: not valid JSON ({err.msg})") from None
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+    return make_record(obj, pick_text_column(list(obj), text_column, where), where, default_id)
+
+
 def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
     def parse(line: int, raw: str | None) -> Record:
         if raw is None:
             raise DataError(f"{path}:{line}: {TOO_LONG}")
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}:{line}: not valid JSON ({err.msg})") from None
-        except RecursionError:
-            raise DataError(f"{path}:{line}: JSON nested too deeply") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}:{line}: expected a JSON object per line, got {type(obj).__name__}")
-        return _record(path, line, obj, _pick_text_column(list(obj), text_column, f"{path}:{line}"))
+        return json_record(raw, text_column, f"{path}:{line}", str(line))
 
     return ((line, functools.partial(parse, line, raw)) for line, raw in _physical_lines(f)
             if raw is None or raw.strip())
@@ -420,6 +439,31 @@ def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
 
     return ((line, functools.partial(parse, line, None if raw is None else raw.rstrip("\r\n")))
             for line, raw in _physical_lines(f) if raw is None or raw.strip())
+
+
+def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
+    """Parquet rows (row numbers from 1), read in batches with pyarrow, which comes with the spark
+    extra and is imported only here."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow: pip install -e \".[spark]\"") from None
+    try:
+        parquet = pq.ParquetFile(path)
+        columns = parquet.schema_arrow.names
+    except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise DataError(f"{path}: not a readable Parquet file ({str(err)[:200]})") from None
+    column = pick_text_column(columns, text_column, str(path))
+    wanted = [c for c in dict.fromkeys((column, "id", "label")) if c in columns]
+
+    def rows() -> RowParsers:
+        number = 0
+        for batch in parquet.iter_batches(batch_size=2048, columns=wanted):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, functools.partial(make_record, row, column, f"{path}:{number}", str(number))
+
+    return rows()
 
 
 TABLE_READERS: dict[str, Callable[[Path, io.TextIOBase, str | None], RowParsers]] = {

@@ -16,6 +16,7 @@ leaves every existing file as it was, removes its temporaries and exits non-zero
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import os
@@ -39,7 +40,7 @@ from serve.safe_csv import SafeWriter
 from serve.scoring import score_chunk
 
 CHUNK = 2048  # reviews encoded and scored together
-OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
 
 class Stopped(BaseException):
@@ -59,7 +60,7 @@ def side_file(out: Path) -> Path:
 def check_paths(src: Path, out: Path) -> None:
     """Refuse outputs that would overwrite the input or cannot be written, before anything is opened."""
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise DataError(f"{out}: --output must end in .csv or .jsonl")
+        raise DataError(f"{out}: --output must end in .csv, .jsonl or .parquet")
     if not out.parent.is_dir():
         raise DataError(f"{out}: folder {out.parent} does not exist")
     source = src.resolve()
@@ -74,20 +75,46 @@ def check_paths(src: Path, out: Path) -> None:
 
 
 class Writer:
-    """CSV or JSONL rows, chosen by the output's suffix."""
+    """CSV, JSONL or Parquet rows, chosen by the output's suffix, onto a binary file."""
 
-    def __init__(self, f, path: Path, columns: list[str], raw_csv: bool):
-        self.f, self.columns = f, columns
-        self.jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
-        if not self.jsonl:
-            self.csv = SafeWriter(f, raw=raw_csv)
+    def __init__(self, raw, path: Path, columns: list[str], raw_csv: bool = False):
+        self.columns, self.kind = columns, path.suffix.lower()
+        if self.kind == ".parquet":
+            pa, pq = parquet_modules()
+            types = {"probability": pa.float64()}
+            self.schema = pa.schema([(c, types.get(c, pa.string())) for c in columns])
+            self.parquet = pq.ParquetWriter(raw, self.schema)
+            return
+        self.f = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        if self.kind == ".csv":
+            self.csv = SafeWriter(self.f, raw=raw_csv)
             self.csv.writerow(columns)
 
     def write(self, rows: list[list]) -> None:
-        if self.jsonl:
-            self.f.writelines(json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
-        else:
+        if self.kind == ".parquet":
+            pa, _ = parquet_modules()
+            self.parquet.write_table(pa.Table.from_pylist([dict(zip(self.columns, r)) for r in rows], self.schema))
+        elif self.kind == ".csv":
             self.csv.writerows(rows)
+        else:
+            self.f.writelines(json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
+
+    def finish(self) -> None:
+        if self.kind == ".parquet":
+            self.parquet.close()
+        else:
+            self.f.flush()
+            self.f.detach()
+
+
+def parquet_modules():
+    """pyarrow, imported only when Parquet is asked for (it comes with the spark extra)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("Parquet needs pyarrow: pip install -e \".[spark]\"") from None
+    return pa, pq
 
 
 @contextmanager
@@ -99,12 +126,13 @@ def staged(*targets: Path) -> Iterator[list]:
         for target in targets:
             fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
             temps.append(Path(name))
-            files.append(os.fdopen(fd, "w", encoding="utf-8", newline=""))
+            files.append(os.fdopen(fd, "wb"))
         yield files
         for f in files:
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
+            if not f.closed:
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
         for temp, target in zip(temps, targets):
             os.chmod(temp, 0o644)
             os.replace(temp, target)
@@ -142,6 +170,8 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
 
     check_paths(src, out)
     check_method(method, model.methods)
+    if out.suffix.lower() == ".parquet":
+        parquet_modules()  # refuse before anything is created
     tally = Tally()
     rejects: list[SafeWriter] = []  # the side file's writer, once it exists
     n_scored = n_rejected = 0
@@ -157,8 +187,8 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
     t0 = time.perf_counter()
     with staged(out, side_file(out)) as (scores_f, rejects_f):
         writer = Writer(scores_f, out, columns, raw_csv)
-        rejects.append(SafeWriter(rejects_f, raw=raw_csv))
-        rejects[0].writerow(["where", "problem"])
+        side = Writer(rejects_f, side_file(out), ["where", "problem"], raw_csv)
+        rejects.append(side.csv)
         # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
                   leave=False) as bar:
@@ -182,6 +212,8 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         if tally.rows_in != n_scored + n_rejected:
             raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected; "
                             "refusing to write an incomplete result")
+        writer.finish()
+        side.finish()
     seconds = time.perf_counter() - t0
     summary = {"input": str(src), "output": str(out), "rejected_file": str(side_file(out)),
                "rows_in": tally.rows_in, "scored": n_scored, "rejected": n_rejected,
@@ -212,7 +244,7 @@ def print_summary(summary: dict, evaluate: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m serve.batch", description="Score a file of movie reviews.")
     p.add_argument("input", help=ACCEPTED)
-    p.add_argument("-o", "--output", required=True, help="scores to write: .csv or .jsonl")
+    p.add_argument("-o", "--output", required=True, help="scores to write: .csv, .jsonl or .parquet (pyarrow)")
     p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
     p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
     p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD,

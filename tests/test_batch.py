@@ -79,7 +79,7 @@ def test_many_rows_stream_in_chunks(tiny_model_dir, tmp_path):
 @pytest.mark.server
 @pytest.mark.parametrize("args, message", [
     (["missing.csv", "-o", "out.csv"], "missing.csv: no such file"),
-    (["in.csv", "-o", "out.xlsx"], "--output must end in .csv or .jsonl"),
+    (["in.csv", "-o", "out.xlsx"], "--output must end in .csv, .jsonl or .parquet"),
     (["in.csv", "-o", "out.csv", "--text-column", "body"], "no column 'body'"),
     (["in.csv", "-o", "out.csv", "--threads", "0"], "--threads >= 1"),
 ])

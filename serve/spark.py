@@ -1,0 +1,310 @@
+"""Batch scoring on Apache Spark: serve.batch's scoring, explanations and accounting, on the engine
+that already holds the corpus.
+
+    python -m serve.spark INPUT -o OUTPUT [--evaluate] [--explain K] [--text-column C]
+                          [--master local[2]] [--model DIR] [--format parquet|csv|json]
+
+INPUT is anything Spark reads (a CSV, JSONL, TXT or Parquet file, folder or glob, local or a
+Hadoop-filesystem URL); OUTPUT is a folder of Parquet files (CSV or JSON on request) with the
+input's id, the probability, the label (and the K words with ``--explain``); rejected rows go to
+``OUTPUT/_rejected`` with where they were and why. As a library, ``score_dataframe`` takes a
+Spark DataFrame and returns the scored one (notebooks, Databricks, pipelines).
+
+Every row is turned into a record by ``sentilens.sources`` and scored by ``serve.scoring`` inside
+``mapInPandas`` (Arrow), exactly as ``serve.batch`` does, so the two can never drift. The model
+directory reaches the executors through Spark (``addFile``); each executor loads it once per
+Python worker, validates it with ``sentilens.artifact`` and checks that its sha256 is the one the
+driver expects. Never TensorFlow. Needs the spark extra (``pip install -e ".[spark]"``) and Java 17.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from explain.methods import DEFAULT_METHOD, METHODS
+from sentilens.artifact import Artifact
+from sentilens.errors import DataError, InputError, ModelError, SentilensError
+from sentilens.settings import THRESHOLD, spark_environment
+from serve.runtime import DEFAULT_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = ("sentilens", "explain", "serve")  # what the executors run (no TensorFlow side)
+RESULT_SCHEMA = ("id string, probability double, label string, true_label string, top_words string, "
+                 "where string, problem string")
+INPUT_FORMATS = ("csv", "json", "text", "parquet")
+_SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
+                   ".parquet": "parquet"}
+_OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
+_models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
+
+
+def session(master: str = "local[2]", app_name: str = "sentilens"):
+    """A SparkSession; a local master binds only to 127.0.0.1 and runs no web UI."""
+    local = master.startswith("local")
+    spark_environment(local)
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
+    if local:
+        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("OFF")  # our errors come as one line of ours
+    return spark
+
+
+def ship(spark, model_dir: str) -> str:
+    """Send the model directory and our code to the executors through Spark; returns the name the
+    executors find the model under. The code goes as one zip of the serving packages, so executors
+    need only the spark extra's libraries, not this project installed."""
+    import tempfile
+    import zipfile
+
+    sc = spark.sparkContext
+    if not getattr(sc, "_sentilens_code", False):
+        bundle = Path(tempfile.mkdtemp(prefix="sentilens-code-")) / "sentilens_code.zip"
+        with zipfile.ZipFile(bundle, "w") as zf:
+            for package in CODE:
+                for file in (ROOT / package).glob("*.py"):
+                    zf.write(file, f"{package}/{file.name}")
+        sc.addPyFile(str(bundle))
+        sc._sentilens_code = True
+    sc.addFile(model_dir, recursive=True)
+    return Path(model_dir.rstrip("/")).name
+
+
+# ---- on the executors ------------------------------------------------------------------------
+
+def _executor_model(name: str, sha256: str):
+    """The shipped model, loaded (and fully validated) once per Python worker."""
+    key = (name, sha256)
+    if key not in _models:
+        from pyspark import SparkFiles
+
+        from serve.runtime import SentimentModel
+
+        directory = Path(SparkFiles.get(name))
+        model = SentimentModel(directory, threads=1)  # Spark runs one task per core
+        if model.sha256 != sha256:
+            raise ModelError(f"{directory}: the executor's model has sha256 {model.sha256[:12]}..., the driver's "
+                             f"{sha256[:12]}...; ship the same model")
+        _models[key] = model
+    return _models[key]
+
+
+def _score_batches(batches, name: str, sha256: str, text_column: str | None, explain: int, method: str,
+                   threshold: float):
+    """mapInPandas body: (where, json row, number) in; RESULT_SCHEMA rows out."""
+    import pandas as pd
+
+    from sentilens.sources import json_record
+    from serve.scoring import score_chunk
+
+    model = _executor_model(name, sha256)
+    for pdf in batches:
+        records, rejected = [], []
+        for where, raw, number in zip(pdf["_where"], pdf["_json"], pdf["_n"]):
+            try:
+                record = json_record(raw, text_column, where, str(number))
+                if "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
+                    raise DataError(f"{where}: the text is not UTF-8")
+                records.append(record)
+            except DataError as err:
+                rejected.append((where, str(err).removeprefix(f"{where}: ")))
+            except Exception as err:  # noqa: BLE001 - one row never stops a run
+                rejected.append((where, f"unreadable ({type(err).__name__}: {str(err)[:200]})"))
+        scored = score_chunk(model, records, explain, method)
+        rejected += [(w, p.removeprefix(f"{w}: ")) for w, p in scored.rejected]
+        rows = [{"id": r.id, "probability": p, "label": lab,
+                 "true_label": "" if r.label is None else ("pos" if r.label else "neg"),
+                 "top_words": " ".join(f"{w}:{s:+.3f}" for w, s in scored.top_words[i]) if explain else None,
+                 "where": None, "problem": None}
+                for i, (r, p, lab) in enumerate(zip(scored.records, scored.probabilities, scored.labels(threshold)))]
+        rows += [{"id": None, "probability": None, "label": None, "true_label": None, "top_words": None,
+                  "where": w, "problem": p} for w, p in rejected]
+        yield pd.DataFrame(rows, columns=["id", "probability", "label", "true_label", "top_words", "where", "problem"])
+
+
+# ---- on the driver ---------------------------------------------------------------------------
+
+def rows_as_json(df, text_column: str | None = None):
+    """Any DataFrame -> ((_where, _json, _n) rows, the text column): each row serialised as one JSON
+    object (its text, id and label columns), numbered from 1 in the DataFrame's order, so every
+    format goes through the same record builder. ``_where`` is the file name and that number (just
+    the number for a DataFrame that was not read from files)."""
+    from pyspark.sql import functions as F
+
+    from sentilens.sources import pick_text_column
+
+    column = pick_text_column(list(df.columns), text_column, "the input")
+    wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
+    numbered = df.select(F.to_json(F.struct(*wanted), {"ignoreNullFields": "false"}).alias("_json"),
+                         F.input_file_name().alias("_file"))
+
+    def as_row(pair):
+        (raw, file), index = pair
+        return f"{Path(file).name}:{index + 1}" if file else f"row {index + 1}", raw, index + 1
+
+    return numbered.rdd.zipWithIndex().map(as_row).toDF("_where string, _json string, _n long"), column
+
+
+def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | None = None, explain: int = 0,
+                    method: str = DEFAULT_METHOD, threshold: float = THRESHOLD, expected_sha256: str | None = None):
+    """The scored DataFrame (RESULT_SCHEMA: a row per input row; ``problem`` is null for scored rows).
+
+    ``df`` holds the reviews (a text column, optional ``id`` and ``label``), or is what ``read_input``
+    returns (rows that keep their file and line). The model directory is shipped to the executors;
+    ``expected_sha256`` defaults to the sha256 of the driver's validated copy."""
+    if explain < 0:
+        raise InputError("explain must be >= 0")
+    if method not in METHODS:
+        raise InputError(f"Unknown explanation method {method!r}; choose one of {', '.join(METHODS)}.")
+    if expected_sha256 is None:
+        expected_sha256 = Artifact.load(model_dir).model_sha256
+    name = ship(df.sparkSession, str(model_dir))
+    rows = df
+    if "_json" not in df.columns:
+        rows, text_column = rows_as_json(df, text_column)
+
+    def body(batches):
+        return _score_batches(batches, name, expected_sha256, text_column, explain, method, threshold)
+
+    return rows.mapInPandas(body, RESULT_SCHEMA)
+
+
+def read_input(spark, path: str, input_format: str | None = None):
+    """(_where, _json, _n) rows of INPUT: JSONL and TXT keep their file and line number; CSV and
+    Parquet are read by Spark and numbered in order."""
+    from pyspark.sql import functions as F
+
+    fmt = input_format or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
+    if fmt is None:
+        raise DataError(f"{path}: cannot tell the format; pass --input-format ({', '.join(INPUT_FORMATS)})")
+    if fmt in ("json", "text"):
+        lines = (spark.read.text(path).select(F.col("value"), F.input_file_name().alias("file"))
+                 .rdd.zipWithIndex())
+
+        def as_row(pair):
+            (value, file), index = pair
+            raw = value if fmt == "json" else _json_text(value)
+            return f"{Path(file).name}:{index + 1}", raw, index + 1, bool(value.strip())
+
+        return (lines.map(as_row).toDF("_where string, _json string, _n long, _keep boolean")
+                .filter("_keep").drop("_keep"))
+    if fmt == "csv":
+        df = (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
+              .option("mode", "PERMISSIVE").csv(path))
+    else:
+        df = spark.read.parquet(path)
+    return df
+
+
+def _json_text(value: str) -> str:
+    import json
+
+    return json.dumps({"text": value}, ensure_ascii=False)
+
+
+def spark_error(err: Exception) -> SentilensError:
+    """Our error raised on an executor arrives wrapped in a Java stack trace: one line back."""
+    found = _OUR_ERROR.findall(str(err))
+    if found:
+        kind, message = found[-1]
+        return {"ModelError": ModelError, "DataError": DataError, "InputError": InputError}[kind](
+            f"on an executor: {message.strip()}")
+    first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+    return DataError(f"Spark failed: {first[:300]}")
+
+
+def run(spark, src: str, out: str, model_dir: str, text_column: str | None, explain: int, method: str,
+        threshold: float, out_format: str, input_format: str | None, evaluate: bool,
+        expected_sha256: str | None = None) -> dict:
+    """Score ``src`` into the folder ``out`` (and ``out/_rejected``); returns the summary."""
+    from pyspark.sql import functions as F
+
+    t0 = time.perf_counter()
+    source = read_input(spark, src, input_format)
+    if "_json" not in source.columns:
+        source, text_column = rows_as_json(source, text_column)
+    source = source.persist()
+    rows_in = source.count()
+    result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256).persist()
+    scored = result.filter(F.col("problem").isNull()).drop("where", "problem")
+    if not explain:
+        scored = scored.drop("top_words")
+    rejected = result.filter(F.col("problem").isNotNull()).select("where", "problem")
+    scored.write.format(out_format).option("header", True).save(out)
+    rejected.write.format(out_format).option("header", True).save(f"{out.rstrip('/')}/_rejected")
+    n_scored, n_rejected = scored.count(), rejected.count()
+    seconds = time.perf_counter() - t0
+    summary = {"input": src, "output": out, "rejected_file": f"{out.rstrip('/')}/_rejected", "rows_in": rows_in,
+               "scored": n_scored, "rejected": n_rejected, "seconds": round(seconds, 3),
+               "reviews_per_second": round(n_scored / seconds, 1)}
+    if rows_in != n_scored + n_rejected:
+        raise DataError(f"{src}: {rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected")
+    if evaluate:
+        import numpy as np
+
+        from sentilens.metrics import classification_report
+
+        labelled = scored.filter(F.col("true_label") != "").select("true_label", "probability").toPandas()
+        if len(labelled):
+            summary["metrics"] = classification_report(np.asarray(labelled["true_label"] == "pos", dtype=int),
+                                                       labelled["probability"].to_numpy(), threshold)
+    result.unpersist()
+    source.unpersist()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from serve.batch import print_summary
+
+    p = argparse.ArgumentParser(prog="python -m serve.spark", description="Score reviews on Apache Spark.",
+                                allow_abbrev=False)
+    p.add_argument("input", help="CSV, JSONL, TXT or Parquet: a file, folder or glob, local or a Hadoop URL")
+    p.add_argument("-o", "--output", required=True, help="folder to write (must not exist); rejected rows go to "
+                                                         "OUTPUT/_rejected")
+    p.add_argument("--format", default="parquet", choices=["parquet", "csv", "json"], help="output format")
+    p.add_argument("--input-format", choices=INPUT_FORMATS, help="when the input's suffix does not say")
+    p.add_argument("--text-column", help="column with the review (default: text or review)")
+    p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
+    p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD, help="explanation method")
+    p.add_argument("--evaluate", action="store_true", help="accuracy, ROC AUC, F1, confusion (labelled input)")
+    p.add_argument("--threshold", type=float, default=THRESHOLD)
+    p.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
+    p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory, shipped to the executors")
+    args = p.parse_args(argv)
+    if args.explain < 0 or not 0.0 <= args.threshold <= 1.0:
+        p.error("--explain must be >= 0 and --threshold in [0, 1]")
+    try:
+        expected = Artifact.load(args.model).model_sha256  # a damaged model stops here, before Spark starts
+        if "://" not in args.output and Path(args.output).exists():
+            raise DataError(f"{args.output}: already exists; choose a new folder (nothing was written)")
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            raise DataError('Spark scoring needs the spark extra: pip install -e ".[spark]" (and Java 17)') from None
+        spark = session(args.master)
+        try:
+            summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
+                          args.threshold, args.format, args.input_format, args.evaluate, expected)
+        except SentilensError:
+            raise
+        except Exception as err:  # noqa: BLE001 - Py4J/Spark errors: one line
+            raise spark_error(err) from None
+        finally:
+            spark.stop()
+    except SentilensError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print_summary(summary, args.evaluate)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""serve.spark on a local Spark bound to 127.0.0.1: the same scores, words and accounting as serve.batch."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.spark
+
+ROWS = [
+    '{"id": "a", "text": "the plot was splendid", "label": "pos"}',
+    "{broken",
+    "",
+    '{"id": "b", "text": "the music was dreadful", "label": 0}',
+    '{"text": 5}',
+    '{"id": "c", "text": "a long night, splendid and dreadful", "label": "maybe"}',
+    '[1, 2]',
+    '{"id": "d", "text": "dreadful night", "label": "neg"}',
+    '{"text": "no id but splendid"}',
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from serve.spark import session
+
+    s = session("local[2]")
+    conf = dict(s.sparkContext.getConf().getAll())
+    assert conf["spark.driver.host"] == "127.0.0.1" and conf["spark.driver.bindAddress"] == "127.0.0.1"
+    assert conf["spark.ui.enabled"] == "false"
+    yield s
+    s.stop()
+
+
+def batch_run(tiny_model_dir, src, out, *args):
+    from serve.batch import main
+
+    assert main([str(src), "-o", str(out), "--model", str(tiny_model_dir), "--quiet", *args]) == 0
+    with open(out, newline="", encoding="utf-8") as f:
+        scored = {r["id"]: r for r in csv.DictReader(f)}
+    with open(f"{out}.rejected.csv", newline="", encoding="utf-8") as f:
+        rejected = {r["where"].rsplit(":", 1)[1]: r["problem"] for r in csv.DictReader(f)}
+    return scored, rejected
+
+
+def spark_run(spark, tiny_model_dir, src, out, explain=0, **kwargs):
+    import pyarrow.parquet as pq
+
+    from serve.spark import run
+
+    summary = run(spark, str(src), str(out), str(tiny_model_dir), None, explain, "running", 0.5, "parquet",
+                  None, True, **kwargs)
+    scored = {r["id"]: r for r in pq.read_table(out).to_pylist()}
+    rejected = {r["where"].rsplit(":", 1)[1]: r["problem"] for r in pq.read_table(out / "_rejected").to_pylist()}
+    return summary, scored, rejected
+
+
+def test_spark_equals_serve_batch_on_the_same_rows_with_bad_rows_mixed_in(spark, tiny_model_dir, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(ROWS) + "\n")
+    want, want_rejected = batch_run(tiny_model_dir, src, tmp_path / "batch.csv", "--explain", "2")
+    summary, got, got_rejected = spark_run(spark, tiny_model_dir, src, tmp_path / "out", explain=2)
+    assert sorted(got) == sorted(want) == ["9", "a", "b", "d"]
+    for rid, row in got.items():
+        assert row["probability"] == pytest.approx(float(want[rid]["probability"]), abs=1e-6)
+        assert row["label"] == want[rid]["label"] and row["true_label"] == want[rid]["true_label"]
+        assert [w.split(":")[0] for w in row["top_words"].split()] == [
+            w.split(":")[0] for w in want[rid]["top_words"].split()]
+    assert got_rejected == want_rejected and set(got_rejected) == {"2", "5", "6", "7"}
+    assert summary["rows_in"] == 8 == summary["scored"] + summary["rejected"]
+    assert summary["metrics"]["n"] == 3 and summary["metrics"]["accuracy"] == 1.0
+
+
+def test_csv_parquet_and_text_inputs(spark, tiny_model_dir, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in.csv").write_text('id,review,label\nx1,"the plot, splendid",pos\nx2,,neg\nx3,"the music\nwas dreadful",0\n')
+    pq.write_table(pa.table({"id": ["p1", "p2", None], "text": ["splendid", None, "dreadful night"],
+                             "label": [1, 0, None]}), tmp_path / "in.parquet")
+    (tmp_path / "in.txt").write_text("the plot was splendid\n\nthe music was dreadful\n")
+    _, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.csv", tmp_path / "o1")
+    assert sorted(got) == ["x1", "x3"] and got["x1"]["label"] == "pos" and got["x3"]["label"] == "neg"
+    assert list(rejected.values()) == ["'review' is missing or not a string"]
+    summary, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.parquet", tmp_path / "o2")
+    assert sorted(got) == ["3", "p1"] and summary["rows_in"] == 3 and len(rejected) == 1
+    summary, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.txt", tmp_path / "o3")
+    assert sorted(got) == ["1", "3"] and summary["rows_in"] == 2 and rejected == {}
+    want, _ = batch_run(tiny_model_dir, tmp_path / "in.txt", tmp_path / "t.csv")
+    assert got["3"]["probability"] == pytest.approx(float(want["3"]["probability"]), abs=1e-6)
+
+
+def test_the_dataframe_function_for_notebooks(spark, tiny_model_dir):
+    import pandas as pd
+
+    from serve.spark import score_dataframe
+
+    df = spark.createDataFrame(pd.DataFrame({"review": ["the plot was splendid", "", "the music was dreadful"],
+                                             "id": ["r1", "r2", "r3"]}))
+    rows = {r["id"] or r["where"]: r for r in score_dataframe(df, tiny_model_dir, explain=1).collect()}
+    assert rows["r1"]["label"] == "pos" and rows["r3"]["label"] == "neg"
+    assert rows["r1"]["top_words"].startswith("splendid:+") and rows["row 2"]["problem"] == "the text is empty"
+
+
+def test_an_executor_refuses_a_model_that_is_not_the_drivers(spark, tiny_model_dir):
+    from sentilens.errors import ModelError
+    from serve.spark import score_dataframe, spark_error
+
+    df = spark.createDataFrame([("the plot was splendid",)], "text string")
+    with pytest.raises(Exception) as caught:
+        score_dataframe(df, tiny_model_dir, expected_sha256="0" * 64).collect()
+    err = spark_error(caught.value)
+    assert isinstance(err, ModelError)
+    assert str(err).startswith("on an executor: ") and "the driver's 000000000000" in str(err)
+    assert "\n" not in str(err)
+
+
+def test_the_command_refuses_a_damaged_model_or_an_existing_output_in_one_line(tiny_model_dir, tmp_path):
+    import shutil
+
+    from tests.conftest import ROOT
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "vocab.txt").write_text("changed\n")
+    src = tmp_path / "in.jsonl"
+    src.write_text(ROWS[0] + "\n")
+    (tmp_path / "exists").mkdir()
+    for out, message in ((tmp_path / "new", "vocab.txt: sha256 does not match metadata.json"),
+                         (tmp_path / "exists", "already exists; choose a new folder")):
+        good = str(model if "vocab" in message else tiny_model_dir)
+        proc = subprocess.run([sys.executable, "-m", "serve.spark", str(src), "-o", str(out), "--model", good],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and message in proc.stderr
+
+
+def test_the_command_end_to_end(tiny_model_dir, tmp_path):
+    from tests.conftest import ROOT
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(ROWS) + "\n")
+    out = tmp_path / "scored"
+    proc = subprocess.run([sys.executable, "-m", "serve.spark", str(src), "-o", str(out), "--model",
+                           str(tiny_model_dir), "--format", "json", "--evaluate", "--master", "local[1]"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "rows in 8 = scored 4 + rejected 4" in proc.stdout and "accuracy 1.0000" in proc.stdout
+    lines = [json.loads(line) for f in sorted(out.glob("part-*.json")) for line in f.read_text().splitlines()]
+    assert sorted(r["id"] for r in lines) == ["9", "a", "b", "d"]
