@@ -1,8 +1,8 @@
 """Shared fixtures: tiny corpora and the committed tiny model (never IMDB text).
 
 Lanes (markers registered in pyproject.toml): ``train`` tests need TensorFlow, ``browser``
-tests need Chromium, ``server`` tests start the app in a process. The fast lane,
-``pytest -m "not train and not browser"``, needs neither TensorFlow nor a browser.
+tests need Chromium, ``spark`` tests need pyspark and Java, ``server`` tests start the app in a
+process. The fast lane, ``pytest -m "not train and not browser and not spark"``, needs none of them.
 ``--block-tensorflow`` makes TensorFlow, Keras, tf2onnx and onnx unimportable for the run,
 which proves the fast lane needs none of them even where they are installed.
 """

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-FAST_LANE = ["-m", "not train and not browser"]
+FAST_LANE = ["-m", "not train and not browser and not spark"]
 
 
 @pytest.mark.train

@@ -104,17 +104,25 @@ def test_the_dataframe_function_for_notebooks(spark, tiny_model_dir):
     assert rows["r1"]["top_words"].startswith("splendid:+") and rows["row 2"]["problem"] == "the text is empty"
 
 
-def test_an_executor_refuses_a_model_that_is_not_the_drivers(spark, tiny_model_dir):
+def test_an_executor_refuses_a_damaged_model_or_one_that_is_not_the_drivers(spark, tiny_model_dir, tmp_path):
+    import shutil
+
+    from sentilens.artifact import Artifact
     from sentilens.errors import ModelError
     from serve.spark import score_dataframe, spark_error
 
     df = spark.createDataFrame([("the plot was splendid",)], "text string")
-    with pytest.raises(Exception) as caught:
-        score_dataframe(df, tiny_model_dir, expected_sha256="0" * 64).collect()
-    err = spark_error(caught.value)
-    assert isinstance(err, ModelError)
-    assert str(err).startswith("on an executor: ") and "the driver's 000000000000" in str(err)
-    assert "\n" not in str(err)
+    damaged = tmp_path / "damaged_model"
+    shutil.copytree(tiny_model_dir, damaged)
+    (damaged / "vocab.txt").write_text("changed\n")
+    good_sha = Artifact.load(tiny_model_dir).model_sha256
+    for model, sha, message in ((tiny_model_dir, "0" * 64, "the driver's 000000000000"),
+                                (damaged, good_sha, "vocab.txt: sha256 does not match metadata.json")):
+        with pytest.raises(Exception) as caught:
+            score_dataframe(df, model, expected_sha256=sha).collect()
+        err = spark_error(caught.value)
+        assert isinstance(err, ModelError)
+        assert str(err).startswith("on an executor: ") and message in str(err) and "\n" not in str(err)
 
 
 def test_the_command_refuses_a_damaged_model_or_an_existing_output_in_one_line(tiny_model_dir, tmp_path):
