@@ -32,13 +32,17 @@ from sentilens.errors import ModelError
 FORMAT = "sentilens-model/2"
 METADATA = "metadata.json"
 FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vocab.txt", "history": "history.json"}
+# The padding-skipping scorer (``trainer.fastpath``): a second graph on the same weights, and the
+# LSTM state after each number of pad ids.
+FAST_FILES = {"fast_onnx": "model_fast.onnx", "pad_states": "pad_states.npy"}
 INPUT = "ids"  # int32 [batch, maxlen]
 OUTPUTS = ("probability", "running_score")  # [batch], [batch, maxlen]
 DTYPES = {"float32": 4}
-# What an export can offer explanation methods, and the indexed weights each needs.
+# What an export can offer (explanation methods, the scorer), and the indexed weights each needs.
 RUNNING_OUTPUT = "running_score"  # the graph's per-step readout (every sentilens export has it)
 LSTM_WEIGHTS = "lstm_weights"  # the fused ONNX LSTM's W, R, B (contextual decomposition reads them)
-FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B")}
+SKIP_PADDING = "skip_padding"  # FAST_FILES: score only each review's real steps
+FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B")}
 
 # Required keys and their types. A dict is a nested section; ``float`` also accepts integers.
 SCHEMA: dict = {
@@ -116,6 +120,7 @@ class Artifact:
     parity: dict | None = None
     metrics: dict | None = None
     lineage: dict | None = None
+    fast_path: dict | None = None  # parity of the padding-skipping graph with the full one
     files: dict[str, str] = field(default_factory=lambda: dict(FILES))
     sha256: dict[str, str] = field(default_factory=dict)
     directory: Path | None = None
@@ -161,7 +166,7 @@ class Artifact:
             "data": self.data,
             "versions": self.versions,
         }
-        for key in ("parity", "metrics", "lineage"):
+        for key in ("parity", "metrics", "lineage", "fast_path"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -226,10 +231,13 @@ class Artifact:
             opset=meta["onnx"]["opset"],
             training=meta["training"], data=meta["data"], versions=meta["versions"],
             parity=meta.get("parity"), metrics=meta.get("metrics"), lineage=meta.get("lineage"),
+            fast_path=meta.get("fast_path"),
             files=dict(meta["files"]), sha256=dict(meta["sha256"]),
         )
 
     def _check_files(self, where: Path) -> None:
+        if SKIP_PADDING in self.capabilities.features and not set(FAST_FILES) <= set(self.files):
+            raise ModelError(f"{where}: capabilities say {SKIP_PADDING!r} but files lack {', '.join(FAST_FILES)}")
         names = list(self.files.values())
         if len(set(names)) != len(names) or any(Path(n).name != n or n in ("", ".", "..", METADATA) for n in names):
             raise ModelError(f"{where}: files must name distinct plain files beside {METADATA}, got {names}")

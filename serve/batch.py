@@ -117,39 +117,69 @@ def parquet_modules():
     return pa, pq
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_finished = False  # this run's results are in place: a stop from now on changes nothing
+
+
+@contextmanager
+def held_signals(consume: bool = False) -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while files are created or renamed, so that a stop can never leave a
+    temporary unrecorded or rename one file of two. With ``consume``, a stop that arrives while the
+    finished results are being renamed into place is dropped: they are complete by then."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        if consume:
+            while pending := signal.sigpending() & STOP_SIGNALS:
+                signal.sigwait(pending)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextmanager
 def staged(*targets: Path) -> Iterator[list]:
     """Open a temporary file beside each target; rename them all into place only if the block
     completes, else delete them: the targets stay exactly as they were."""
     temps, files = [], []
     try:
-        for target in targets:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-            temps.append(Path(name))
-            files.append(os.fdopen(fd, "wb"))
+        with held_signals():
+            for target in targets:
+                fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+                temps.append(Path(name))
+                files.append(os.fdopen(fd, "wb"))
         yield files
         for f in files:
             if not f.closed:
                 f.flush()
                 os.fsync(f.fileno())
                 f.close()
-        for temp, target in zip(temps, targets):
-            os.chmod(temp, 0o644)
-            os.replace(temp, target)
+        with held_signals(consume=True):
+            for temp, target in zip(temps, targets):
+                os.chmod(temp, 0o644)
+                os.replace(temp, target)
+            temps.clear()
+            global _finished
+            _finished = True
     finally:
-        for f in files:
-            f.close()
-        for temp in temps:
-            temp.unlink(missing_ok=True)
+        with held_signals():  # a second stop must not cut the cleanup short
+            for f in files:
+                f.close()
+            for temp in temps:
+                temp.unlink(missing_ok=True)
 
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """SIGTERM (and SIGINT) raise ``Stopped``, so that ``staged`` cleans up as for any failure."""
-    def stop(signum, frame):
-        raise Stopped(signum)
+    """SIGTERM (and SIGINT) raise ``Stopped``, so that ``staged`` cleans up as for any failure; once
+    the results are in place a stop is ignored (the run is complete, and says so)."""
+    global _finished
+    _finished = False
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    def stop(signum, frame):
+        if not _finished:
+            raise Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -266,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
             model = SentimentModel(args.model, threads=args.threads)
             summary = score_file(model, src, out, args.text_column, args.explain, args.threshold,
                                  progress=not args.quiet, method=args.method, raw_csv=args.raw_csv)
+            print_summary(summary, args.evaluate)
+            if __name__ == "__main__":  # the command is done: the process only exits from here
+                for s in STOP_SIGNALS:
+                    signal.signal(s, signal.SIG_IGN)
     except Stopped as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
@@ -279,7 +313,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the run failed ({type(err).__name__}: {str(err)[:300]}); no output was written and "
               "existing files are unchanged", file=sys.stderr)
         return 1
-    print_summary(summary, args.evaluate)
     return 0
 
 

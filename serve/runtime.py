@@ -16,12 +16,13 @@ import numpy as np
 import onnxruntime as ort
 
 from explain.methods import applicable
-from sentilens.artifact import INPUT, OUTPUTS, Artifact
+from sentilens.artifact import INPUT, OUTPUTS, SKIP_PADDING, Artifact
 from sentilens.codec import Codec
 from sentilens.errors import ModelError
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exported"
 BATCH = 512  # rows per ORT call: large enough to amortise the call, small enough for cache
+FAST_BATCH = 256  # rows of similar length per call of the padding-skipping graph
 
 
 def default_threads() -> int:
@@ -49,6 +50,9 @@ class SentimentModel:
         except Exception as err:  # noqa: BLE001 - ORT raises several types for a bad graph
             raise ModelError(f"{onnx_path}: onnxruntime cannot load it ({str(err).splitlines()[0][:300]})") from None
         self._check_graph(onnx_path)
+        self.fast = self.pad_table = None
+        if SKIP_PADDING in art.capabilities.features:
+            self._open_fast_path(options)
         if not self.methods:
             raise ModelError(f"{self.directory / 'metadata.json'}: capabilities.methods names no explanation "
                              "method this code knows")
@@ -64,6 +68,19 @@ class SentimentModel:
         if shape[1] != self.maxlen:
             raise ModelError(f"{onnx_path}: the graph reads {shape[1]} ids per review, but metadata.json "
                              f"says maxlen {self.maxlen}")
+
+    def _open_fast_path(self, options: ort.SessionOptions) -> None:
+        path, table = self.artifact.path("fast_onnx"), self.artifact.path("pad_states")
+        try:
+            self.fast = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.pad_table = np.load(table, allow_pickle=False)
+        except Exception as err:  # noqa: BLE001 - a bad graph or array: one line
+            raise ModelError(f"{path}: the padding-skipping scorer cannot load ({str(err).splitlines()[0][:300]})") \
+                from None
+        units = self.artifact.architecture["units"]
+        if self.pad_table.shape != (self.maxlen + 1, 2, units) or self.pad_table.dtype != np.float32:
+            raise ModelError(f"{table}: shape {list(self.pad_table.shape)} {self.pad_table.dtype}, expected "
+                             f"[{self.maxlen + 1}, 2, {units}] float32")
 
     @property
     def maxlen(self) -> int:
@@ -95,9 +112,34 @@ class SentimentModel:
             return probability, np.concatenate([p[1] for p in parts])
         return probability
 
+    def score_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Probabilities of padded ids [n, maxlen], equal to ``run`` (to 1e-5, checked at export) but
+        running only each row's real steps when the export has the padding-skipping graph: rows are
+        sorted by length and scored in groups, each starting from the LSTM state after its pads."""
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if self.fast is None or len(ids) == 0:
+            return self.run(ids)
+        if ids.ndim != 2 or ids.shape[1] != self.maxlen:
+            raise ValueError(f"ids must be [n, {self.maxlen}], got {list(ids.shape)}")
+        lengths = (self.maxlen - np.argmax(ids != 0, axis=1)).astype(np.int32)  # the start id or a word is != 0
+        lengths[~ids.any(axis=1)] = self.maxlen
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty(len(ids), np.float32)
+        for start in range(0, len(ids), FAST_BATCH):
+            rows = order[start:start + FAST_BATCH]
+            n, width = lengths[rows], int(lengths[rows].max())
+            steps = np.arange(width)
+            real = steps[None, :] < n[:, None]
+            cols = np.where(real, (self.maxlen - n)[:, None] + steps[None, :], 0)
+            tail = np.where(real, np.take_along_axis(ids[rows], cols, axis=1), 0).astype(np.int32)
+            state = self.pad_table[self.maxlen - n]  # [rows, 2, H]: after this row's pads
+            out[rows] = self.fast.run(["probability"], {
+                "ids": tail, "initial_h": state[None, :, 0], "initial_c": state[None, :, 1], "sequence_lens": n})[0]
+        return out
+
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Probability that each review is positive."""
-        return self.run(self.codec.encode_batch(texts))
+        return self.score_ids(self.codec.encode_batch(texts))
 
     @cached_property
     def weights(self) -> dict[str, np.ndarray]:

@@ -235,3 +235,34 @@ def test_a_giant_line_is_rejected_without_being_held(tiny_model_dir, tmp_path, c
     rejected = rows_of(tmp_path / "out.csv.rejected.csv")
     assert [r["problem"] for r in rejected] == ["the line is longer than 1,000 characters"]
     assert "rows in 3 = scored 2 + rejected 1" in capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(tiny_model_dir, tmp_path):
+    import random
+
+    src = tmp_path / "in.txt"
+    src.write_text("the plot was splendid and the music was long\n" * 100_000)
+    rng = random.Random(0)
+    outcomes = set()
+    for attempt in range(8):
+        out = tmp_path / "out.csv"
+        out.write_text(BEFORE)
+        (tmp_path / "out.csv.rejected.csv").unlink(missing_ok=True)
+        proc = subprocess.Popen([sys.executable, "-m", "serve.batch", str(src), "-o", str(out), "--quiet",
+                                 "--model", str(tiny_model_dir)], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the run has started writing (a stop before that is Python's own)
+        time.sleep(rng.uniform(0.0, 1.5))
+        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+        _, err = proc.communicate(timeout=60)
+        assert leftovers(tmp_path) == []
+        if proc.returncode == 0:  # it had finished: the whole result, both files
+            assert len(rows_of(out)) == 100_000 and (tmp_path / "out.csv.rejected.csv").exists()
+        else:
+            assert proc.returncode in (130, 143) and len(err.strip().splitlines()) == 1, err
+            assert out.read_text() == BEFORE and not (tmp_path / "out.csv.rejected.csv").exists()
+        outcomes.add(proc.returncode == 0)
+    assert False in outcomes  # at least one stop landed mid-run
