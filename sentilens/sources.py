@@ -114,9 +114,10 @@ def _report(on_bad_row: BadRow | None, where: str, problem: str) -> None:
 # ---- aclImdb --------------------------------------------------------------------------------
 
 def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Limits | None = None,
-                 tally: Tally | None = None, sort: bool = False) -> Iterator[Record]:
+                 tally: Tally | None = None, sort: bool = False, split: str | None = None) -> Iterator[Record]:
     """The labelled reviews of an aclImdb tree, streamed in archive order, or sorted by split,
     label, id with ``sort`` (which holds them all in memory: the trainer wants that order).
+    With ``split`` ("train" or "test") the other split's files are passed over unread.
     A missing path or an archive that is not a tar fails here, before anything is read."""
     path = Path(path)
     if not path.exists():
@@ -127,11 +128,14 @@ def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Lim
                 pass
         except (tarfile.TarError, EOFError, OSError, ValueError) as err:
             raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
-    return _acl_records(path, on_bad_row, limits or Limits(), tally if tally is not None else Tally(), sort)
+    if split not in (None, "train", "test"):
+        raise DataError(f"{path}: split must be train or test, got {split!r}")
+    return _acl_records(path, on_bad_row, limits or Limits(), tally if tally is not None else Tally(), sort, only=split)
 
 
-def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: Tally, sort: bool) -> Iterator[Record]:
-    members = _aclimdb_members(path, limits)
+def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: Tally, sort: bool,
+                 only: str | None = None) -> Iterator[Record]:
+    members = (m for m in _aclimdb_members(path, limits) if only is None or m[0][0] == only)
     if sort:  # read now: a tar member can only be read while the archive is open
         cap = limits.max_member_bytes
         members = iter(sorted(((key, name, size, functools.partial(bytes, read() if size <= cap else b""))
@@ -246,10 +250,13 @@ def _parsed(path: Path, f: contextlib.AbstractContextManager, rows: RowParsers, 
 
 
 def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
-             limits: Limits | None = None, tally: Tally | None = None) -> Iterator[Record]:
+             limits: Limits | None = None, tally: Tally | None = None, split: str | None = None) -> Iterator[Record]:
+    """Any accepted source; ``split`` applies to aclImdb only (a table has no splits)."""
     path = Path(path)
     if is_aclimdb(path):
-        return read_aclimdb(path, on_bad_row, limits, tally)
+        return read_aclimdb(path, on_bad_row, limits, tally, split=split)
+    if split is not None:
+        raise DataError(f"{path}: --split applies to aclImdb folders and archives only")
     return read_table(path, text_column, on_bad_row, tally)
 
 

@@ -20,9 +20,11 @@ import io
 import itertools
 import json
 import os
+import queue
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +39,7 @@ from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, Record, Tally, read_any
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
-from serve.scoring import score_chunk
+from serve.scoring import encode_chunk, score_encoded
 
 CHUNK = 2048  # reviews encoded and scored together
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
@@ -187,6 +189,42 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def prefetch(items: Iterator, depth: int = 2) -> Iterator:
+    """``items``, produced by a thread up to ``depth`` ahead of the consumer. An error in the thread
+    is raised in the consumer; a consumer that stops early stops the thread."""
+    done, box = object(), queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put((done, None))
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            box.put((done, err))
+
+    thread = threading.Thread(target=produce, daemon=True, name="sentilens-reader")
+    thread.start()
+    try:
+        while True:
+            item, err = box.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     while chunk := list(itertools.islice(records, size)):
         yield chunk
@@ -194,7 +232,7 @@ def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
 
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,
                explain: int = 0, threshold: float = THRESHOLD, progress: bool = True,
-               method: str = DEFAULT_METHOD, raw_csv: bool = False) -> dict:
+               method: str = DEFAULT_METHOD, raw_csv: bool = False, split: str | None = None) -> dict:
     """Score ``src`` into ``out`` (staged, see the module docstring); returns the summary."""
     from tqdm import tqdm
 
@@ -206,12 +244,15 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
     rejects: list[SafeWriter] = []  # the side file's writer, once it exists
     n_scored = n_rejected = 0
 
+    lock = threading.Lock()  # bad rows are met by the reading thread and by the scoring one
+
     def reject(where: str, problem: str) -> None:
         nonlocal n_rejected
-        n_rejected += 1
-        rejects[0].writerow([where, problem])
+        with lock:
+            n_rejected += 1
+            rejects[0].writerow([where, problem])
 
-    records = read_any(src, text_column, reject, tally=tally)  # checks the source before anything is created
+    records = read_any(src, text_column, reject, tally=tally, split=split)  # checked before anything is created
     columns = ["id", "probability", "label", "true_label"] + (["top_words"] if explain else [])
     labels, probs = [], []
     t0 = time.perf_counter()
@@ -222,8 +263,10 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
                   leave=False) as bar:
-            for chunk in chunks(records, CHUNK):
-                result = score_chunk(model, chunk, explain, method)
+            # Read and encode the next chunk while this one is scored (ORT releases the GIL).
+            encoded = prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records, CHUNK))
+            for chunk in encoded:
+                result = score_encoded(model, chunk, explain, method)
                 for where, problem in result.rejected:
                     reject(where, problem)
                 rows = []
@@ -238,7 +281,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
                         probs.append(prob)
                 writer.write(rows)
                 n_scored += len(rows)
-                bar.update(len(chunk))
+                bar.update(len(rows) + len(result.rejected))
         if tally.rows_in != n_scored + n_rejected:
             raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected; "
                             "refusing to write an incomplete result")
@@ -281,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"explanation method for --explain (default {DEFAULT_METHOD}; the others cost more per row)")
     p.add_argument("--evaluate", action="store_true", help="print accuracy, ROC AUC, F1, confusion (labelled input)")
     p.add_argument("--threshold", type=float, default=THRESHOLD, help="probability at or above which a review is pos")
+    p.add_argument("--split", choices=["train", "test"], help="aclImdb input: score only this split (the other "
+                                                              "is not read)")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory (default: the committed exported/)")
     p.add_argument("--threads", type=int, default=default_threads(), help="onnxruntime threads (default: cores)")
     p.add_argument("--raw-csv", action="store_true",
@@ -295,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             check_paths(src, out)
             model = SentimentModel(args.model, threads=args.threads)
             summary = score_file(model, src, out, args.text_column, args.explain, args.threshold,
-                                 progress=not args.quiet, method=args.method, raw_csv=args.raw_csv)
+                                 progress=not args.quiet, method=args.method, raw_csv=args.raw_csv,
+                                 split=args.split)
             print_summary(summary, args.evaluate)
             if __name__ == "__main__":  # the command is done: the process only exits from here
                 for s in STOP_SIGNALS:

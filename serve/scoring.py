@@ -30,31 +30,49 @@ class Scored:
         return ["pos" if p >= threshold else "neg" for p in self.probabilities]
 
 
+@dataclass
+class Encoded:
+    """A chunk's records that encoded, their encodings, and the rows that did not."""
+
+    records: list[Record]
+    encoded: object  # int32 [n, maxlen] ids, or the ``Encoding``s when words are asked
+    rejected: list[tuple[str, str]]
+
+
+def encode_chunk(model: SentimentModel, records: Sequence[Record], top_k: int = 0) -> Encoded:
+    """Stage one (no ORT): the chunk encoded at once, or row by row to find the rows that fail."""
+    try:
+        if top_k:
+            return Encoded(list(records), [model.codec.encode(r.text) for r in records], [])
+        return Encoded(list(records), model.codec.encode_batch([r.text for r in records]), [])
+    except Exception:  # noqa: BLE001 - find the row(s) that failed; one row never stops a run
+        kept, encoded, rejected = [], [], []
+        for r in records:
+            try:
+                encoded.append(model.codec.encode(r.text) if top_k else model.codec.encode_batch([r.text])[0])
+                kept.append(r)
+            except Exception as err:  # noqa: BLE001
+                rejected.append((r.where, f"cannot be encoded ({type(err).__name__})"))
+        return Encoded(kept, encoded if top_k else np.asarray(encoded, np.int32).reshape(len(kept), -1), rejected)
+
+
+def score_encoded(model: SentimentModel, chunk: Encoded, top_k: int = 0, method: str = DEFAULT_METHOD) -> Scored:
+    """Stage two: one ORT call for the chunk (the padding-skipping scorer unless words are asked)."""
+    out = Scored(records=chunk.records, rejected=list(chunk.rejected))
+    if not chunk.records:
+        return out
+    if not top_k:
+        out.probabilities = model.score_ids(chunk.encoded).tolist()
+        return out
+    explain = check_method(method, model.methods).explain
+    probs, running = model.run(np.stack([e.padded for e in chunk.encoded]), running=True)
+    out.probabilities = probs.tolist()
+    out.top_words = [explain(model, Forward(e, p, running[i])).top(top_k)
+                     for i, (e, p) in enumerate(zip(chunk.encoded, out.probabilities))]
+    return out
+
+
 def score_chunk(model: SentimentModel, records: Sequence[Record], top_k: int = 0,
                 method: str = DEFAULT_METHOD) -> Scored:
     """Probabilities (and the ``top_k`` words by ``method``) for ``records``, in order."""
-    out = Scored()
-    encode = model.codec.encode if top_k else (lambda text: model.codec.encode_batch([text])[0])
-    try:  # the fast path: the whole chunk at once
-        encoded = [model.codec.encode(r.text) for r in records] if top_k else model.codec.encode_batch(
-            [r.text for r in records])
-        out.records = list(records)
-    except Exception:  # noqa: BLE001 - find the row(s) that failed; one row never stops a run
-        encoded = []
-        for r in records:
-            try:
-                encoded.append(encode(r.text))
-                out.records.append(r)
-            except Exception as err:  # noqa: BLE001
-                out.rejected.append((r.where, f"cannot be encoded ({type(err).__name__})"))
-    if not out.records:
-        return out
-    if not top_k:
-        out.probabilities = model.run(np.asarray(encoded)).tolist()
-        return out
-    explain = check_method(method, model.methods).explain
-    probs, running = model.run(np.stack([e.padded for e in encoded]), running=True)
-    out.probabilities = probs.tolist()
-    out.top_words = [explain(model, Forward(e, p, running[i])).top(top_k)
-                     for i, (e, p) in enumerate(zip(encoded, out.probabilities))]
-    return out
+    return score_encoded(model, encode_chunk(model, records, top_k), top_k, method)

@@ -90,3 +90,14 @@ def test_wrong_arguments_exit_non_zero_with_a_clear_message(tiny_model_dir, tmp_
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_split_scores_one_aclimdb_split_and_refuses_tables(tiny_model_dir, tmp_path, acl_tar, capsys):
+    out = tmp_path / "test.csv"
+    assert run(tiny_model_dir, str(acl_tar), "-o", str(out), "--split", "test", "--evaluate") == 0
+    rows = read_csv(out)
+    assert len(rows) == 6 and all(r["id"].startswith("test/") for r in rows)
+    assert "rows in 6 = scored 6 + rejected 0" in capsys.readouterr().out
+    (tmp_path / "in.txt").write_text("splendid\n")
+    assert run(tiny_model_dir, str(tmp_path / "in.txt"), "-o", str(out), "--split", "test") == 2
+    assert "--split applies to aclImdb" in capsys.readouterr().err

@@ -90,8 +90,8 @@ def test_a_failure_in_the_middle_of_a_run_changes_nothing(tiny_model_dir, tmp_pa
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)
 
-    real = batch.score_chunk
-    monkeypatch.setattr(batch, "score_chunk", failing)
+    real = batch.score_encoded
+    monkeypatch.setattr(batch, "score_encoded", failing)
     assert run(tiny_model_dir, str(src), "-o", str(out)) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "disk on fire" in err[0] and "existing files are unchanged" in err[0]

@@ -15,7 +15,7 @@ def test_committed_model_is_complete_and_small():
     model = SentimentModel()
     assert META["parity"]["max_abs_diff"] <= 1e-5 and META["parity"]["reviews"] >= 1000
     assert META["capabilities"] == {"cell": "lstm", "onnx_op": "LSTM", "fused": True,
-                                    "features": ["running_score", "lstm_weights"],
+                                    "features": ["running_score", "lstm_weights", "skip_padding"],
                                     "methods": ["running", "occlusion", "cd"]}
     assert model.methods == ("running", "occlusion", "cd") and "W" in model.weights
     assert META["metrics"]["test"]["accuracy"] >= 0.88
@@ -32,6 +32,8 @@ def test_full_test_split_accuracy_matches_the_metadata():
     model = SentimentModel()
     p = model.predict([r.text for r in records])
     accuracy = float(((p >= 0.5) == np.array([r.label for r in records])).mean())
+    full = model.run(model.codec.encode_batch([r.text for r in records[::10]]))
+    assert np.abs(full - p[::10]).max() <= 1e-5  # predict skips the padding; the full graph agrees
     assert accuracy == pytest.approx(META["metrics"]["test"]["accuracy"], abs=0.002)
     assert accuracy >= 0.88
 

@@ -206,7 +206,21 @@ def file_outside(model):
     return "files must name distinct plain files"
 
 
-BREAKS = [break_vocab_duplicate, break_vocab_bytes, break_vocab_size, break_embedding_rows, break_maxlen,
+def fast_path_files_missing(model):
+    edit_meta(model, lambda m: [m["files"].pop(k) for k in ("fast_onnx", "pad_states")])
+    edit_meta(model, lambda m: [m["sha256"].pop(k) for k in ("model_fast.onnx", "pad_states.npy")])
+    return "capabilities say 'skip_padding' but files lack fast_onnx, pad_states"
+
+
+def pad_table_of_the_wrong_shape(model):
+    import numpy as np
+
+    np.save(model / "pad_states.npy", np.zeros((3, 2, 8), np.float32))
+    rehash(model, "pad_states.npy")
+    return "pad_states.npy: shape [3, 2, 8] float32, expected [25, 2, 8] float32"
+
+
+BREAKS = [fast_path_files_missing, pad_table_of_the_wrong_shape, break_vocab_duplicate, break_vocab_bytes, break_vocab_size, break_embedding_rows, break_maxlen,
           break_offset, break_length, empty_sha_map, partial_sha_map, changed_history, truncated_onnx,
           truncated_onnx_rehashed, missing_data_file, other_codec_version, other_padding, old_format, not_json,
           deep_json, unknown_feature, no_known_method, file_outside]

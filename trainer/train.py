@@ -23,7 +23,7 @@ from sentilens.codec import OOV, START, Codec, Vocabulary, tokenize
 from sentilens.errors import ExportError
 from sentilens.metrics import classification_report
 from serve.runtime import SentimentModel
-from trainer import export
+from trainer import export, fastpath
 from trainer.cells import get_cell
 from trainer.data import Corpus
 from trainer.config import TrainConfig
@@ -112,6 +112,8 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
             "test": classification_report(y_test, runtime.run(x_test)),
         }
         artifact.write(staging)
+        if cell.must_fuse and fused:  # the padding-skipping scorer, checked against the full graph
+            fastpath.add_fast_path(staging, x_test[: cfg.parity_reviews])
         Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
         replace_dir(staging, out)
     finally:
