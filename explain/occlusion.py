@@ -19,7 +19,8 @@ def occlusion(model: ScoringModel, fwd: Forward) -> Attribution:
     variants = np.repeat(enc.padded[None, :], len(read), axis=0)
     variants[np.arange(len(read)), read] = OOV
     by_position = np.zeros(len(enc.padded))
-    if read:
-        by_position[read] = fwd.probability - model.run(variants).astype(np.float64)
+    if read:  # the padding-skipping scorer when the model has one: every variant has the review's length
+        score = getattr(model, "score_ids", model.run)
+        by_position[read] = fwd.probability - score(variants).astype(np.float64)
     return Attribution("occlusion", "probability", enc.tokens, per_token(enc, by_position),
                        fwd.probability, fwd.probability - float(by_position.sum()), fwd.probability)
