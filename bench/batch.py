@@ -59,6 +59,11 @@ def main() -> None:
     t0 = time.perf_counter()
     p_fast = model.score_ids(ids)
     t_fast = time.perf_counter() - t0
+    int8 = SentimentModel(precision="int8")
+    int8.score_ids(ids[:512])
+    t0 = time.perf_counter()
+    p_int8 = int8.score_ids(ids)
+    t_int8 = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         from serve.batch import score_file
 
@@ -93,12 +98,15 @@ def main() -> None:
         ("encode (codec)", f"{t_encode:.2f}", f"{n / t_encode:,.0f}"),
         ("ORT, full graph (250 steps)", f"{t_full:.2f}", f"{n / t_full:,.0f}"),
         ("ORT, padding skipped", f"{t_fast:.2f}", f"{n / t_fast:,.0f}"),
+        ("ORT, padding skipped, int8", f"{t_int8:.2f}", f"{n / t_int8:,.0f}"),
         ("serve.batch end to end (--split test)", f"{t_e2e:.2f}", f"{n / t_e2e:,.0f}"),
         ("Keras predict (same ids)", f"{t_keras:.2f}", f"{n / t_keras:,.0f}"),
     ]))
     print(f"max |fast - full| {np.abs(p_fast - p_full).max():.1e}; max |ORT - Keras| "
           f"{np.abs(p_full - p_keras).max():.1e}; accuracy {((p_fast >= THRESHOLD) == np.array(labels)).mean():.4f} "
-          f"(serve.batch: {summary['metrics']['accuracy']:.4f})")
+          f"(serve.batch: {summary['metrics']['accuracy']:.4f}); int8 accuracy "
+          f"{((p_int8 >= THRESHOLD) == np.array(labels)).mean():.4f}, agreement with fp32 "
+          f"{((p_int8 >= THRESHOLD) == (p_fast >= THRESHOLD)).mean():.4f}")
     print(f"sgemm on this machine: {sgemm / 1e9:.0f} GFLOP/s; the real steps need {flops_real / 1e9:.0f} GFLOP: "
           f"{flops_real / t_fast / 1e9:.0f} GFLOP/s with padding skipped ({flops_real / t_fast / sgemm:.0%} of sgemm)")
 

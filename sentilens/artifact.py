@@ -35,6 +35,7 @@ FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vo
 # The padding-skipping scorer (``trainer.fastpath``): a second graph on the same weights, and the
 # LSTM state after each number of pad ids.
 FAST_FILES = {"fast_onnx": "model_fast.onnx", "pad_states": "pad_states.npy"}
+INT8_FILES = {"fast_int8": "model_fast_int8.onnx"}  # the same scorer with int8 LSTM and readout weights
 INPUT = "ids"  # int32 [batch, maxlen]
 OUTPUTS = ("probability", "running_score")  # [batch], [batch, maxlen]
 DTYPES = {"float32": 4}
@@ -42,7 +43,8 @@ DTYPES = {"float32": 4}
 RUNNING_OUTPUT = "running_score"  # the graph's per-step readout (every sentilens export has it)
 LSTM_WEIGHTS = "lstm_weights"  # the fused ONNX LSTM's W, R, B (contextual decomposition reads them)
 SKIP_PADDING = "skip_padding"  # FAST_FILES: score only each review's real steps
-FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B")}
+INT8 = "int8"  # INT8_FILES: measured within the accuracy bound at export (``int8`` in the metadata)
+FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B"), INT8: ("W", "R", "B")}
 
 # Required keys and their types. A dict is a nested section; ``float`` also accepts integers.
 SCHEMA: dict = {
@@ -121,6 +123,7 @@ class Artifact:
     metrics: dict | None = None
     lineage: dict | None = None
     fast_path: dict | None = None  # parity of the padding-skipping graph with the full one
+    int8: dict | None = None  # the int8 scorer measured against fp32 on the test split
     files: dict[str, str] = field(default_factory=lambda: dict(FILES))
     sha256: dict[str, str] = field(default_factory=dict)
     directory: Path | None = None
@@ -166,7 +169,7 @@ class Artifact:
             "data": self.data,
             "versions": self.versions,
         }
-        for key in ("parity", "metrics", "lineage", "fast_path"):
+        for key in ("parity", "metrics", "lineage", "fast_path", "int8"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -231,13 +234,14 @@ class Artifact:
             opset=meta["onnx"]["opset"],
             training=meta["training"], data=meta["data"], versions=meta["versions"],
             parity=meta.get("parity"), metrics=meta.get("metrics"), lineage=meta.get("lineage"),
-            fast_path=meta.get("fast_path"),
+            fast_path=meta.get("fast_path"), int8=meta.get("int8"),
             files=dict(meta["files"]), sha256=dict(meta["sha256"]),
         )
 
     def _check_files(self, where: Path) -> None:
-        if SKIP_PADDING in self.capabilities.features and not set(FAST_FILES) <= set(self.files):
-            raise ModelError(f"{where}: capabilities say {SKIP_PADDING!r} but files lack {', '.join(FAST_FILES)}")
+        for feature, needed in ((SKIP_PADDING, FAST_FILES), (INT8, FAST_FILES | INT8_FILES)):
+            if feature in self.capabilities.features and not set(needed) <= set(self.files):
+                raise ModelError(f"{where}: capabilities say {feature!r} but files lack {', '.join(needed)}")
         names = list(self.files.values())
         if len(set(names)) != len(names) or any(Path(n).name != n or n in ("", ".", "..", METADATA) for n in names):
             raise ModelError(f"{where}: files must name distinct plain files beside {METADATA}, got {names}")

@@ -96,6 +96,11 @@ def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
         ("test ROC AUC / F1 / loss", f"{test['roc_auc']:.4f} / {test['f1']:.4f} / {test['loss']:.4f}"),
         ("validation accuracy", f"{val.get('accuracy', float('nan')):.4f}"),
         ("ORT vs Keras parity", f"max abs diff {art.parity['max_abs_diff']:.1e} on {art.parity['reviews']:,} reviews"),
+        ("batch scorer", f"padding skipped, max abs diff {art.fast_path['max_abs_diff']:.1e} from the full graph on "
+                         f"{art.fast_path['reviews']:,} reviews" if art.fast_path else "full graph"),
+        ("int8 scorer", f"test accuracy {art.int8['accuracy']:.4f} (fp32 {art.int8['fp32_accuracy']:.4f}), "
+                        f"{'kept' if art.int8['kept'] else 'not kept'} (bound: {art.int8['max_accuracy_loss']:.3f})"
+                        if art.int8 else "none"),
         ("model sha256", f"`{model.sha256}`"),
         ("libraries", ", ".join(f"{k} {v}" for k, v in art.versions.items())),
     ]

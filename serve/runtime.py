@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from explain.methods import applicable
-from sentilens.artifact import INPUT, OUTPUTS, SKIP_PADDING, Artifact
+from sentilens.artifact import INPUT, INT8, OUTPUTS, SKIP_PADDING, Artifact
 from sentilens.codec import Codec
 from sentilens.errors import ModelError
 
@@ -36,7 +36,10 @@ def default_threads() -> int:
 class SentimentModel:
     """Scores reviews: text -> ids (the shared codec) -> onnxruntime -> probability."""
 
-    def __init__(self, directory: str | Path = DEFAULT_DIR, threads: int | None = None, complete: bool = True):
+    def __init__(self, directory: str | Path = DEFAULT_DIR, threads: int | None = None, complete: bool = True,
+                 precision: str = "fp32", int8_file: Path | None = None):
+        """``precision="int8"`` scores with the int8 padding-skipping graph, which the export keeps only
+        within its accuracy bound (``int8`` in the metadata); explanations always use fp32."""
         self.directory = Path(directory)
         self.artifact = art = Artifact.load(self.directory, complete=complete)
         self.codec = Codec(art.vocabulary, art.codec.maxlen)
@@ -55,8 +58,18 @@ class SentimentModel:
             raise ModelError(f"{onnx_path}: onnxruntime cannot load it ({str(err).splitlines()[0][:300]})") from None
         self._check_graph(onnx_path)
         self.fast = self.pad_table = None
+        self.precision = precision
+        if precision not in ("fp32", "int8"):
+            raise ModelError(f"precision must be fp32 or int8, not {precision!r}")
+        if precision == "int8" and int8_file is None and INT8 not in art.capabilities.features:
+            measured = art.int8 or {}
+            why = (f"its accuracy {measured['accuracy']:.4f} was more than {measured['max_accuracy_loss']:.3f} below "
+                   f"fp32's {measured['fp32_accuracy']:.4f}" if measured else "it was exported without one")
+            raise ModelError(f"{self.directory / 'metadata.json'}: this model has no int8 scorer ({why}); "
+                             "use --precision fp32")
         if SKIP_PADDING in art.capabilities.features:
-            self._open_fast_path(options)
+            fast = int8_file or (art.path("fast_int8") if precision == "int8" else art.path("fast_onnx"))
+            self._open_fast_path(options, fast)
         if not self.methods:
             raise ModelError(f"{self.directory / 'metadata.json'}: capabilities.methods names no explanation "
                              "method this code knows")
@@ -73,8 +86,8 @@ class SentimentModel:
             raise ModelError(f"{onnx_path}: the graph reads {shape[1]} ids per review, but metadata.json "
                              f"says maxlen {self.maxlen}")
 
-    def _open_fast_path(self, options: ort.SessionOptions) -> None:
-        path, table = self.artifact.path("fast_onnx"), self.artifact.path("pad_states")
+    def _open_fast_path(self, options: ort.SessionOptions, path: Path) -> None:
+        table = self.artifact.path("pad_states")
         try:
             self.fast = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.pad_table = np.load(table, allow_pickle=False)

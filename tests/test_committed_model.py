@@ -15,7 +15,7 @@ def test_committed_model_is_complete_and_small():
     model = SentimentModel()
     assert META["parity"]["max_abs_diff"] <= 1e-5 and META["parity"]["reviews"] >= 1000
     assert META["capabilities"] == {"cell": "lstm", "onnx_op": "LSTM", "fused": True,
-                                    "features": ["running_score", "lstm_weights", "skip_padding"],
+                                    "features": ["running_score", "lstm_weights", "skip_padding", "int8"],
                                     "methods": ["running", "occlusion", "cd"]}
     assert model.methods == ("running", "occlusion", "cd") and "W" in model.weights
     assert META["metrics"]["test"]["accuracy"] >= 0.88

@@ -220,7 +220,12 @@ def pad_table_of_the_wrong_shape(model):
     return "pad_states.npy: shape [3, 2, 8] float32, expected [25, 2, 8] float32"
 
 
-BREAKS = [fast_path_files_missing, pad_table_of_the_wrong_shape, break_vocab_duplicate, break_vocab_bytes, break_vocab_size, break_embedding_rows, break_maxlen,
+def int8_claimed_without_its_file(model):
+    edit_meta(model, lambda m: m["capabilities"]["features"].append("int8"))
+    return "capabilities say 'int8' but files lack fast_onnx, pad_states, fast_int8"
+
+
+BREAKS = [int8_claimed_without_its_file, fast_path_files_missing, pad_table_of_the_wrong_shape, break_vocab_duplicate, break_vocab_bytes, break_vocab_size, break_embedding_rows, break_maxlen,
           break_offset, break_length, empty_sha_map, partial_sha_map, changed_history, truncated_onnx,
           truncated_onnx_rehashed, missing_data_file, other_codec_version, other_padding, old_format, not_json,
           deep_json, unknown_feature, no_known_method, file_outside]

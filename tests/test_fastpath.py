@@ -46,3 +46,19 @@ def test_the_pad_table_is_the_state_after_each_number_of_pads(tiny_model_dir):
     table = pad_states(model.weights, model.maxlen)
     np.testing.assert_allclose(table, model.pad_table, atol=1e-7)
     assert not table[0].any() and table.shape == (model.maxlen + 1, 2, model.artifact.architecture["units"])
+
+
+def test_int8_is_served_only_when_the_export_kept_it(tiny_model_dir, committed_model_dir):
+    from sentilens.errors import ModelError
+
+    fp32, int8 = SentimentModel(committed_model_dir), SentimentModel(committed_model_dir, precision="int8")
+    measured = int8.artifact.int8
+    assert measured["kept"] and measured["fp32_accuracy"] - measured["accuracy"] <= measured["max_accuracy_loss"]
+    texts = ["A warm, funny and beautifully acted film.", "Dull, long and badly written.",
+             "I expected to hate it, but the second half won me over."] * 30
+    a, b = fp32.predict(texts), int8.predict(texts)
+    assert ((a >= 0.5) == (b >= 0.5)).all() and np.abs(a - b).max() < 0.05 and not np.array_equal(a, b)
+    tiny = SentimentModel(tiny_model_dir).artifact.int8  # measured at export, and refused: 60 test reviews
+    assert tiny is not None and not tiny["kept"]
+    with pytest.raises(ModelError, match=r"has no int8 scorer \(its accuracy 0.\d+ was more than 0.003 below fp32"):
+        SentimentModel(tiny_model_dir, precision="int8")

@@ -29,6 +29,8 @@ def test_each_cell_trains_one_epoch_and_exports_with_parity(tmp_path, cell):
     if cell == "lstm":
         assert caps["onnx_op"] == "LSTM" and caps["fused"] and model.methods == ("running", "occlusion", "cd")
         assert "skip_padding" in caps["features"] and meta["fast_path"]["max_abs_diff"] <= 1e-5
+        int8 = meta["int8"]  # measured on the test split; kept only within the bound
+        assert int8["kept"] == (int8["fp32_accuracy"] - int8["accuracy"] <= 0.003) == ("int8" in caps["features"])
         np.testing.assert_allclose(model.score_ids(ids), prob, atol=1e-5)
     else:  # tf2onnx 1.17 exports Keras 3 GRU/SimpleRNN as a Loop: no CD, and the metadata says so
         assert caps == {"cell": cell, "onnx_op": "Loop", "fused": False, "features": ["running_score"],

@@ -25,11 +25,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from sentilens.artifact import FAST_FILES, SKIP_PADDING, Artifact
+from sentilens.artifact import FAST_FILES, INT8, INT8_FILES, SKIP_PADDING, Artifact
 from sentilens.errors import ExportError, SentilensError
 
 PARITY_TOLERANCE = 1e-5
 OPSET = 17
+INT8_MAX_ACCURACY_LOSS = 0.003  # the int8 scorer is kept only within 0.3 points of fp32 on the test split
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -128,11 +129,57 @@ def add_fast_path(directory: str | Path, check_ids: np.ndarray) -> dict:
     return art.fast_path
 
 
+def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict:
+    """Quantize the fast graph's LSTM and readout weights to int8 (onnxruntime dynamic quantization),
+    measure it against fp32 on labelled ``ids`` and keep it only within ``INT8_MAX_ACCURACY_LOSS``.
+    The embedding stays float and is read from ``model.onnx.data``, so the int8 file is tiny.
+    Returns the measurement, recorded under ``int8`` in the metadata either way."""
+    import tempfile
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from sentilens.metrics import classification_report
+    from serve.runtime import SentimentModel
+
+    directory = Path(directory)
+    art = Artifact.load(directory, complete=False)
+    target = directory / INT8_FILES["fast_int8"]
+    with tempfile.TemporaryDirectory() as tmp:
+        quantize_dynamic(str(art.path("fast_onnx")), f"{tmp}/q.onnx", op_types_to_quantize=["LSTM", "MatMul"],
+                         weight_type=QuantType.QInt8)
+        proto = onnx.load(f"{tmp}/q.onnx")
+    for i, tensor in enumerate(proto.graph.initializer):  # the float weights it left alone: read them in place
+        if tensor.name in art.weights:
+            proto.graph.initializer[i].CopyFrom(_external(art, tensor.name))
+    onnx.save_model(proto, str(target))
+    fp32 = SentimentModel(directory, complete=False).score_ids(ids)
+    int8 = SentimentModel(directory, complete=False, precision="int8", int8_file=target).score_ids(ids)
+    a, b = classification_report(labels, fp32), classification_report(labels, int8)
+    result = {"reviews": int(len(ids)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
+              "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
+              "agreement": float(((fp32 >= 0.5) == (int8 >= 0.5)).mean()),
+              "max_accuracy_loss": INT8_MAX_ACCURACY_LOSS}
+    result["kept"] = bool(a["accuracy"] - b["accuracy"] <= INT8_MAX_ACCURACY_LOSS)
+    caps = art.capabilities
+    features = tuple(f for f in caps.features if f != INT8)
+    if result["kept"]:
+        art.files.update(INT8_FILES)
+        features += (INT8,)
+    else:
+        target.unlink()
+        art.files.pop("fast_int8", None)
+    art.capabilities = type(caps)(caps.cell, caps.onnx_op, caps.fused, features, caps.methods)
+    art.int8 = result
+    art.write(directory)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m trainer.fastpath", description=__doc__.splitlines()[0])
     p.add_argument("model", help="an export directory (e.g. exported/)")
     p.add_argument("--data", help="aclImdb .tar.gz or folder whose test reviews check parity")
     p.add_argument("--reviews", type=int, help="check only the first N test reviews")
+    p.add_argument("--int8", action="store_true", help="also quantize to int8 and measure it (needs --data)")
     args = p.parse_args(argv)
     try:
         from sentilens.codec import Codec
@@ -140,9 +187,15 @@ def main(argv: list[str] | None = None) -> int:
 
         art = Artifact.load(args.model)
         codec = Codec(art.vocabulary, art.codec.maxlen)
-        texts = [r.text for r in read_aclimdb(args.data) if r.split == "test"] if args.data else []
-        ids = codec.encode_batch(texts[: args.reviews] if args.reviews else texts)
+        records = [r for r in read_aclimdb(args.data, split="test")][: args.reviews] if args.data else []
+        ids = codec.encode_batch([r.text for r in records])
         parity = add_fast_path(args.model, ids)
+        if args.int8:
+            if not records:
+                raise ExportError("--int8 needs --data to measure the int8 scorer's accuracy")
+            measured = add_int8(args.model, ids, np.array([r.label for r in records]))
+            print(f"int8: accuracy {measured['accuracy']:.4f} vs fp32 {measured['fp32_accuracy']:.4f}, "
+                  f"agreement {measured['agreement']:.4f}; {'kept' if measured['kept'] else 'not kept'}")
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
