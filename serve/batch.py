@@ -171,7 +171,7 @@ def staged(*targets: Path) -> Iterator[list]:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[None]:
+def stop_on_signals(restore: bool = True) -> Iterator[None]:
     """SIGTERM (and SIGINT) raise ``Stopped``, so that ``staged`` cleans up as for any failure; once
     the results are in place a stop is ignored (the run is complete, and says so)."""
     global _finished
@@ -185,8 +185,9 @@ def stop_on_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        if restore:  # a command that is about to exit keeps what it set (see main)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:
@@ -338,15 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain < 0 or args.threads < 1 or not 0.0 <= args.threshold <= 1.0:
         p.error("--explain must be >= 0, --threads >= 1 and --threshold in [0, 1]")
     src, out = Path(args.input), Path(args.output)
+    command = __name__ == "__main__"  # a process of its own, not a call from other code
     try:
-        with stop_on_signals():
+        with stop_on_signals(restore=not command):
             check_paths(src, out)
             model = SentimentModel(args.model, threads=args.threads, precision=args.precision)
             summary = score_file(model, src, out, args.text_column, args.explain, args.threshold,
                                  progress=not args.quiet, method=args.method, raw_csv=args.raw_csv,
                                  split=args.split)
             print_summary(summary, args.evaluate)
-            if __name__ == "__main__":  # the command is done: the process only exits from here
+            if command:  # done: from here the process only exits, and a late stop changes nothing
                 for s in STOP_SIGNALS:
                     signal.signal(s, signal.SIG_IGN)
     except Stopped as err:
