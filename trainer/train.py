@@ -115,7 +115,7 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
         if cell.must_fuse and fused:  # the padding-skipping scorer, checked against the full graph
             fastpath.add_fast_path(staging, x_test[: cfg.parity_reviews])
             fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
-        Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
+        artifact = Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
