@@ -1,8 +1,10 @@
-"""Score one chunk of records: the seam shared by the batch scorer and the Annotate loader.
+"""Score one chunk of records: the seam shared by serve.batch, the Annotate loader and serve.spark.
 
-Texts in; probabilities, labels and (when asked) each review's top words out, plus the rows
-that could not be encoded, so that a bad row is rejected with its reason instead of taking the
-chunk down with it. The model is run once per chunk, both outputs at once when words are asked.
+Texts in; probabilities, labels and (when asked) each review's top words out, plus the rows that
+could not be encoded, so that a bad row is rejected with its reason instead of taking the chunk
+down with it. Two stages, so that a caller can encode the next chunk while one is scored: encoding
+(Python) and one ORT call per chunk (the padding-skipping scorer, or the full graph when words are
+asked, which needs the running score).
 """
 
 from __future__ import annotations
