@@ -242,10 +242,10 @@ def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(ti
     import random
 
     src = tmp_path / "in.txt"
-    src.write_text("the plot was splendid and the music was long\n" * 100_000)
+    src.write_text("the plot was splendid and the music was long\n" * 60_000)
     rng = random.Random(0)
     outcomes = set()
-    for attempt in range(8):
+    for attempt in range(6):
         out = tmp_path / "out.csv"
         out.write_text(BEFORE)
         (tmp_path / "out.csv.rejected.csv").unlink(missing_ok=True)
@@ -255,12 +255,12 @@ def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(ti
         deadline = time.monotonic() + 60
         while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)  # the run has started writing (a stop before that is Python's own)
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
         _, err = proc.communicate(timeout=60)
         assert leftovers(tmp_path) == []
         if proc.returncode == 0:  # it had finished: the whole result, both files
-            assert len(rows_of(out)) == 100_000 and (tmp_path / "out.csv.rejected.csv").exists()
+            assert len(rows_of(out)) == 60_000 and (tmp_path / "out.csv.rejected.csv").exists()
         else:
             assert proc.returncode in (130, 143) and len(err.strip().splitlines()) == 1, err
             assert out.read_text() == BEFORE and not (tmp_path / "out.csv.rejected.csv").exists()
