@@ -77,6 +77,11 @@ def check_word(word: object) -> str:
     return word
 
 
+# What each baseline cannot see, next to its score on the model card.
+BLIND = {"words": "order-blind: 'not good' and 'good, not' look the same to it",
+         "word_pairs": "sees order only within adjacent pairs; explains no single word in context"}
+
+
 def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
     """Markdown card, confusion matrix table, training curves table (all from the artifact)."""
     art = model.artifact
@@ -95,6 +100,8 @@ def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
         ("test accuracy", f"{test['accuracy']:.4f} on {test['n']:,} reviews"),
         ("test ROC AUC / F1 / loss", f"{test['roc_auc']:.4f} / {test['f1']:.4f} / {test['loss']:.4f}"),
         ("validation accuracy", f"{val.get('accuracy', float('nan')):.4f}"),
+        *[(f"baseline: {b['model']}", f"test accuracy {b['accuracy']:.4f}, ROC AUC {b['roc_auc']:.4f} ({BLIND[kind]})")
+          for kind, b in (art.metrics.get("baseline") or {}).items() if kind in BLIND],
         ("ORT vs Keras parity", f"max abs diff {art.parity['max_abs_diff']:.1e} on {art.parity['reviews']:,} reviews"),
         ("batch scorer", f"padding skipped, max abs diff {art.fast_path['max_abs_diff']:.1e} from the full graph on "
                          f"{art.fast_path['reviews']:,} reviews" if art.fast_path else "full graph"),

@@ -49,3 +49,13 @@ def test_same_words_in_another_order_change_the_prediction():
     assert va.bag_of_words == vb.bag_of_words and va.integer_encoding != vb.integer_encoding
     pa, pb = model.predict([a, b])
     assert (pa >= 0.5) != (pb >= 0.5)
+
+
+def test_the_model_card_shows_the_baseline_beside_the_lstm(committed_model_dir):
+    from serve.app import model_card
+
+    card = model_card(SentimentModel(committed_model_dir))[0]
+    baseline = META["metrics"]["baseline"]
+    assert f"test accuracy {baseline['words']['accuracy']:.4f}" in card and "order-blind" in card
+    assert f"test accuracy {baseline['word_pairs']['accuracy']:.4f}" in card
+    assert baseline["word_pairs"]["accuracy"] > META["metrics"]["test"]["accuracy"]  # said honestly, in the README too

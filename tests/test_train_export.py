@@ -67,6 +67,9 @@ def test_metadata_records_everything_needed_to_reproduce(tiny_model_dir):
     for split in ("validation", "test"):
         m = meta["metrics"][split]
         assert {"accuracy", "loss", "roc_auc", "f1", "confusion"} <= set(m)
+    baseline = meta["metrics"]["baseline"]  # TF-IDF + logistic regression on the same split
+    assert set(baseline) == {"words", "word_pairs"}
+    assert all(b["n"] == meta["metrics"]["test"]["n"] and 0.5 <= b["accuracy"] <= 1 for b in baseline.values())
     assert set(meta["versions"]) >= {"tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"}
     history = json.loads((tiny_model_dir / "history.json").read_text())
     assert len(history["loss"]) == meta["training"]["epochs_run"] == 25

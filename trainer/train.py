@@ -24,6 +24,7 @@ from sentilens.errors import ExportError
 from sentilens.metrics import classification_report
 from serve.runtime import SentimentModel
 from trainer import export, fastpath
+from trainer.baseline import baselines
 from trainer.cells import get_cell
 from trainer.data import Corpus
 from trainer.config import TrainConfig
@@ -110,6 +111,7 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
         artifact.metrics = {
             "validation": classification_report(y_val, runtime.run(x_val)) if n_val else None,
             "test": classification_report(y_test, runtime.run(x_test)),
+            "baseline": baselines(corpus, cfg.seed),  # TF-IDF + logistic regression, same split
         }
         artifact.write(staging)
         if cell.must_fuse and fused:  # the padding-skipping scorer, checked against the full graph
@@ -149,7 +151,7 @@ def replace_dir(staging: Path, out: Path) -> None:
 def metrics_table(metrics: dict) -> str:
     rows = [("split", "accuracy", "loss", "ROC AUC", "F1", "reviews")]
     for split, m in metrics.items():
-        if m:
+        if m and split != "baseline":
             rows.append((split, f"{m['accuracy']:.4f}", f"{m['loss']:.4f}", f"{m['roc_auc']:.4f}",
                          f"{m['f1']:.4f}", f"{m['n']:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
