@@ -1,0 +1,105 @@
+"""Compare two models on the same reviews: accuracy of each, their agreement, and what changed.
+
+    python -m serve.compare MODEL_A MODEL_B DATA [-o changed.csv] [--show 10]
+
+DATA is any accepted source (labelled rows give accuracy; unlabelled ones still give agreement).
+Both models read every row through their own codec (a fine-tuned model keeps its parent's
+vocabulary; another export may not), with the same chunk scorer as ``serve.batch``. The reviews
+whose label changed are listed (the first ``--show``) and, with ``-o``, all written to a CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sentilens.errors import SentilensError
+from sentilens.metrics import classification_report
+from sentilens.settings import THRESHOLD
+from sentilens.sources import ACCEPTED, read_any
+from serve.runtime import SentimentModel
+from serve.scoring import score_chunk
+
+CHUNK = 2048
+
+
+def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | None = None) -> dict:
+    """Scores of both models on ``src``; returns the summary and the changed rows."""
+    rejected: list[tuple[str, str]] = []
+    records = read_any(src, text_column, lambda where, problem: rejected.append((where, problem)))
+    ids, labels, pa, pb, texts = [], [], [], [], []
+    while chunk := list(itertools.islice(records, CHUNK)):
+        sa, sb = score_chunk(a, chunk), score_chunk(b, chunk)
+        kept = {r.where for r in sa.records} & {r.where for r in sb.records}
+        rejected += [x for x in sa.rejected + sb.rejected if x[0] not in kept]
+        by_a = {r.where: p for r, p in zip(sa.records, sa.probabilities)}
+        by_b = {r.where: p for r, p in zip(sb.records, sb.probabilities)}
+        for r in chunk:
+            if r.where in kept:
+                ids.append(r.id)
+                labels.append(r.label)
+                pa.append(by_a[r.where])
+                pb.append(by_b[r.where])
+                texts.append(r.text)
+    pa, pb = np.asarray(pa), np.asarray(pb)
+    la, lb = pa >= THRESHOLD, pb >= THRESHOLD
+    changed = np.flatnonzero(la != lb)
+    summary = {"reviews": len(ids), "rejected": len(rejected),
+               "agreement": float((la == lb).mean()) if len(ids) else float("nan"),
+               "changed": [{"id": ids[i], "a": float(pa[i]), "b": float(pb[i]),
+                            "true_label": "" if labels[i] is None else ("pos" if labels[i] else "neg"),
+                            "text": texts[i]} for i in changed]}
+    known = [i for i, y in enumerate(labels) if y is not None]
+    if known:
+        y = np.asarray([labels[i] for i in known])
+        summary["a"] = classification_report(y, pa[known])
+        summary["b"] = classification_report(y, pb[known])
+        summary["fixed"] = int(sum(lb[i] == labels[i] and la[i] != labels[i] for i in known))
+        summary["broken"] = int(sum(la[i] == labels[i] and lb[i] != labels[i] for i in known))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from serve.safe_csv import SafeWriter
+
+    p = argparse.ArgumentParser(prog="python -m serve.compare", description=__doc__.splitlines()[0])
+    p.add_argument("model_a", help="a model directory (e.g. exported/)")
+    p.add_argument("model_b", help="another model directory (e.g. a fine-tuned one)")
+    p.add_argument("data", help=ACCEPTED)
+    p.add_argument("-o", "--output", help="write every review whose label changed to this CSV")
+    p.add_argument("--show", type=int, default=10, help="how many changed reviews to print (default 10)")
+    p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
+    args = p.parse_args(argv)
+    try:
+        a, b = SentimentModel(args.model_a), SentimentModel(args.model_b)
+        s = compare(a, b, Path(args.data), args.text_column)
+    except SentilensError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{s['reviews']:,} reviews ({s['rejected']:,} rows could not be read); the two models agree on "
+          f"{s['agreement']:.2%}; {len(s['changed']):,} changed label")
+    if "a" in s:
+        for name, path in (("a", args.model_a), ("b", args.model_b)):
+            m = s[name]
+            print(f"  {name}: {path}: accuracy {m['accuracy']:.4f}  ROC AUC {m['roc_auc']:.4f}  F1 {m['f1']:.4f}")
+        print(f"  of the changed labels, {s['fixed']:,} became right and {s['broken']:,} became wrong")
+    for row in s["changed"][: args.show]:
+        text = " ".join(row["text"].split())
+        print(f"  {row['id']}: {row['a']:.3f} -> {row['b']:.3f} (true: {row['true_label'] or '?'}) "
+              f"{text[:90]}{'...' if len(text) > 90 else ''}")
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as f:
+            writer = SafeWriter(f)
+            writer.writerow(["id", "probability_a", "probability_b", "true_label", "text"])
+            writer.writerows([r["id"], round(r["a"], 6), round(r["b"], 6), r["true_label"], r["text"]]
+                             for r in s["changed"])
+        print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
