@@ -119,3 +119,32 @@ def test_the_committed_fixture_is_what_the_trainer_makes(tmp_path, tiny_model_di
         assert meta[key] == committed[key], key
     assert meta["sha256"]["vocab.txt"] == committed["sha256"]["vocab.txt"]
     assert meta["metrics"]["test"]["accuracy"] >= 0.95
+
+
+def test_fine_tuning_from_an_export_keeps_the_codec_and_records_the_lineage(tmp_path, tiny_model_dir):
+    from sentilens.digest import sha256_of
+    from trainer.__main__ import main
+    from trainer.data import Split
+    from trainer.finetune import fine_tune
+
+    extra = tmp_path / "annotations.jsonl"
+    # a new word the parent never saw decides these: it maps to the OOV id, the codec stays the same
+    extra.write_text("".join(json.dumps({"text": f"the night was splendid number {i}", "label": 1}) + "\n"
+                             for i in range(40)))
+    corpus = tiny_corpus()
+    out = tmp_path / "tuned"
+    meta = fine_tune(tiny_model_dir, corpus, Split(*_texts_labels(extra)), [extra], out, epochs=1, log=lambda *_: None)
+    parent = json.loads((tiny_model_dir / "metadata.json").read_text())
+    assert meta["sha256"]["vocab.txt"] == parent["sha256"]["vocab.txt"] and meta["codec"] == parent["codec"]
+    lineage = meta["lineage"]
+    assert lineage["parent_sha256"] == parent["sha256"]["model.onnx"]
+    assert lineage["extra"] == [{"path": "annotations.jsonl", "sha256": sha256_of(extra)}]
+    assert lineage["extra_rows"] == 40 and lineage["replay_rows"] == len(corpus.train)
+    assert meta["metrics"]["test"]["accuracy"] >= lineage["parent_test_accuracy"] - 0.01
+    assert SentimentModel(out).predict(["the plot was splendid"])[0] > 0.5
+    assert main(["--init", str(tiny_model_dir), "--out", str(tmp_path / "x")]) == 2  # --extra is required
+
+
+def _texts_labels(path):
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r["text"] for r in rows], np.array([r["label"] for r in rows], np.int32)

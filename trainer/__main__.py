@@ -6,7 +6,7 @@ import argparse
 import copy
 import sys
 
-from sentilens.errors import SentilensError
+from sentilens.errors import InputError, SentilensError
 from sentilens.sources import ACCEPTED
 from trainer.cells import CELLS
 
@@ -21,6 +21,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--extra", action="append", default=[], metavar="PATH",
                    help="extra labelled CSV/JSONL rows added to training, e.g. exported annotations (repeatable)")
     p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
+    p.add_argument("--init", metavar="DIR", help="fine-tune this exported model on --extra (its vocabulary and maxlen "
+                                                 "are kept; --data gives the replay sample and the test split)")
     p.add_argument("--preset", choices=["default", "tutorial"], default="default",
                    help="default: tuned (test accuracy >= 0.88); tutorial: the reference configuration")
     p.add_argument("--cell", choices=list(CELLS), help="recurrent cell (" + ", ".join(
@@ -58,8 +60,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = config_from(args)
+        if args.init and not args.extra:
+            raise InputError("--init fine-tunes on annotations: pass them with --extra")
         corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
         extra = load_extra(args.extra)
+        if args.init:
+            from trainer.finetune import EPOCHS, fine_tune
+
+            fine_tune(args.init, corpus, extra, args.extra, args.out, epochs=args.epochs or EPOCHS, seed=cfg.seed)
+            return 0
         if extra is not None:
             corpus = merge_extra(corpus, extra)
             corpus.source["extra"] = [str(p) for p in args.extra]

@@ -86,7 +86,7 @@ def text_key(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
 
-def merge_extra(corpus: Corpus, extra: Split, log=print) -> Corpus:
+def merge_extra(corpus: Corpus, extra: Split, log=print, require_both: bool = True) -> Corpus:
     """Append ``extra`` to the training split, dropping (and reporting) every extra review whose
     text is in the test split: a test review trained on would inflate the test accuracy."""
     test = {text_key(t) for t in corpus.test.texts}
@@ -95,7 +95,7 @@ def merge_extra(corpus: Corpus, extra: Split, log=print) -> Corpus:
     if dropped:
         log(f"--extra: dropped {dropped:,} of {len(extra):,} rows whose text is in the test split (no leakage)")
     train = corpus.train + extra.take(np.flatnonzero(keep))
-    if len(set(train.labels.tolist())) < 2:
+    if require_both and len(set(train.labels.tolist())) < 2:
         raise DataError("the training data with --extra has only one class; add reviews of the other")
     source = corpus.source | {"extra_rows": int(keep.sum()), "extra_dropped_as_test": dropped}
     return Corpus(train, corpus.test, source)

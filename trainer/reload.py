@@ -18,10 +18,18 @@ from trainer.model import build_models
 def keras_from_export(model: SentimentModel):
     """(training model, export model) with the exported weights loaded."""
     cfg = ModelConfig(**model.artifact.model_config())
+    train_model, export_model = build_models(cfg)
+    load_exported_weights(export_model, model)
+    return train_model, export_model
+
+
+def load_exported_weights(export_model, model: SentimentModel) -> None:
+    """Set a Keras model built with the export's configuration to the exported weights (layers are
+    shared with its training model, so fine-tuning starts from them)."""
+    cfg = ModelConfig(**model.artifact.model_config())
     if not get_cell(cfg.cell).reloadable or not model.artifact.capabilities.fused:
         raise ModelError(f"{model.directory}: a {cfg.cell} export ({model.artifact.capabilities.onnx_op}) does not "
                          "carry its recurrent weights in a reloadable layout; only fused LSTM exports do")
-    train_model, export_model = build_models(cfg)
     w = model.weights
     units = cfg.units
     order = [0, 2, 3, 1]  # Keras gate k is ONNX gate order[k]: i<-i, f<-f, c<-c, o<-o from (i, o, f, c)
@@ -36,4 +44,3 @@ def keras_from_export(model: SentimentModel):
     export_model.get_layer("lstm").set_weights([kernel, recurrent, bias])
     readout_bias = w.get("readout_bias", np.zeros(1, np.float32)).reshape(1)
     export_model.get_layer("readout").set_weights([w["readout_kernel"].reshape(units, 1), readout_bias])
-    return train_model, export_model

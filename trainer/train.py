@@ -40,15 +40,21 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
-    """Fit, evaluate, export and write ``out`` through ``sentilens.artifact``; returns the metadata written."""
+def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print, init: SentimentModel | None = None,
+          lineage: dict | None = None) -> dict:
+    """Fit, evaluate, export and write ``out`` through ``sentilens.artifact``; returns the metadata written.
+
+    With ``init`` (an exported model) training starts from its weights and keeps its vocabulary, so
+    the codec stays identical (fine-tuning, ``trainer.finetune``); ``lineage`` is recorded as given."""
     set_seed(cfg.seed)
     mcfg = cfg.model
 
     log(f"data: {len(corpus.train):,} train / {len(corpus.test):,} test reviews ({corpus.source.get('kind')})")
     t0 = time.perf_counter()
-    train_tokens = [tokenize(t) for t in corpus.train.texts]
-    vocab = Vocabulary.from_token_lists(train_tokens, mcfg.vocab_size)
+    if init is not None:
+        vocab = init.codec.vocab
+    else:
+        vocab = Vocabulary.from_token_lists((tokenize(t) for t in corpus.train.texts), mcfg.vocab_size)
     if vocab.size < mcfg.vocab_size:
         log(f"vocabulary: the training data has only {vocab.size - 4:,} distinct words; vocab_size {vocab.size}")
         mcfg.vocab_size = vocab.size
@@ -64,6 +70,10 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
     n_val = len(x_train) - math.floor(len(x_train) * (1.0 - cfg.validation_split))  # as Keras splits
     steps_per_epoch = -(-(len(x_train) - n_val) // cfg.batch_size)
     train_model, export_model = build_models(mcfg, steps_per_epoch)
+    if init is not None:
+        from trainer.reload import load_exported_weights
+
+        load_exported_weights(export_model, init)
     callbacks = []
     if cfg.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
@@ -98,7 +108,7 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print) -> dict:
                       "early_stopping_patience": cfg.patience, "seed": cfg.seed, "optimizer": "rmsprop",
                       "loss": "binary_crossentropy", "fit_seconds": round(fit_seconds, 1),
                       "train_reviews": len(x_train) - n_val, "validation_reviews": n_val},
-            data=corpus.source, versions=library_versions(),
+            data=corpus.source, versions=library_versions(), lineage=lineage,
         )
         artifact.write(staging)
 
