@@ -1,7 +1,6 @@
 """serve.batch never destroys a file, and no row, however broken, stops a run or goes missing."""
 
 import csv
-import json
 import os
 import signal
 import subprocess

@@ -3,10 +3,13 @@
 Screenshots of each tab go to artifacts/screenshots/ for people to look at.
 """
 
+import os
 import time
 
 import pytest
-from selenium import webdriver
+
+os.environ["SE_AVOID_STATS"] = "true"  # Selenium Manager must never run (it calls outside hosts)
+from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
