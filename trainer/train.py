@@ -111,28 +111,35 @@ def train(corpus: Corpus, cfg: TrainConfig, out: str | Path, log=print, init: Se
             data=corpus.source, versions=library_versions(), lineage=lineage,
         )
         artifact.write(staging)
-
-        # Everything below runs through the serving runtime: what is measured is what is served.
-        runtime = SentimentModel(staging, complete=False)
-        artifact.parity = check_parity(export_model, runtime, x_test[: cfg.parity_reviews])
-        log(f"parity ORT vs Keras on {artifact.parity['reviews']:,} test reviews: "
-            f"max |diff| {artifact.parity['max_abs_diff']:.2e}")
         x_val, y_val = x_train[len(x_train) - n_val:], y_train[len(y_train) - n_val:]
-        artifact.metrics = {
-            "validation": classification_report(y_val, runtime.run(x_val)) if n_val else None,
-            "test": classification_report(y_test, runtime.run(x_test)),
-            "baseline": baselines(corpus, cfg.seed),  # TF-IDF + logistic regression, same split
-        }
-        artifact.write(staging)
-        if cell.must_fuse and fused:  # the padding-skipping scorer, checked against the full graph
-            fastpath.add_fast_path(staging, x_test[: cfg.parity_reviews])
-            fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
-        artifact = Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
+        artifact = measure(staging, artifact, export_model, (x_val, y_val), (x_test, y_test), corpus, cfg, log)
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log(metrics_table(artifact.metrics))
     return artifact.to_dict()
+
+
+def measure(staging: Path, artifact: Artifact, export_model: keras.Model, validation: tuple, test: tuple,
+            corpus: Corpus, cfg: TrainConfig, log=print) -> Artifact:
+    """Parity, metrics, baseline, the padding-skipping and int8 scorers, all through the serving
+    runtime (what is measured is what is served); returns the artifact as serving will load it."""
+    (x_val, y_val), (x_test, y_test) = validation, test
+    runtime = SentimentModel(staging, complete=False)
+    artifact.parity = check_parity(export_model, runtime, x_test[: cfg.parity_reviews])
+    log(f"parity ORT vs Keras on {artifact.parity['reviews']:,} test reviews: "
+        f"max |diff| {artifact.parity['max_abs_diff']:.2e}")
+    artifact.metrics = {
+        "validation": classification_report(y_val, runtime.run(x_val)) if len(x_val) else None,
+        "test": classification_report(y_test, runtime.run(x_test)),
+        "baseline": baselines(corpus, cfg.seed),  # TF-IDF + logistic regression, same split
+    }
+    artifact.write(staging)
+    caps = artifact.capabilities
+    if get_cell(caps.cell).must_fuse and caps.fused:  # the padding-skipping scorer, checked against the full graph
+        fastpath.add_fast_path(staging, x_test[: cfg.parity_reviews])
+        fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
+    return Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
 
 
 def check_parity(export_model: keras.Model, runtime: SentimentModel, ids: np.ndarray) -> dict:
