@@ -22,6 +22,8 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
                                                 "or SENTILENS_DB)")
     p.add_argument("--auth-file", default=env.auth_file, metavar="PATH",
                    help="require login: a file of user:password lines (or SENTILENS_AUTH_FILE)")
+    p.add_argument("--compare", metavar="DIR", help="a second model directory (e.g. a fine-tuned one): adds a Compare "
+                                                    "tab with both side by side")
     p.add_argument("--auth", help=argparse.SUPPRESS)  # refused below, with the way to do it
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
     args = p.parse_args(argv)
@@ -32,7 +34,8 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 
 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
-             annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None):
+             annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
+             compare_dir: str | None = None):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py."""
     from serve.annotate_tab import AnnotateTab, load_reviews
     from serve.annotations import AnnotationStore
@@ -46,7 +49,12 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
     if annotate:
         print(load_reviews(store, model, annotate))
-    app = build_app(model, AnnotateTab(model, store))
+    compare = None
+    if compare_dir:
+        from serve.compare_tab import CompareTab
+
+        compare = CompareTab(model, SentimentModel(compare_dir), store)
+    app = build_app(model, AnnotateTab(model, store), compare)
     app.queue(default_concurrency_limit=concurrency)
     return app, {"auth": logins.check if logins else None} | launch_options()
 
@@ -54,7 +62,8 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency)
+        app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
+                                      compare_dir=args.compare)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -121,8 +121,9 @@ def model_card(model: SentimentModel) -> tuple[str, dict, dict]:
     return card, confusion, {"headers": ["epoch", "series", "value"], "data": curves}
 
 
-def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
-    """The whole UI. ``annotate`` is an ``serve.annotate_tab.AnnotateTab`` or None."""
+def build_app(model: SentimentModel, annotate=None, compare=None) -> gr.Blocks:
+    """The whole UI. ``annotate`` is a ``serve.annotate_tab.AnnotateTab`` or None; ``compare`` a
+    ``serve.compare_tab.CompareTab`` (a second model) or None."""
     h = AnalyzeHandlers(model)
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score, and the numbers "
@@ -180,6 +181,10 @@ def build_app(model: SentimentModel, annotate=None) -> gr.Blocks:
         if annotate is not None:
             with gr.Tab("Annotate"):
                 annotate.render(app)
+
+        if compare is not None:
+            with gr.Tab("Compare"):
+                compare.render()
 
         with gr.Tab("Model"):
             card, confusion, curves = model_card(model)

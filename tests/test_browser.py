@@ -195,3 +195,17 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
         assert logger.paths == []
     finally:
         logger.close()
+
+
+def test_compare_tab_shows_both_models_side_by_side(browser, tmp_path):
+    from tests.tiny_model import FIXTURE
+
+    with Server("--db", str(tmp_path / "db.sqlite3"), "--compare", str(FIXTURE), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Compare")
+        box = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#cmp-review textarea")))
+        box.send_keys("The plot was splendid and the acting superb.")
+        browser.find_element(By.ID, "cmp-go").click()
+        wait(browser, lambda d: "A: " in text_of(d, "#cmp-summary") and "B: " in text_of(d, "#cmp-summary"))
+        time.sleep(1)
+        shot(browser, "compare")

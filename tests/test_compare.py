@@ -34,3 +34,40 @@ def test_two_models_with_their_own_vocabularies(tiny_model_dir, committed_model_
     assert [r["id"] for r in written] == [("'" + c["id"]) if c["id"].startswith("=") else c["id"]
                                           for c in s["changed"]]
     assert s["fixed"] - s["broken"] == round((s["b"]["accuracy"] - s["a"]["accuracy"]) * 5)
+
+
+def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path):
+    import pytest
+
+    from sentilens.errors import InputError
+    from serve.annotations import AnnotationStore
+    from serve.compare_tab import CompareTab
+
+    store = AnnotationStore(tmp_path / "db.sqlite3")
+    tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(committed_model_dir), store)
+    assert tab.methods == ("running", "occlusion", "cd")
+    label_a, words_a, label_b, words_b, summary = tab.one("the plot was splendid", "running")
+    assert label_a["positive"] > 0.5 and [w.strip() for w, _ in words_a] == ["the", "plot", "was", "splendid"]
+    assert len(words_b) == 4 and summary.startswith("A: **")
+    with pytest.raises(InputError, match="Nothing labelled yet"):
+        tab.on_annotations()
+    store.add_items([("x#1", "the music was dreadful", 0, 0.1), ("x#2", "[a](http://127.0.0.1/x) splendid", 1, 0.9)])
+    store.decide("x#1", "neg", "ann", "sha")
+    store.decide("x#2", "pos", "ann", "sha")
+    report, changed = tab.on_annotations()
+    assert report.startswith("**2 reviews** from the annotations") and "Accuracy on the labelled ones" in report
+    assert changed["headers"] == ["id", "A", "B", "true label", "review"]
+    src = tmp_path / "[x](y).csv"
+    src.write_text("text,label\nthe plot was splendid,pos\n")
+    report, _ = tab.on_file(str(src))
+    assert "[x](y)" not in report and "&#91;x&#93;" in report  # the file name is inert in Markdown
+
+
+def test_the_app_gets_a_compare_tab_with_a_second_model(tiny_model_dir, committed_model_dir, tmp_path):
+    from sentilens.settings import Settings
+    from serve.__main__ import make_app
+
+    app, _ = make_app(str(tiny_model_dir), settings=Settings(db=str(tmp_path / "db.sqlite3")),
+                      compare_dir=str(committed_model_dir))
+    labels = [c.get("props", {}).get("label") for c in app.get_config_file()["components"]]
+    assert "Compare" in labels and "B: contribution of each word" in labels

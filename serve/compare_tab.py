@@ -1,0 +1,110 @@
+"""The Compare tab (``python -m serve --compare DIR``): the served model and a second one side by side.
+
+One review: both labels and both explanations. Many reviews: the annotated items, or any labelled
+file, scored by both with ``serve.compare`` (accuracy of each, agreement, the reviews whose label
+changed and whether they became right). Handlers return plain values; ``render`` lays them out.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from explain.methods import METHODS
+from sentilens.errors import DataError, InputError
+from serve.analysis import explain_review
+from serve.annotations import AnnotationStore
+from serve.compare import compare
+from serve.runtime import SentimentModel
+from serve.ui_safety import md_literal, user_errors
+
+CHANGED_SHOWN = 200
+
+
+class CompareTab:
+    def __init__(self, model: SentimentModel, other: SentimentModel, store: AnnotationStore | None = None):
+        self.a, self.b, self.store = model, other, store
+        self.methods = tuple(m for m in model.methods if m in other.methods)
+
+    # ---- handlers ----------------------------------------------------------------------------
+    def one(self, text: str, method: str):
+        """Both models on one review: (label A, words A, label B, words B, summary)."""
+        out = []
+        for model in (self.a, self.b):
+            r = explain_review(model, text, method)
+            out += [{"positive": r["positive"], "negative": r["negative"]}, r["highlighted"]]
+        pa, pb = out[0]["positive"], out[2]["positive"]
+        same = (pa >= 0.5) == (pb >= 0.5)
+        summary = (f"A: **{pa:.1%}** positive, B: **{pb:.1%}** positive: "
+                   + ("the same label." if same else "**the label changed.**"))
+        return (*out, summary)
+
+    def many(self, path: Path, name: str):
+        """Both models on a labelled file: (summary, changed-reviews table)."""
+        s = compare(self.a, self.b, path)
+        if not s["reviews"]:
+            raise InputError(f"{name} has no review both models could read.")
+        lines = [f"**{s['reviews']:,} reviews** from {md_literal(name)}: the models agree on "
+                 f"**{s['agreement']:.1%}**; {len(s['changed']):,} changed label."]
+        if "a" in s:
+            lines.append(f"Accuracy on the labelled ones: A **{s['a']['accuracy']:.4f}**, B **{s['b']['accuracy']:.4f}**; "
+                         f"of the changed labels {s['fixed']:,} became right and {s['broken']:,} became wrong.")
+        rows = [[r["id"], round(r["a"], 3), round(r["b"], 3), r["true_label"], " ".join(r["text"].split())[:200]]
+                for r in s["changed"][:CHANGED_SHOWN]]
+        return "\n\n".join(lines), {"headers": ["id", "A", "B", "true label", "review"], "data": rows}
+
+    def on_annotations(self):
+        if self.store is None:
+            raise InputError("No annotation store.")
+        rows = [r for r in self.store.current_labels() if r["label"] != "skip"]
+        if not rows:
+            raise InputError("Nothing labelled yet: label some reviews in the Annotate tab first.")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "annotations.jsonl"
+            path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"], "label": r["label"]},
+                                               ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            return self.many(path, "the annotations")
+
+    def on_file(self, file):
+        if file is None:
+            raise InputError("Choose a labelled file first.")
+        path = Path(file if isinstance(file, str) else file.name)
+        try:
+            return self.many(path, path.name)
+        except DataError as err:
+            raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
+
+    # ---- layout -----------------------------------------------------------------------------
+    def render(self) -> None:
+        gr.Markdown(f"A: the served model `{self.a.sha256[:12]}` ({md_literal(str(self.a.directory.name))}); "
+                    f"B: `{self.b.sha256[:12]}` ({md_literal(str(self.b.directory.name))}).")
+        with gr.Row():
+            review = gr.Textbox(label="Review", lines=4, scale=3, elem_id="cmp-review")
+            with gr.Column(scale=1):
+                method = gr.Radio(choices=[(METHODS[m].label, m) for m in self.methods], value=self.methods[0],
+                                  label="Explanation method")
+                go = gr.Button("Compare", variant="primary", elem_id="cmp-go")
+        with gr.Row():
+            with gr.Column():
+                label_a = gr.Label(label="A", num_top_classes=2)
+                words_a = gr.HighlightedText(label="A: contribution of each word", combine_adjacent=False)
+            with gr.Column():
+                label_b = gr.Label(label="B", num_top_classes=2)
+                words_b = gr.HighlightedText(label="B: contribution of each word", combine_adjacent=False)
+        summary = gr.Markdown(elem_id="cmp-summary")
+        with gr.Row():
+            on_ann = gr.Button("Compare on the annotations", elem_id="cmp-annotations")
+            upload = gr.File(label="or on a labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)",
+                             file_types=[".csv", ".jsonl", ".ndjson", ".txt", ".tar.gz", ".tgz"])
+        report = gr.Markdown(elem_id="cmp-report")
+        changed = gr.Dataframe(label="Reviews whose label changed", interactive=False, wrap=True,
+                               headers=["id", "A", "B", "true label", "review"])
+        private = {"api_visibility": "private"}
+        outputs = [label_a, words_a, label_b, words_b, summary]
+        go.click(user_errors(self.one), [review, method], outputs, **private)
+        review.submit(user_errors(self.one), [review, method], outputs, **private)
+        on_ann.click(user_errors(self.on_annotations), None, [report, changed], **private)
+        upload.upload(user_errors(self.on_file), [upload], [report, changed], **private)
