@@ -5,12 +5,18 @@ top k are deleted (removed, then the review is re-padded) and the drop of the pr
 class's probability is recorded. AOPC is the mean drop over k; a method that finds the
 words the model really relies on beats deleting k random words clearly.
 
-    python -m bench.faithfulness [--reviews 500]
+    python -m bench.faithfulness [--reviews 500] [--lime]
+
+``--lime`` adds LIME (the ``lime`` package, bench extra) on the same model and reviews as a peer row:
+position-aware (``bow=False``: a removed word is replaced by an unknown word, as occlusion does), over
+our own tokens, ``--lime-samples`` perturbations per review. Milliseconds per review are printed for
+every method.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
@@ -33,16 +39,40 @@ def deletion_drops(model: SentimentModel, ids: list[int], deletions: list[list[i
     return probs[0] - probs[1:]
 
 
+def lime_scores(model: SentimentModel, tokens: list[str], samples: int, seed: int) -> list[float]:
+    """LIME's weight for each token (positive: toward positive), on the space-joined tokens so that
+    its features are exactly ours; classifier: the model on the perturbed texts."""
+    from lime.lime_text import LimeTextExplainer
+
+    explainer = LimeTextExplainer(class_names=["negative", "positive"], split_expression=lambda s: s.split(" "),
+                                  bow=False, random_state=seed)
+
+    def classify(texts: list[str]) -> np.ndarray:
+        p = model.predict(texts).astype(np.float64)
+        return np.stack([1 - p, p], axis=1)
+
+    exp = explainer.explain_instance(" ".join(tokens), classify, num_features=len(tokens), num_samples=samples,
+                                     labels=(1,))
+    scores = [0.0] * len(tokens)
+    for index, weight in exp.as_map()[1]:
+        scores[index] = weight
+    return scores
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--reviews", type=int, default=500)
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--random-draws", type=int, default=5)
+    p.add_argument("--lime", action="store_true", help="add LIME as a peer row (pip install lime)")
+    p.add_argument("--lime-samples", type=int, default=1000)
     args = p.parse_args()
     model = SentimentModel()
     texts, _ = test_reviews(args.data, limit=args.reviews, seed=1)
     rng = np.random.default_rng(0)
-    results = {m: [] for m in list(model.methods) + ["random"]}  # per review: drops for each k
+    names = list(model.methods) + (["lime"] if args.lime else [])
+    results = {m: [] for m in names + ["random"]}  # per review: drops for each k
+    seconds = {m: 0.0 for m in names}
     for text in texts:
         enc = model.codec.encode(text)
         read = [j for j, pos in enumerate(enc.positions) if pos >= 0]
@@ -52,17 +82,25 @@ def main() -> None:
         positive = fwd.probability >= THRESHOLD
         sign = 1.0 if positive else -1.0
         sizes = [max(1, len(read) // 5) if k.endswith("%") else min(len(read), int(k)) for k in KS]
-        for method in model.methods:
-            scores = METHODS[method].explain(model, fwd).scores
+        for method in names:
+            t0 = time.perf_counter()
+            if method == "lime":  # LIME sees only the words the model reads (the last maxlen)
+                kept = lime_scores(model, [enc.tokens[j] for j in read], args.lime_samples, seed=len(results["random"]))
+                scores = dict(zip(read, kept))
+            else:
+                scores = METHODS[method].explain(model, fwd).scores
+            seconds[method] += time.perf_counter() - t0
             order = sorted(read, key=lambda j: -sign * scores[j])
             results[method].append(deletion_drops(model, enc.ids, [order[:n] for n in sizes], positive))
         draws = [deletion_drops(model, enc.ids, [list(rng.choice(read, n, replace=False)) for n in sizes], positive)
                  for _ in range(args.random_draws)]
         results["random"].append(np.mean(draws, axis=0))
-    rows = [("method",) + tuple(f"k={k}" for k in KS) + ("AOPC",)]
+    rows = [("method",) + tuple(f"k={k}" for k in KS) + ("AOPC", "ms/review")]
+    n = len(results["random"])
     for method, by_k in results.items():
         means = np.mean(by_k, axis=0).tolist()
-        rows.append((method,) + tuple(f"{m:.3f}" for m in means) + (f"{np.mean(means):.3f}",))
+        ms = f"{seconds[method] / n * 1000:.1f}" if method in seconds else "-"
+        rows.append((method,) + tuple(f"{m:.3f}" for m in means) + (f"{np.mean(means):.3f}", ms))
     print(f"{len(results['random'])} test reviews; mean drop of the predicted class's probability after deleting the top-k words")
     print(table(rows))
 
