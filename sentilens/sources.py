@@ -235,18 +235,28 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     return _parsed(path, f, rows, on_bad_row, tally if tally is not None else Tally())
 
 
+def build_record(where: str, parse: Callable[[], Record]) -> tuple[Record | None, str | None]:
+    """(record, None), or (None, why) when anything fails while building this one row: the one rule
+    for a bad row, shared by every reader here and by Spark's executors."""
+    try:
+        return parse(), None
+    except DataError as err:
+        return None, str(err).removeprefix(f"{where}: ")
+    except (RecursionError, MemoryError):
+        return None, "nested too deeply to read"
+    except Exception as err:  # noqa: BLE001 - one row never stops a run
+        return None, f"unreadable ({type(err).__name__}: {str(err)[:200]})"
+
+
 def _parsed(path: Path, f: contextlib.AbstractContextManager, rows: RowParsers, on_bad_row: BadRow | None, tally: Tally) -> Iterator[Record]:
     with f:
         for line, parse in rows:
             tally.rows_in += 1
-            try:
-                yield parse()
-            except DataError as err:
-                _report(on_bad_row, f"{path}:{line}", str(err).removeprefix(f"{path}:{line}: "))
-            except (RecursionError, MemoryError):
-                _report(on_bad_row, f"{path}:{line}", "nested too deeply to read")
-            except Exception as err:  # noqa: BLE001 - one row never stops a run
-                _report(on_bad_row, f"{path}:{line}", f"unreadable ({type(err).__name__}: {str(err)[:200]})")
+            record, problem = build_record(f"{path}:{line}", parse)
+            if problem is None:
+                yield record
+            else:
+                _report(on_bad_row, f"{path}:{line}", problem)
 
 
 def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,

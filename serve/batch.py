@@ -270,13 +270,9 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
                 result = score_encoded(model, chunk, explain, method)
                 for where, problem in result.rejected:
                     reject(where, problem)
-                rows = []
-                for i, (r, prob, label) in enumerate(zip(result.records, result.probabilities,
-                                                         result.labels(threshold))):
-                    row = [r.id, round(prob, 6), label, "" if r.label is None else ("pos" if r.label else "neg")]
-                    if explain:
-                        row.append(" ".join(f"{w}:{s:+.3f}" for w, s in result.top_words[i]))
-                    rows.append(row)
+                rows = [[d["id"], round(d["probability"], 6), d["label"], d["true_label"]]
+                        + ([d["top_words"]] if explain else []) for d in result.rows(threshold)]
+                for r, prob in zip(result.records, result.probabilities):
                     if r.label is not None:
                         labels.append(r.label)
                         probs.append(prob)

@@ -22,7 +22,7 @@ from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, read_any
 from serve.runtime import SentimentModel
-from serve.scoring import score_chunk
+from serve.scoring import label_name, score_chunk
 
 CHUNK = 2048
 
@@ -51,7 +51,7 @@ def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | 
     summary = {"reviews": len(ids), "rejected": len(rejected),
                "agreement": float((la == lb).mean()) if len(ids) else float("nan"),
                "changed": [{"id": ids[i], "a": float(pa[i]), "b": float(pb[i]),
-                            "true_label": "" if labels[i] is None else ("pos" if labels[i] else "neg"),
+                            "true_label": label_name(labels[i]),
                             "text": texts[i]} for i in changed]}
     known = [i for i, y in enumerate(labels) if y is not None]
     if known:

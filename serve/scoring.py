@@ -31,6 +31,18 @@ class Scored:
     def labels(self, threshold: float = THRESHOLD) -> list[str]:
         return ["pos" if p >= threshold else "neg" for p in self.probabilities]
 
+    def rows(self, threshold: float = THRESHOLD) -> list[dict]:
+        """One output row per scored record, as every scorer writes it (``top_words`` None unless asked)."""
+        words = self.top_words or [None] * len(self.records)
+        return [{"id": r.id, "probability": p, "label": lab, "true_label": label_name(r.label),
+                 "top_words": None if top is None else " ".join(f"{w}:{s:+.3f}" for w, s in top)}
+                for r, p, lab, top in zip(self.records, self.probabilities, self.labels(threshold), words)]
+
+
+def label_name(label: int | None) -> str:
+    """A known label as the outputs write it (pos, neg), or '' when the row had none."""
+    return "" if label is None else ("pos" if label else "neg")
+
 
 @dataclass
 class Encoded:

@@ -102,31 +102,28 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
     """mapInPandas body: (where, json row, number) in; RESULT_SCHEMA rows out."""
     import pandas as pd
 
-    from sentilens.sources import json_record
+    from sentilens.sources import build_record, json_record
     from serve.scoring import score_chunk
+
+    def parse(raw: str, where: str, number: int):
+        record = json_record(raw, text_column, where, str(number))
+        if "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
+            raise DataError(f"{where}: the text is not UTF-8")
+        return record
 
     model = _executor_model(name, sha256)
     for pdf in batches:
         records, rejected = [], []
         for where, raw, number in zip(pdf["_where"], pdf["_json"], pdf["_n"]):
-            try:
-                record = json_record(raw, text_column, where, str(number))
-                if "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
-                    raise DataError(f"{where}: the text is not UTF-8")
+            record, problem = build_record(where, lambda: parse(raw, where, number))
+            if problem is None:
                 records.append(record)
-            except DataError as err:
-                rejected.append((where, str(err).removeprefix(f"{where}: ")))
-            except Exception as err:  # noqa: BLE001 - one row never stops a run
-                rejected.append((where, f"unreadable ({type(err).__name__}: {str(err)[:200]})"))
+            else:
+                rejected.append((where, problem))
         scored = score_chunk(model, records, explain, method)
-        rejected += [(w, p.removeprefix(f"{w}: ")) for w, p in scored.rejected]
-        rows = [{"id": r.id, "probability": p, "label": lab,
-                 "true_label": "" if r.label is None else ("pos" if r.label else "neg"),
-                 "top_words": " ".join(f"{w}:{s:+.3f}" for w, s in scored.top_words[i]) if explain else None,
-                 "where": None, "problem": None}
-                for i, (r, p, lab) in enumerate(zip(scored.records, scored.probabilities, scored.labels(threshold)))]
+        rows = [d | {"where": None, "problem": None} for d in scored.rows(threshold)]
         rows += [{"id": None, "probability": None, "label": None, "true_label": None, "top_words": None,
-                  "where": w, "problem": p} for w, p in rejected]
+                  "where": w, "problem": p} for w, p in rejected + scored.rejected]
         yield pd.DataFrame(rows, columns=["id", "probability", "label", "true_label", "top_words", "where", "problem"])
 
 
