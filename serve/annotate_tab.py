@@ -21,7 +21,7 @@ from sentilens.sources import Limits, read_any
 from serve.analysis import MAX_CHARS
 from serve.annotations import ORDERS, AnnotationStore, Item
 from serve.runtime import SentimentModel
-from serve.scoring import score_chunk
+from serve.scoring import chunks, score_chunk
 from serve.ui_safety import info, md_literal, user_errors
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -65,17 +65,12 @@ def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path
     records = read_any(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}"),
                        limits=ARCHIVE_LIMITS)
     n = added = 0
-    chunk = []
     if progress is not None:
         progress((0, None), desc="reading")
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == SCORE_CHUNK:
-            n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
-            chunk = []
-            if progress is not None:
-                progress((n, None), desc=f"scored {n:,} reviews")
-    n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
+    for chunk in chunks(records, SCORE_CHUNK):
+        n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
+        if progress is not None and len(chunk) == SCORE_CHUNK:  # a full chunk: more may follow
+            progress((n, None), desc=f"scored {n:,} reviews")
     report = f"Loaded {name}: {count(n, 'review')}, {added:,} new in the queue"
     if repeated:
         report += f"; {count(len(repeated), 'repeated id')} kept apart (first: {repeated[0]})"
@@ -91,8 +86,6 @@ def count(n: int, noun: str) -> str:
 def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: list, seen: dict[str, int],
            repeated: list[str], bad: list[str]) -> int:
     """Score one chunk and add it to the store; returns how many items were new."""
-    if not chunk:
-        return 0
     scored = score_chunk(model, chunk)
     bad.extend(f"{where.rsplit('/', 1)[-1]}: {problem}" for where, problem in scored.rejected)
     items = []

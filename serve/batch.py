@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import itertools
 import json
 import os
 import queue
@@ -36,10 +35,10 @@ from explain.methods import DEFAULT_METHOD, METHODS, check_method
 from sentilens.errors import DataError, SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, Record, Tally, read_any
+from sentilens.sources import ACCEPTED, Tally, read_any
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
-from serve.scoring import encode_chunk, score_encoded
+from serve.scoring import chunks, encode_chunk, score_encoded
 
 CHUNK = 2048  # reviews encoded and scored together
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
@@ -224,11 +223,6 @@ def prefetch(items: Iterator, depth: int = 2) -> Iterator:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    while chunk := list(itertools.islice(records, size)):
-        yield chunk
 
 
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,

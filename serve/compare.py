@@ -11,7 +11,6 @@ whose label changed are listed (the first ``--show``) and, with ``-o``, all writ
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, read_any
 from serve.runtime import SentimentModel
-from serve.scoring import label_name, score_chunk
+from serve.scoring import chunks, label_name, score_chunk
 
 CHUNK = 2048
 
@@ -32,7 +31,7 @@ def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | 
     rejected: list[tuple[str, str]] = []
     records = read_any(src, text_column, lambda where, problem: rejected.append((where, problem)))
     ids, labels, pa, pb, texts = [], [], [], [], []
-    while chunk := list(itertools.islice(records, CHUNK)):
+    for chunk in chunks(records, CHUNK):
         sa, sb = score_chunk(a, chunk), score_chunk(b, chunk)
         kept = {r.where for r in sa.records} & {r.where for r in sb.records}
         rejected += [x for x in sa.rejected + sb.rejected if x[0] not in kept]

@@ -9,7 +9,8 @@ asked, which needs the running score).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,12 @@ from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.settings import THRESHOLD
 from sentilens.sources import Record
 from serve.runtime import SentimentModel
+
+
+def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    """Consecutive lists of ``size`` records (the last may be shorter), read as they are needed."""
+    while chunk := list(itertools.islice(records, size)):
+        yield chunk
 
 
 @dataclass
