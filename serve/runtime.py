@@ -138,8 +138,8 @@ class SentimentModel:
             return self.run(ids)
         if ids.ndim != 2 or ids.shape[1] != self.maxlen:
             raise ValueError(f"ids must be [n, {self.maxlen}], got {list(ids.shape)}")
-        lengths = (self.maxlen - np.argmax(ids != 0, axis=1)).astype(np.int32)  # the start id or a word is != 0
-        lengths[~ids.any(axis=1)] = self.maxlen
+        # the start id or a word is != 0; an all-zero row (argmax 0) counts as maxlen steps, like the full graph
+        lengths = (self.maxlen - np.argmax(ids != 0, axis=1)).astype(np.int32)
         order = np.argsort(lengths, kind="stable")
         out = np.empty(len(ids), np.float32)
         for start in range(0, len(ids), FAST_BATCH):
