@@ -411,8 +411,8 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     if isinstance(first[1], str):
         raise DataError(f"{path}: malformed CSV header ({first[1]})")
     header = first[1]
-    if any(not h.isascii() and _SURROGATE.search(h) for h in header):
-        raise DataError(f"{path}: the header is not UTF-8 text")
+    for name in header:
+        _clean(name, "header", str(path))
     column = pick_text_column(header, text_column, str(path))
 
     def parse(line: int, fields: list[str] | str) -> Record:
