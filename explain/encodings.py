@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from sentilens.codec import OOV, PAD, START, Codec, Encoding
+from sentilens.wording import count
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def truncation_notice(n_words: int, n_truncated: int, maxlen: int) -> str:
         return "Your review has no words the model can read; it sees only padding and the start marker."
     if n_truncated:
         seen = n_words - n_truncated
-        return (f"Your review has {n_words:,} words; the model read only the last {seen:,} "
-                f"(it reads at most {maxlen:,} ids). The first {n_truncated:,} were dropped.")
+        return (f"Your review has {count(n_words, 'word')}; the model read only the last {seen:,} "
+                f"(it reads at most {count(maxlen, 'id')}). The first {n_truncated:,} were dropped.")
     pads = maxlen - n_words - 1
-    return f"Your review has {n_words:,} words; the model read all of them after {pads:,} padding zeros and the start marker."
+    every = "it" if n_words == 1 else "all of them"
+    return (f"Your review has {count(n_words, 'word')}; the model read {every} after "
+            f"{count(pads, 'padding zero')} and the start marker.")

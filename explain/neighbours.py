@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from explain.attribution import ScoringModel
@@ -33,3 +35,25 @@ class Neighbours:
         best = np.argpartition(-sims, k - 1)[:k]
         best = best[np.argsort(-sims[best])]
         return [(self.vocab.words[i], float(sims[i])) for i in best]
+
+    def table(self, words: Iterable[str], k: int = 8, limit: int = 600) -> dict[str, list[tuple[str, float]] | None]:
+        """Neighbours of many words at once (one matrix product per 256 words), for a page that shows
+        them on a click: word -> [(neighbour, similarity)], ``None`` for a word not in the vocabulary.
+        At most ``limit`` distinct words (the rest are left out)."""
+        wanted = list(dict.fromkeys(words))[:limit]
+        out: dict[str, list[tuple[str, float]] | None] = {w: None for w in wanted}
+        known = [(w, self.vocab.index[w]) for w in wanted if w in self.vocab.index]
+        rows = self.unit[FIRST_WORD_ID:]
+        k = min(k, len(rows) - 1)
+        if k <= 0:
+            return out
+        for start in range(0, len(known), 256):
+            part = known[start:start + 256]
+            ids = np.array([i for _, i in part])
+            sims = self.unit[ids] @ rows.T
+            sims[np.arange(len(part)), ids - FIRST_WORD_ID] = -np.inf
+            best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            for (word, _), row, cand in zip(part, sims, best):
+                cand = cand[np.argsort(-row[cand])]
+                out[word] = [(self.vocab.words[c], round(float(row[c]), 3)) for c in cand]
+        return out

@@ -74,6 +74,46 @@ def tokenize(text: str) -> list[str]:
     return text.split()
 
 
+# ``standardize`` piece by piece: a tag, an entity (html.unescape's own pattern) or one character.
+_PIECE = re.compile(r"<[^>]{0,200}>|&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)|.", re.DOTALL)
+
+
+def token_spans(text: str, tokens: Sequence[str] | None = None) -> list[tuple[int, int]] | None:
+    """Where each token of ``tokenize(text)`` sits in ``text``: one ``(start, end)`` per token, so an
+    explanation can colour the review as it was written. ``None`` when the pieces do not add up to
+    the same tokens (normalisation that joins characters across pieces): show the tokens instead.
+
+    Each tag, entity or character is standardized on its own and remembers where it came from;
+    the tokens found in the result are checked against ``tokenize`` before they are trusted."""
+    tokens = tokenize(text) if tokens is None else list(tokens)
+    if text.isascii() and "<" not in text and "&" not in text:  # one character in, one out
+        std, origin = text.lower(), None
+    else:
+        pieces: list[list] = []  # [start, end, standardized source]; combining marks join the one before
+        for m in _PIECE.finditer(text):
+            piece = m.group()
+            if len(piece) == 1 and pieces and unicodedata.combining(piece):
+                pieces[-1][1:] = [m.end(), pieces[-1][2] + piece]
+                continue
+            if len(piece) > 1:
+                piece = " " if piece[0] == "<" else html.unescape(piece)
+            pieces.append([m.start(), m.end(), piece])
+        parts, origin = [], []
+        for start, end, piece in pieces:
+            piece = unicodedata.normalize("NFKC", piece).casefold()
+            parts.append(piece)
+            origin.extend([(start, end)] * len(piece))
+        std = "".join(parts)
+        for mark in _APOSTROPHES:
+            std = std.replace(mark, "'")
+    found = list(_TOKEN.finditer(std))
+    if [m.group() for m in found] != tokens:
+        return None
+    if origin is None:
+        return [m.span() for m in found]
+    return [(origin[m.start()][0], origin[m.end() - 1][1]) for m in found]
+
+
 def tokenize_slow(text: str) -> list[str]:
     """The reference definition of ``tokenize`` (one regex), kept for tests."""
     return _TOKEN.findall(standardize(text))

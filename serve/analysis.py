@@ -6,8 +6,10 @@ sentence (``InputError``) instead of a hang or a traceback.
 
 from __future__ import annotations
 
-from explain.attribution import forward
-from explain.encodings import encoding_view
+from dataclasses import dataclass
+
+from explain.attribution import Attribution, Forward, forward
+from explain.encodings import EncodingView, encoding_view
 from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.errors import InputError
 from sentilens.settings import THRESHOLD
@@ -43,8 +45,28 @@ def predict(model: SentimentModel, text: str) -> dict:
     return {"label": label_of(p), "positive": p, "negative": 1.0 - p}
 
 
-def explain_review(model: SentimentModel, text: str, method: str = DEFAULT_METHOD) -> dict:
-    """The /explain answer: prediction, contributions, the running score and the encodings."""
+@dataclass(frozen=True)
+class Explained:
+    """One review explained: what the page renders and what /explain returns."""
+
+    text: str
+    fwd: Forward
+    attribution: Attribution
+    view: EncodingView
+
+    def to_dict(self) -> dict:
+        p = self.attribution.probability
+        return {
+            "label": label_of(p), "positive": p, "negative": 1.0 - p,
+            "attribution": self.attribution.to_dict(),
+            "highlighted": self.attribution.highlighted(),
+            "running_score": running_points(self.fwd),
+            "encodings": self.view.to_dict(),
+        }
+
+
+def explain(model: SentimentModel, text: str, method: str = DEFAULT_METHOD) -> Explained:
+    """Prediction, contributions, the running score and the encodings of one review."""
     text = check_text(text)
     entry = check_method(method, model.methods)
     enc = model.codec.encode(text)
@@ -52,15 +74,24 @@ def explain_review(model: SentimentModel, text: str, method: str = DEFAULT_METHO
         raise InputError(f"Your review has {len(enc.tokens):,} words once normalised; the limit for an explanation "
                          f"is {MAX_TOKENS:,}. Paste a shorter one (the model reads only its last {model.maxlen} words).")
     fwd = forward(model, text, enc)  # one pass: the probability, the plot's curve and the running method
-    attribution = entry.explain(model, fwd)
-    view = encoding_view(model.codec, text, fwd.enc)
-    p = attribution.probability
-    return {
-        "label": label_of(p), "positive": p, "negative": 1.0 - p,
-        "attribution": attribution.to_dict(),
-        "highlighted": attribution.highlighted(),
-        # from the last padding step (the state the review starts from) to the end
-        "running_score": [{"position": pos, "word": view.padded[pos]["word"], "score": float(fwd.running[pos])}
-                          for pos in range(max(0, fwd.enc.first_position - 1), model.maxlen)],
-        "encodings": view.to_dict(),
-    }
+    return Explained(text, fwd, entry.explain(model, fwd), encoding_view(model.codec, text, fwd.enc))
+
+
+def explain_review(model: SentimentModel, text: str, method: str = DEFAULT_METHOD) -> dict:
+    """The /explain answer (plain data)."""
+    return explain(model, text, method).to_dict()
+
+
+def running_points(fwd: Forward) -> list[dict]:
+    """P(positive) after each word the model read, by the word's number in the review (1 = first),
+    starting from the score before the first word read (its ``word`` is ``(start)``) when the start
+    marker was read; ``position`` is the padded position behind each point."""
+    enc, running = fwd.enc, fwd.running
+    read = [(i, int(p)) for i, p in enumerate(enc.positions.tolist()) if p >= 0]
+    points = []
+    if read and read[0][1] > 0:
+        points.append({"word_number": read[0][0], "word": "(start)", "position": read[0][1] - 1,
+                       "score": float(running[read[0][1] - 1])})
+    points += [{"word_number": i + 1, "word": enc.tokens[i], "position": p, "score": float(running[p])}
+               for i, p in read]
+    return points

@@ -8,7 +8,9 @@ app has logins, else the name typed in the tab.
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -18,8 +20,10 @@ from explain.running import running_score
 from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
 from sentilens.sources import Limits, read_any
+from sentilens.wording import count
 from serve.analysis import MAX_CHARS
 from serve.annotations import ORDERS, AnnotationStore, Item
+from serve.review_view import asset, review_html
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
 from serve.ui_safety import info, md_literal, user_errors
@@ -79,10 +83,6 @@ def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path
     return report + "."
 
 
-def count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: list, seen: dict[str, int],
            repeated: list[str], bad: list[str]) -> int:
     """Score one chunk and add it to the store; returns how many items were new."""
@@ -102,14 +102,40 @@ def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: li
     return store.add_items(items)
 
 
+NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels are recorded under it); "
+             "then press 'Next review' or Enter.")
+# Before a label button runs: the words marked as rationale in the page (token indices) go into the
+# hidden rationale box, the third input of the decision handlers.
+READ_RATIONALE = """(...args) => {
+  const marked = [...document.querySelectorAll('#ann-text .sl-tok[aria-pressed="true"]')];
+  args[2] = JSON.stringify(marked.flatMap((t) => t.dataset.i.split(" ").map(Number)));
+  return args;
+}"""
+LABEL_NAMES = {"pos": "positive", "neg": "negative", "skip": "skip"}
+SHOW_MODEL = "(on) => { document.getElementById('ann-text')?.classList.toggle('sl-show-model', !!on); }"
+
+
+def parse_rationale(raw: object, n_tokens: int) -> list[int]:
+    """The page's rationale (a JSON list of token indices) checked: ints in range, sorted, no repeats."""
+    if raw in (None, ""):
+        return []
+    try:
+        picked = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise InputError("The rationale could not be read; mark the words again.") from None
+    if not isinstance(picked, list) or not all(isinstance(i, int) and 0 <= i < n_tokens for i in picked):
+        raise InputError("The rationale names words that are not in this review; mark the words again.")
+    return sorted(set(picked))
+
+
 class AnnotateTab:
     def __init__(self, model: SentimentModel, store: AnnotationStore, default_order: str = "uncertain",
                  export_dir: str | Path | None = None):
         self.model = model
         self.store = store
         self.default_order = default_order
-        # Exports go to a fresh folder under the system temp dir, which Gradio serves, wherever the
-        # database lives (a folder Gradio does not serve would fail the download).
+        # Each export gets a fresh folder (under export_dir, else the system temp dir, which Gradio
+        # serves) and a name with the time: no download overwrites another.
         self.export_dir = Path(export_dir) if export_dir else None
 
     # ---- handlers (plain functions of their inputs; InputError for anything the user can fix) ----
@@ -124,57 +150,91 @@ class AnnotateTab:
             raise InputError("Keep the annotator name under 64 characters.")
         return typed
 
-    def show(self, item: Item | None):
+    def show(self, item: Item | None, note: str = "", selected: list[int] = ()):
+        """(item id, review HTML, caption, progress, note) for ``item``, with ``selected`` words marked."""
         progress = self.progress_text()
         if item is None:
-            return (None, [], "**Queue empty.** Load reviews above, or export what you have.", progress,
-                    gr.update(choices=[], value=[]), "")
-        a = running_score(self.model, forward(self.model, item.text))
+            return "", "", "**Queue empty.** Load reviews above, or export what you have.", progress, ""
+        fwd = forward(self.model, item.text)
+        a = running_score(self.model, fwd)
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
-        caption = (f"Model: **{item.model_score:.1%} positive**. Label in the file: {given}. "
-                   f"Item {md_literal(item.item_id)}.")
-        words = sorted(set(a.tokens))
-        return item.item_id, a.highlighted(), caption, progress, gr.update(choices=words, value=[]), ""
+        model_note = (f'<p class="sl-model-only">Model: <strong>{item.model_score:.1%} positive</strong>. '
+                      f"Label in the file: {given}.</p>")
+        page = model_note + review_html(item.text, fwd.enc, a.scores, a.space, mode="annotate", selected=selected,
+                                        maxlen=self.model.maxlen)
+        caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
+        return item.item_id, page, caption, progress, note
 
-    def next(self, order: str, typed: str, request: gr.Request):
-        return self.show(self.store.next_item(self.annotator(typed, request), order))
+    def next(self, order: str, typed: str, current: str, request: gr.Request):
+        """'Next review': the next item, passing over the one on screen (it stays in the queue)."""
+        who = self.annotator(typed, request)
+        if current:
+            self.store.release(who)
+        return self.show(self.store.next_item(who, order, exclude=[current] if current else []))
 
-    def next_or_hint(self, order: str, typed: str, request: gr.Request):
-        """After a load: the next item when the annotator is known, else a hint (loading never
-        depends on the name)."""
+    def reorder(self, order: str, typed: str, request: gr.Request):
+        """A new queue order applies at once: the leased item goes back and the queue is asked again."""
         try:
-            return self.next(order, typed, request)
+            who = self.annotator(typed, request)
         except InputError:
-            shown = list(self.show(None))
-            shown[2] = "**Loaded.** Type your name in 'Annotator' and press 'Next review' to start labelling."
-            return tuple(shown)
+            return (gr.skip(),) * 5
+        self.store.release(who)
+        return self.show(self.store.next_item(who, order))
 
-    def decide(self, label: str, item_id: str | None, note: str, rationale: list[str], order: str, typed: str,
+    def start(self, order: str, typed: str, current: str, request: gr.Request):
+        """Once a name is given and nothing is on screen: the first item (the one leased to this
+        name before a reload comes back first)."""
+        try:
+            who = self.annotator(typed, request)
+        except InputError:
+            return (gr.skip(),) * 5
+        if current:
+            return (gr.skip(),) * 5
+        return self.show(self.store.next_item(who, order))
+
+    def gate(self, typed: str, request: gr.Request):
+        """Buttons work once the annotator is known; the page says so until then."""
+        logged_in = getattr(request, "username", None)
+        ready = bool(logged_in or (typed or "").strip())
+        hint = f"Labelling as **{md_literal(logged_in)}**." if logged_in else "" if ready else NEED_NAME
+        buttons = [gr.update(interactive=ready)] * 5
+        return (gr.update(value=hint, visible=bool(hint)), gr.update(visible=not logged_in), *buttons)
+
+    def decide(self, label: str, item_id: str, note: str, rationale: str, order: str, typed: str,
                request: gr.Request):
         who = self.annotator(typed, request)
         if not item_id:
             raise InputError("There is no review on screen to label; press 'Next review'.")
+        text = self.store.item_text(item_id)
+        if text is None:
+            raise InputError("That review is no longer in the queue; press 'Next review'.")
+        tokens = self.model.codec.encode(text).tokens
+        picked = parse_rationale(rationale, len(tokens))
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
-                          rationale=list(rationale or []))
+                          rationale=[tokens[i] for i in picked], rationale_tokens=picked)
         return self.show(self.store.next_item(who, order))
 
     def decider(self, label: str):
         """A handler for one label's button (Gradio reads the signature to pass the request)."""
 
-        def handler(item_id: str | None, note: str, rationale: list[str], order: str, typed: str,
-                    request: gr.Request):
+        def handler(item_id: str, note: str, rationale: str, order: str, typed: str, request: gr.Request):
             return self.decide(label, item_id, note, rationale, order, typed, request)
 
         handler.__name__ = f"decide_{label}"
         return handler
 
     def undo(self, order: str, typed: str, request: gr.Request):
+        """Take back the last decision and show its review again with the note and rationale entered."""
         who = self.annotator(typed, request)
-        if self.store.undo(who) is None:
+        undone = self.store.undo(who)
+        if undone is None:
             info("Nothing to undo.")
-        return self.show(self.store.next_item(who, order))
+            return self.show(self.store.next_item(who, order))
+        item = self.store.next_item(who, order)  # the undone item, leased to them again
+        info(f"Undone: your {LABEL_NAMES[undone.label]} label; the review is back with your note and rationale.")
+        return self.show(item, undone.note, undone.rationale_tokens)
 
-    def upload(self, file, order: str, typed: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+    def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         if file is None:
             raise InputError("Choose a file to upload first.")
         path = Path(file if isinstance(file, str) else file.name)
@@ -185,16 +245,23 @@ class AnnotateTab:
         except DataError as err:
             raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
         info(report)
-        return (md_literal(report),) + self.next_or_hint(order, typed, request)
+        shown = list(self.start(order, typed, current, request))  # loading never depends on the name
+        shown[3] = self.progress_text()
+        return (md_literal(report), *shown)
 
     def export(self, fmt: str):
         if fmt not in ("csv", "jsonl"):
             raise InputError("Choose csv or jsonl.")
-        folder = self.export_dir or Path(tempfile.mkdtemp(prefix="sentilens-export-"))
-        out = folder / f"annotations.{fmt}"
-        n = self.store.export(out)
-        if n == 0:
-            raise InputError("Nothing labelled yet to export.")
+        if self.export_dir is not None:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="sentilens-export-", dir=self.export_dir))
+        out = folder / f"annotations-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.{fmt}"
+        labelled, skipped = self.store.export(out)
+        if labelled + skipped == 0:
+            out.unlink()
+            folder.rmdir()
+            raise InputError("Nothing labelled or skipped yet to export.")
+        info(f"Exported {count(labelled, 'labelled review')} and {count(skipped, 'skipped review')}.")
         return str(out)
 
     def progress_text(self) -> str:
@@ -204,44 +271,72 @@ class AnnotateTab:
                 f"agreement with the model: **{agree}**.")
 
     # ---- layout -----------------------------------------------------------------------------
-    def render(self, app: gr.Blocks) -> None:
+    @staticmethod
+    def browser_state() -> gr.BrowserState:
+        """The annotator's name, kept in this browser. Create it outside the tabs: a tab's content
+        mounts only when first opened, too late for the page-load event that reads it."""
+        return gr.BrowserState("", storage_key="sentilens-annotator")
+
+    def render(self, app: gr.Blocks, saved_name: gr.BrowserState) -> None:
         with gr.Row():
             upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
                              file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload")
             with gr.Column(scale=2):
+                typed = gr.Textbox(label="Annotator (your name)", value="", elem_id="ann-name", max_length=64)
                 order = gr.Radio(choices=[(v, k) for k, v in ORDERS.items()], value=self.default_order,
                                  label="Queue order", elem_id="ann-order")
-                typed = gr.Textbox(label="Annotator (ignored when logged in)", value="", elem_id="ann-name")
                 load_status = gr.Markdown(elem_id="ann-load-status")
         progress = gr.Markdown(self.progress_text(), elem_id="ann-progress")
-        item_id = gr.State(None)
-        text = gr.HighlightedText(label="Review (contribution of each word)", elem_id="ann-text")
-        info = gr.Markdown(elem_id="ann-info")
+        hint = gr.Markdown(NEED_NAME, elem_id="ann-hint")
+        show_model = gr.Checkbox(label="Show the model's score and word colours (hidden so they do not steer you)",
+                                 value=False, elem_id="ann-show-model")
+        info_box = gr.Markdown(elem_id="ann-info")
+        text = gr.HTML("", elem_id="ann-text", js_on_load=asset("review.js"), padding=True)
+        item_id = gr.Textbox(visible=False, elem_id="ann-item")
+        rationale = gr.Textbox(visible=False, elem_id="ann-rationale")
         with gr.Row():
-            pos = gr.Button("Positive (1)", variant="primary", elem_id="ann-pos")
-            neg = gr.Button("Negative (2)", variant="stop", elem_id="ann-neg")
-            skip = gr.Button("Skip (3)", elem_id="ann-skip")
-            undo = gr.Button("Undo (u)", elem_id="ann-undo")
-            nxt = gr.Button("Next review", elem_id="ann-next")
-        with gr.Row():
-            note = gr.Textbox(label="Note (optional)", scale=2, elem_id="ann-note")
-            rationale = gr.Dropdown(label="Rationale words (optional)", multiselect=True, choices=[], scale=2)
+            pos = gr.Button("Positive (1)", elem_id="ann-pos", interactive=False)
+            neg = gr.Button("Negative (2)", elem_id="ann-neg", interactive=False)
+            skip = gr.Button("Skip (3)", elem_id="ann-skip", interactive=False)
+            undo = gr.Button("Undo (u)", elem_id="ann-undo", interactive=False)
+            nxt = gr.Button("Next review", elem_id="ann-next", interactive=False)
+        note = gr.Textbox(label="Note (optional)", elem_id="ann-note", max_length=2000)
         with gr.Row():
             export_fmt = gr.Radio(choices=["csv", "jsonl"], value="csv", label="Export format")
-            export_btn = gr.Button("Export labels")
-            export_file = gr.File(label="Export", interactive=False)
+            export_btn = gr.Button("Export labels", elem_id="ann-export")
+            export_file = gr.File(label="Export", interactive=False, elem_id="ann-export-file")
 
-        shown = [item_id, text, info, progress, rationale, note]
+        shown = [item_id, text, info_box, progress, note]
         private = {"api_visibility": "private"}
-        nxt.click(user_errors(self.next), [order, typed], shown, **private)
-        order.change(user_errors(self.next), [order, typed], shown, **private)
+        gated = [hint, typed, pos, neg, skip, undo, nxt]
+        nxt.click(user_errors(self.next), [order, typed, item_id], shown, **private)
+        order.change(user_errors(self.reorder), [order, typed], shown, **private)
         for button, label in ((pos, "pos"), (neg, "neg"), (skip, "skip")):
-            button.click(user_errors(self.decider(label)),
-                         [item_id, note, rationale, order, typed], shown, **private)
+            button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
+                         js=READ_RATIONALE, **private)
         undo.click(user_errors(self.undo), [order, typed], shown, **private)
-        upload.upload(user_errors(self.upload), [upload, order, typed], [load_status] + shown, **private)
+        upload.upload(user_errors(self.upload), [upload, order, typed, item_id],
+                      [load_status, item_id, text, info_box, progress, note], **private)
         export_btn.click(user_errors(self.export), [export_fmt], [export_file], **private)
-        app.load(lambda: self.progress_text(), None, [progress], **private)
+        show_model.change(None, [show_model], None, js=SHOW_MODEL, **private)
+        # The name: remembered in this browser, checked on every change, and the first item once given.
+        quiet = {"show_progress": "hidden", **private}  # no overlay that would catch a click on the review
+        typed.change(lambda name: name, [typed], [saved_name], **quiet)
+        typed.change(self.gate, [typed], gated, **quiet)
+        for done in (typed.submit, typed.blur):
+            done(user_errors(self.start), [order, typed, item_id], shown, **quiet)
+
+        def restore(name: str, request: gr.Request):
+            """On page load: the saved name, and the item leased to it (so a reload loses nothing)."""
+            name = (name or "")[:64]
+            try:
+                item = self.store.next_item(self.annotator(name, request), self.default_order)
+            except InputError:
+                item = None
+            shown_now = self.show(item) if item is not None else ("", "", "", self.progress_text(), "")
+            return (name, *shown_now, *self.gate(name, request))
+
+        app.load(restore, [saved_name], [typed, *shown, *gated], **private)
 
         # API for scripted annotation (behind a login the annotator is the logged-in user).
         def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sentilens.errors import InputError
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     model_score REAL NOT NULL,
     note TEXT NOT NULL DEFAULT '',
     rationale TEXT NOT NULL DEFAULT '[]',   -- JSON list of words that justify the label
+    rationale_tokens TEXT NOT NULL DEFAULT '[]',  -- JSON list of their token indices in the review
     undone INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS decisions_item ON decisions(item_id, undone);
@@ -63,12 +65,28 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 
+def iso_time(seconds: float) -> str:
+    """Seconds since the epoch -> ISO 8601 in UTC, e.g. 2026-11-28T15:30:00.123Z."""
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class LeaseConflict(InputError):
     """The item is leased to someone else."""
+
+
+@dataclass(frozen=True)
+class Undone:
+    """A decision taken back: what the annotator had entered, to put on screen again."""
+
+    item_id: str
+    label: str
+    note: str
+    rationale: list[str]
+    rationale_tokens: list[int]
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,9 @@ class AnnotationStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
+            if "rationale_tokens" not in columns:  # a database from before rationale by token
+                db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
 
     def _connect(self) -> closing[sqlite3.Connection]:
         """A short-lived connection in autocommit mode; closing it rolls back anything uncommitted."""
@@ -110,8 +131,23 @@ class AnnotationStore:
         return added
 
     # ---- the queue -----------------------------------------------------------------------
-    def next_item(self, annotator: str, order: str = "uncertain") -> Item | None:
-        """The next undecided item not leased to someone else, leased now to ``annotator``."""
+    def next_item(self, annotator: str, order: str = "uncertain", exclude: Iterable[str] = ()) -> Item | None:
+        """The next undecided item not leased to someone else, leased now to ``annotator``: the one
+        already leased to them first, then by ``order``. Items in ``exclude`` (passed over with
+        'Next') come only when nothing else is left."""
+        exclude = list(exclude)
+        if exclude:
+            found = self._next(annotator, order, exclude)
+            if found is not None:
+                return found
+        return self._next(annotator, order, [])
+
+    def release(self, annotator: str) -> None:
+        """Give back ``annotator``'s lease (a new queue order, or 'Next')."""
+        with self._connect() as db:
+            db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
+
+    def _next(self, annotator: str, order: str, exclude: list[str]) -> Item | None:
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
         rank = {
@@ -125,12 +161,13 @@ class AnnotationStore:
             row = db.execute(
                 f"""SELECT i.item_id, i.text, i.given_label, i.model_score FROM items i
                     WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0)
+                      AND i.item_id NOT IN (SELECT value FROM json_each(?))
                       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.item_id
                                       AND l.annotator != ? AND l.expires > ?)
                     ORDER BY (SELECT COUNT(*) FROM leases l WHERE l.item_id = i.item_id AND l.annotator = ?) DESC,
                              {rank}, i.position
                     LIMIT 1""",
-                (annotator, now, annotator),
+                (json.dumps(exclude), annotator, now, annotator),
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
@@ -139,7 +176,7 @@ class AnnotationStore:
         return Item(*row) if row else None
 
     def decide(self, item_id: str, label: str, annotator: str, model_sha: str,
-               note: str = "", rationale: list[str] | None = None) -> int:
+               note: str = "", rationale: list[str] | None = None, rationale_tokens: list[int] | None = None) -> int:
         """Record a decision; returns its id once it is committed (acknowledged).
 
         An item leased to another annotator (handed to them and not yet expired) is refused with
@@ -160,28 +197,31 @@ class AnnotationStore:
                                     "ask for the next item instead.")
             cur = db.execute(
                 "INSERT INTO decisions (item_id, text_hash, label, annotator, created_at, model_sha, model_score,"
-                " note, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " note, rationale, rationale_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item_id, found[0], label, annotator, time.time(), model_sha, found[1], note or "",
-                 json.dumps(rationale or [])),
+                 json.dumps(rationale or [], ensure_ascii=False), json.dumps(rationale_tokens or [])),
             )
             db.execute("DELETE FROM leases WHERE item_id = ?", (item_id,))
             db.execute("COMMIT")
             return int(cur.lastrowid)
 
-    def undo(self, annotator: str) -> str | None:
-        """Mark ``annotator``'s latest live decision undone (kept in history); returns its item id."""
+    def undo(self, annotator: str) -> Undone | None:
+        """Mark ``annotator``'s latest live decision undone (kept in history) and lease its item to
+        them again; returns what they had entered, or None when there is nothing to undo."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
-                "SELECT decision_id, item_id FROM decisions WHERE annotator = ? AND undone = 0 "
-                "ORDER BY decision_id DESC LIMIT 1", (annotator,)).fetchone()
+                "SELECT decision_id, item_id, label, note, rationale, rationale_tokens FROM decisions "
+                "WHERE annotator = ? AND undone = 0 ORDER BY decision_id DESC LIMIT 1", (annotator,)).fetchone()
             if row is not None:
                 db.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
                            (row[1], annotator, time.time() + LEASE_SECONDS))
             db.execute("COMMIT")
-        return row[1] if row else None
+        if row is None:
+            return None
+        return Undone(row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
 
     # ---- reporting -----------------------------------------------------------------------
     def progress(self) -> dict:
@@ -197,34 +237,55 @@ class AnnotationStore:
                 "agreement": agree / len(labelled) if labelled else None}
 
     def current_labels(self) -> list[dict]:
-        """The latest live decision of every decided item, with its text (for export)."""
+        """The latest live decision of every decided item (labelled or skipped), with its text."""
         with self._connect() as db:
             rows = db.execute(
                 """SELECT i.item_id, i.text, d.label, d.annotator, d.created_at, d.model_sha, d.model_score,
-                          d.note, d.rationale
+                          d.note, d.rationale, d.rationale_tokens
                    FROM decisions d JOIN items i ON i.item_id = d.item_id
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)
                    ORDER BY d.decision_id""").fetchall()
-        cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale"]
+        cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale",
+                "rationale_tokens"]
         return [dict(zip(cols, r)) for r in rows]
 
-    def export(self, path: str | Path, raw_csv: bool = False) -> int:
-        """Labelled items (skips left out) as CSV or JSONL that ``python -m trainer --extra`` reads.
+    def export(self, path: str | Path, raw_csv: bool = False) -> tuple[int, int]:
+        """Every decided item as CSV or JSONL that ``python -m trainer --extra`` reads; returns
+        (labelled, skipped). ``label`` is 1/0, empty (CSV) or null (JSONL) for a skipped item, whose
+        ``status`` says so; ``created_at`` is ISO 8601 in UTC; ``rationale`` (words) and
+        ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL).
 
         CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
         path = Path(path)
-        rows = [r | {"label": 1 if r["label"] == "pos" else 0} for r in self.current_labels() if r["label"] != "skip"]
-        if path.suffix.lower() == ".jsonl":
+        jsonl = path.suffix.lower() == ".jsonl"
+        rows = []
+        for r in self.current_labels():
+            skipped = r["label"] == "skip"
+            rows.append(r | {
+                "label": ("" if not jsonl else None) if skipped else int(r["label"] == "pos"),
+                "status": "skipped" if skipped else "labelled",
+                "created_at": iso_time(r["created_at"]),
+                "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
+                "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
+            })
+        columns = ["id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score", "note",
+                   "rationale", "rationale_tokens"]
+        if jsonl:
             with open(path, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                f.writelines(json.dumps({c: r[c] for c in columns}, ensure_ascii=False) + "\n" for r in rows)
         else:
             with open(path, "w", encoding="utf-8", newline="") as f:
-                columns = list(rows[0]) if rows else ["id", "text", "label"]
                 writer = SafeWriter(f, raw=raw_csv)
                 writer.writerow(columns)
                 writer.writerows([r[c] for c in columns] for r in rows)
-        return len(rows)
+        skipped = sum(r["status"] == "skipped" for r in rows)
+        return len(rows) - skipped, skipped
+
+    def item_text(self, item_id: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT text FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        return row[0] if row else None
 
     def history(self, item_id: str) -> list[dict]:
         with self._connect() as db:

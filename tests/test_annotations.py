@@ -43,13 +43,33 @@ def test_decisions_keep_history_and_undo_returns_the_item(store):
     first = store.next_item("ann", "file")
     store.decide(first.item_id, "pos", "ann", "sha1", note="clear")
     assert store.next_item("ann", "file").item_id == "b"
-    assert store.undo("ann") == "a"
+    store.decide("b", "neg", "ann", "sha1", note="meh", rationale=["dull"], rationale_tokens=[3])
+    undone = store.undo("ann")  # what was entered comes back with it
+    assert (undone.item_id, undone.label, undone.note, undone.rationale, undone.rationale_tokens) == \
+        ("b", "neg", "meh", ["dull"], [3])
+    assert store.next_item("ann", "file").item_id == "b"
+    store.release("ann")
+    assert store.undo("ann").item_id == "a"
     assert store.next_item("ann", "file").item_id == "a"  # the undone item comes back first
     store.decide("a", "neg", "ann", "sha1")
     store.decide("a", "pos", "other", "sha1")  # re-annotation by someone else
     hist = store.history("a")
     assert [(h["label"], h["undone"]) for h in hist] == [("pos", True), ("neg", False), ("pos", False)]
     assert [r["label"] for r in store.current_labels()] == ["pos"]
+
+
+def test_next_passes_over_the_item_on_screen_and_a_release_gives_it_back(store):
+    first = store.next_item("ann", "file")
+    assert store.next_item("ann", "file").item_id == first.item_id  # still leased to them
+    second = store.next_item("ann", "file", exclude=[first.item_id])
+    assert second.item_id != first.item_id
+    assert store.next_item("bob", "file").item_id == first.item_id  # no longer leased: free for others
+    store.release("bob")
+    for item in "abcde":  # everything else decided: the passed item comes back rather than nothing
+        if item not in (first.item_id, second.item_id):
+            store.decide(item, "pos", "ann", "s")
+    store.decide(second.item_id, "pos", "ann", "s")
+    assert store.next_item("ann", "file", exclude=[first.item_id]).item_id == first.item_id
 
 
 def test_progress_and_agreement(store):
@@ -77,15 +97,51 @@ def test_two_annotators_get_different_items(store):
     assert store.next_item("alice", "file").item_id == a.item_id  # her lease is still hers
 
 
-def test_export_is_training_data(store, tmp_path):
+def test_export_is_training_data_with_skips_iso_times_and_rationale_lists(store, tmp_path):
+    import csv
+    import json
+    from datetime import datetime
+
     store.decide("b", "pos", "ann", "s")
-    store.decide("c", "neg", "ann", "s", rationale=["awful"])
-    store.decide("d", "skip", "ann", "s")
+    store.decide("c", "neg", "ann", "s", rationale=["awful"], rationale_tokens=[0])
+    store.decide("d", "skip", "ann", "s", note="not sure")
+    logged = []
     for suffix in (".csv", ".jsonl"):
         out = tmp_path / f"export{suffix}"
-        assert store.export(out) == 2
-        extra = load_extra([out])
+        assert store.export(out) == (2, 1)
+        extra = load_extra([out], log=logged.append)
         assert extra.texts == ["great", "awful"] and extra.labels.tolist() == [1, 0]
+    assert logged == [f"--extra export{s}: left out 1 row without a label (skipped while annotating)"
+                      for s in (".csv", ".jsonl")]
+    rows = [json.loads(line) for line in open(tmp_path / "export.jsonl")]
+    assert [(r["label"], r["status"]) for r in rows] == [(1, "labelled"), (0, "labelled"), (None, "skipped")]
+    assert rows[1]["rationale"] == ["awful"] and rows[1]["rationale_tokens"] == [0]
+    assert rows[2]["note"] == "not sure"
+    for r in rows:
+        assert r["created_at"].endswith("Z") and datetime.fromisoformat(r["created_at"]).tzinfo is not None
+    table = list(csv.DictReader(open(tmp_path / "export.csv", newline="")))
+    assert [(r["label"], r["status"]) for r in table] == [("1", "labelled"), ("0", "labelled"), ("", "skipped")]
+    assert json.loads(table[1]["rationale"]) == ["awful"]
+
+
+def test_an_older_database_gains_the_rationale_tokens_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old_schema = SCHEMA_BEFORE_TOKENS
+    sqlite3.connect(path).executescript(old_schema)
+    s = AnnotationStore(path)
+    s.add_items([("x", "fine film", None, 0.8)])
+    s.decide("x", "pos", "ann", "sha", rationale=["fine"], rationale_tokens=[0])
+    assert s.undo("ann").rationale_tokens == [0]
+
+
+SCHEMA_BEFORE_TOKENS = """
+CREATE TABLE decisions (decision_id INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, text_hash TEXT NOT NULL,
+  label TEXT NOT NULL, annotator TEXT NOT NULL, created_at REAL NOT NULL, model_sha TEXT NOT NULL,
+  model_score REAL NOT NULL, note TEXT NOT NULL DEFAULT '', rationale TEXT NOT NULL DEFAULT '[]',
+  undone INTEGER NOT NULL DEFAULT 0);
+"""
 
 
 def _writer(path, name, n, queue):
@@ -212,8 +268,10 @@ def test_export_works_wherever_the_database_lives(model, tmp_path):
     store.add_items([("x", "the plot was splendid", None, 0.9)])
     store.decide("x", "pos", "ann", "sha")
     out = AnnotateTab(model, store).export("jsonl")
-    assert out.startswith(tempfile.gettempdir()) and out.endswith("annotations.jsonl")
+    assert out.startswith(tempfile.gettempdir()) and out.endswith(".jsonl")
     assert '"label": 1' in open(out).read()
+    again = AnnotateTab(model, store).export("jsonl")
+    assert again != out and open(again).read() == open(out).read()  # a file of its own per export
 
 
 BOMB = """

@@ -52,10 +52,32 @@ def test_same_words_in_another_order_change_the_prediction():
 
 
 def test_the_model_card_shows_the_baseline_beside_the_lstm(committed_model_dir):
-    from serve.app import model_card
+    from serve import model_card
 
-    card = model_card(SentimentModel(committed_model_dir))[0]
+    model = SentimentModel(committed_model_dir)
+    card = model_card.baseline_table(model)
     baseline = META["metrics"]["baseline"]
-    assert f"test accuracy {baseline['words']['accuracy']:.4f}" in card and "order-blind" in card
-    assert f"test accuracy {baseline['word_pairs']['accuracy']:.4f}" in card
+    assert f"| {baseline['words']['accuracy']:.4f} |" in card and "order-blind" in card
+    assert f"| {baseline['word_pairs']['accuracy']:.4f} |" in card
     assert baseline["word_pairs"]["accuracy"] > META["metrics"]["test"]["accuracy"]  # said honestly, in the README too
+
+
+def test_the_model_card_numbers_come_from_the_confusion_matrix(committed_model_dir):
+    from serve import model_card
+
+    c = META["metrics"]["test"]["confusion"]
+    rows = {r[0]: r for r in model_card.per_class(c)["data"]}
+    assert rows["positive"][1] == f"{c['tp'] / (c['tp'] + c['fp']):.3f}"  # precision
+    assert rows["positive"][2] == f"{c['tp'] / (c['tp'] + c['fn']):.3f}"  # recall
+    assert rows["negative"][2] == f"{c['tn'] / (c['tn'] + c['fp']):.3f}"
+    table = model_card.confusion_table(c)
+    assert all(h.strip() for h in table["headers"])  # no empty header
+    assert table["data"][0][1] == f"{c['tn']:,} ({c['tn'] / (c['tn'] + c['fp']):.1%})"
+    model = SentimentModel(committed_model_dir)
+    failures = model_card.failure_table(model)  # scored live: says what this model does
+    for (text, truth, _), p in zip(model_card.FAILURE_EXAMPLES, model.predict([t for t, _, _ in model_card.FAILURE_EXAMPLES])):
+        said = "positive" if p >= 0.5 else "negative"
+        assert f"| {truth} | {said}{'' if said == truth else ' (wrong)'}, {p:.0%} positive |" in failures
+    accuracy, loss = model_card.curves(model)
+    assert {r[1] for r in accuracy} == {r[1] for r in loss} == {"training", "validation"}
+    assert max(r[2] for r in accuracy) <= 1 and len(accuracy) == len(loss)

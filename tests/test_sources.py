@@ -107,7 +107,10 @@ def test_training_needs_labels(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("text,label\nfine,1\nunlabelled,\n")
     with pytest.raises(DataError, match=r"r.csv:3: no label"):
-        load_extra([path])
+        load_files(path)
+    said = []  # extra rows (an annotation export) may hold skipped items: left out, and said so
+    assert load_extra([path], log=said.append).texts == ["fine"]
+    assert said == ["--extra r.csv: left out 1 row without a label (skipped while annotating)"]
 
 
 def test_table_data_gets_a_seeded_holdout(tmp_path):

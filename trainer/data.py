@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.digest import sha256_of
 from sentilens.codec import FIRST_WORD_ID, tokenize
+from sentilens.digest import sha256_of
 from sentilens.errors import DataError
 from sentilens.sources import ACCEPTED, Record, is_aclimdb, read_aclimdb, read_table
+from sentilens.wording import count
 
 
 @dataclass
@@ -74,10 +75,18 @@ def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) 
     return Corpus(full.take(order[:cut]), full.take(order[cut:]), source)
 
 
-def load_extra(paths: Iterable[str | Path]) -> Split | None:
+def load_extra(paths: Iterable[str | Path], log=print) -> Split | None:
     """Extra labelled rows (e.g. exported annotations) for the training split. One class alone is
-    fine here (a batch of corrections often is): the merged training data is what must have both."""
-    splits = [Split.from_records(read_table(p), str(p), both_classes=False) for p in paths]
+    fine here (a batch of corrections often is): the merged training data is what must have both.
+    Rows without a label (items skipped while annotating) are left out, and counted."""
+    splits = []
+    for p in paths:
+        records = list(read_table(p))
+        labelled = [r for r in records if r.label is not None]
+        if len(labelled) < len(records):
+            log(f"--extra {Path(p).name}: left out {count(len(records) - len(labelled), 'row')} without a label "
+                "(skipped while annotating)")
+        splits.append(Split.from_records(labelled, str(p), both_classes=False))
     return sum(splits[1:], splits[0]) if splits else None
 
 

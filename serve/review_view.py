@@ -1,0 +1,172 @@
+"""A review as the person wrote it, each word a button coloured by its contribution (HTML).
+
+Used by Analyze (click a word: its nearest words) and Annotate (click or select words: the
+rationale). Every piece of the review and every word is HTML-escaped here; the markup is ours.
+The JavaScript that makes the buttons work is ``assets/review.js``, the styling ``assets/review.css``.
+
+- The text between words is kept (punctuation, line breaks; ``<br />`` becomes a line break).
+- When the review is longer than the model reads, the unread start is folded away behind a
+  ``<details>`` and a marker says where the model starts reading.
+- Hover a word, or move onto it with the arrow keys, for its exact value (``data-tip``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentilens.codec import Encoding, token_spans
+from sentilens.wording import count
+from serve.palette import legend_gradient, shade
+
+ASSETS = Path(__file__).with_name("assets")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+FAINT = 0.02  # a normalised score below this is left uncoloured
+
+
+def asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def value_text(score: float, space: str) -> str:
+    """A contribution as people read it: points of P(positive), or a logit."""
+    if space == "probability":
+        points = score * 100
+        return f"{points:+.1f} points of P(positive)" if abs(points) >= 0.05 else f"{points:+.3f} points of P(positive)"
+    return f"{score:+.3f} logit"
+
+
+def direction(score: float) -> str:
+    return "toward positive" if score > 0 else "toward negative" if score < 0 else "no effect"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the original text shown as one button: usually one token; several when one
+    written character became several tokens (``¼`` -> ``1 4``)."""
+
+    start: int
+    end: int
+    tokens: list[int]
+
+
+def segments(text: str, tokens: Sequence[str]) -> list[Segment] | None:
+    spans = token_spans(text, tokens)
+    if spans is None:
+        return None
+    out: list[Segment] = []
+    for i, (a, b) in enumerate(spans):
+        if out and a < out[-1].end:
+            last = out[-1]
+            out[-1] = Segment(last.start, max(last.end, b), last.tokens + [i])
+        else:
+            out.append(Segment(a, b, [i]))
+    return out
+
+
+def _gap(text: str) -> str:
+    return html.escape(_BREAK.sub("\n", text), quote=False)
+
+
+class _Buttons:
+    """Builds the word buttons; the first one is the single tab stop (arrow keys move on)."""
+
+    def __init__(self, tokens: Sequence[str], scores: Sequence[float | None] | None, space: str, mode: str,
+                 selected: Collection[int]):
+        self.tokens, self.scores, self.space, self.mode = tokens, scores, space, mode
+        self.selected = set(selected)
+        top = max((abs(s) for s in scores or [] if s is not None), default=0.0)
+        self.top = top or 1.0
+        self.first = True
+
+    def __call__(self, shown: str, idx: list[int], read: bool) -> str:
+        words = " ".join(self.tokens[i] for i in idx)
+        attrs = {"type": "button", "class": "sl-tok" if read else "sl-tok sl-not-read",
+                 "data-i": " ".join(map(str, idx)), "data-w": words, "tabindex": "0" if self.first else "-1"}
+        self.first = False
+        given = [self.scores[i] for i in idx if self.scores[i] is not None] if self.scores else []
+        if given:
+            score = sum(given)
+            tip = f"{words}: {value_text(score, self.space)} ({direction(score)})"
+            if abs(score) / self.top >= FAINT:
+                bg, fg = shade(score / self.top)
+                attrs["style"] = f"--sl-bg:{bg};--sl-fg:{fg}"
+            attrs["data-tip"] = tip
+        elif self.scores is not None:
+            attrs["data-tip"] = f"{words}: not read by the model"
+        if self.mode == "annotate":
+            attrs["aria-pressed"] = "true" if self.selected & set(idx) else "false"
+        elif "data-tip" in attrs:
+            attrs["aria-label"] = f"{shown}, {attrs['data-tip']}"
+        body = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+        return f"<button {body}>{html.escape(shown, quote=False)}</button>"
+
+
+def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None = None, space: str = "probability",
+                mode: str = "explain", selected: Collection[int] = (), neighbours: dict | None = None,
+                maxlen: int | None = None) -> str:
+    """The review as written, one button per word; ``scores`` (one per token, ``None`` where the
+    model did not read it) colour them; ``neighbours`` (word -> [(word, similarity)] or ``None``
+    for a word the model does not know) feed the panel a click opens."""
+    tokens = enc.tokens
+    button = _Buttons(tokens, scores, space, mode, selected)
+    n_unread = enc.n_truncated
+    segs = segments(text, tokens)
+    parts: list[str] = []
+    note = ""
+    if segs is None:  # the original could not be matched word for word: show the words themselves
+        note = ('<p class="sl-note">Shown as the words the model reads (the original text could not be '
+                'matched word for word).</p>')
+        unread = " ".join(button(tokens[i], [i], False) for i in range(n_unread))
+        read = " ".join(button(tokens[i], [i], True) for i in range(n_unread, len(tokens)))
+    else:
+        cut = next((k for k, s in enumerate(segs) if max(s.tokens) >= n_unread), len(segs))
+        split_at = segs[cut].start if cut < len(segs) else len(text)
+        chunks_unread, chunks_read, cursor = [], [], 0
+        for k, s in enumerate(segs):
+            target = chunks_unread if k < cut else chunks_read
+            if k == cut:
+                chunks_unread.append(_gap(text[cursor:split_at]))
+                cursor = split_at
+            target.append(_gap(text[cursor:s.start]))
+            target.append(button(text[s.start:s.end], s.tokens, k >= cut))
+            cursor = s.end
+        (chunks_read if cut < len(segs) else chunks_unread).append(_gap(text[cursor:]))
+        unread, read = "".join(chunks_unread), "".join(chunks_read)
+    if n_unread:
+        limit = maxlen or len(enc.padded)
+        parts.append(f'<details class="sl-unread"><summary>{count(n_unread, "word")} at the start that the model '
+                     f'did not read (show)</summary><div class="sl-text">{unread}</div></details>')
+        parts.append(f'<p class="sl-start" role="note">&#x2193; The model starts reading here: it reads at most '
+                     f'{limit:,} ids, so only the last {count(len(tokens) - n_unread, "word")} of this review.</p>')
+        parts.append(f'<div class="sl-text">{read}</div>')
+    else:
+        parts.append(f'<div class="sl-text">{unread}{read}</div>')
+    data = html.escape(json.dumps(neighbours or {}, ensure_ascii=False, separators=(",", ":")), quote=True)
+    panel = ('<div class="sl-nb" role="region" aria-label="Nearest words" aria-live="polite" hidden></div>'
+             if mode == "explain" else '<p class="sl-chosen" aria-live="polite"></p>')
+    return f'<div class="sl-review" data-mode="{mode}" data-nb="{data}">{note}{"".join(parts)}{panel}</div>'
+
+
+def legend_html(space: str, method_label: str) -> str:
+    """The colour bar: direction at both ends, units and how to get exact values."""
+    units = "points of P(positive) each word added or removed" if space == "probability" else \
+        "logit contribution of each word"
+    return (f'<div class="sl-legend"><div class="sl-legend-row"><span>&#x2190; toward negative</span>'
+            f'<span class="sl-bar" aria-hidden="true" style="background:{legend_gradient()}"></span>'
+            f'<span>toward positive &#x2192;</span></div>'
+            f'<p>{html.escape(method_label)}. Colour strength: the {units}, scaled so the strongest word is full '
+            'colour. Hover a word (or tab into the text and use the arrow keys) for its exact value; click it for '
+            'its nearest words.</p></div>')
+
+
+def verdict_html(positive: float, threshold: float) -> str:
+    """The label in the app's colours, with both probabilities in words."""
+    pos = positive >= threshold
+    name = "Positive" if pos else "Negative"
+    return (f'<div class="sl-verdict"><span class="sl-badge {"sl-badge-pos" if pos else "sl-badge-neg"}">{name}</span>'
+            f' <span class="sl-prob">{positive:.1%} positive, {1 - positive:.1%} negative</span></div>')
