@@ -304,7 +304,8 @@ class AnnotateTab:
         with gr.Row():
             export_fmt = gr.Radio(choices=["csv", "jsonl"], value="csv", label="Export format")
             export_btn = gr.Button("Export labels", elem_id="ann-export")
-            export_file = gr.File(label="Export", interactive=False, elem_id="ann-export-file")
+            export_file = gr.File(label="Export (download)", interactive=False, elem_id="ann-export-file",
+                                  visible=False)
 
         shown = [item_id, text, info_box, progress, note]
         private = {"api_visibility": "private"}
@@ -317,7 +318,8 @@ class AnnotateTab:
         undo.click(user_errors(self.undo), [order, typed], shown, **private)
         upload.upload(user_errors(self.upload), [upload, order, typed, item_id],
                       [load_status, item_id, text, info_box, progress, note], **private)
-        export_btn.click(user_errors(self.export), [export_fmt], [export_file], **private)
+        export_btn.click(user_errors(lambda fmt: gr.update(value=self.export(fmt), visible=True)), [export_fmt],
+                         [export_file], **private)
         show_model.change(None, [show_model], None, js=SHOW_MODEL, **private)
         # The name: remembered in this browser, checked on every change, and the first item once given.
         quiet = {"show_progress": "hidden", **private}  # no overlay that would catch a click on the review

@@ -14,10 +14,13 @@ from pathlib import Path
 import gradio as gr
 
 from explain.methods import METHODS
+from explain.neighbours import Neighbours
 from sentilens.errors import DataError, InputError
-from serve.analysis import explain_review
+from sentilens.settings import THRESHOLD
+from serve.analysis import explain
 from serve.annotations import AnnotationStore
 from serve.compare import compare
+from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.ui_safety import md_literal, user_errors
 
@@ -28,19 +31,18 @@ class CompareTab:
     def __init__(self, model: SentimentModel, other: SentimentModel, store: AnnotationStore | None = None):
         self.a, self.b, self.store = model, other, store
         self.methods = tuple(m for m in model.methods if m in other.methods)
+        self.neighbours = (Neighbours(model), Neighbours(other))
 
     # ---- handlers ----------------------------------------------------------------------------
     def one(self, text: str, method: str):
-        """Both models on one review: (label A, words A, label B, words B, summary)."""
-        out = []
-        for model in (self.a, self.b):
-            r = explain_review(model, text, method)
-            out += [{"positive": r["positive"], "negative": r["negative"]}, r["highlighted"]]
-        pa, pb = out[0]["positive"], out[2]["positive"]
-        same = (pa >= 0.5) == (pb >= 0.5)
+        """Both models on one review: (A's verdict and words, B's, summary), in the Analyze tab's view."""
+        ea, eb = explain(self.a, text, method), explain(self.b, text, method)
+        pa, pb = ea.attribution.probability, eb.attribution.probability
+        same = (pa >= THRESHOLD) == (pb >= THRESHOLD)
         summary = (f"A: **{pa:.1%}** positive, B: **{pb:.1%}** positive: "
                    + ("the same label." if same else "**the label changed.**"))
-        return (*out, summary)
+        return (explained_html(ea, method, self.neighbours[0]), explained_html(eb, method, self.neighbours[1]),
+                summary)
 
     def many(self, path: Path, name: str):
         """Both models on a labelled file: (summary, changed-reviews table)."""
@@ -88,12 +90,12 @@ class CompareTab:
                                   label="Explanation method")
                 go = gr.Button("Compare", variant="primary", elem_id="cmp-go")
         with gr.Row():
-            with gr.Column():
-                label_a = gr.Label(label="A", num_top_classes=2)
-                words_a = gr.HighlightedText(label="A: contribution of each word", combine_adjacent=False)
-            with gr.Column():
-                label_b = gr.Label(label="B", num_top_classes=2)
-                words_b = gr.HighlightedText(label="B: contribution of each word", combine_adjacent=False)
+            with gr.Column(min_width=320):
+                gr.Markdown("### A (served)")
+                words_a = gr.HTML("", elem_id="cmp-a", js_on_load=asset("review.js"), padding=True)
+            with gr.Column(min_width=320):
+                gr.Markdown("### B")
+                words_b = gr.HTML("", elem_id="cmp-b", js_on_load=asset("review.js"), padding=True)
         summary = gr.Markdown(elem_id="cmp-summary")
         with gr.Row():
             on_ann = gr.Button("Compare on the annotations", elem_id="cmp-annotations")
@@ -103,7 +105,7 @@ class CompareTab:
         changed = gr.Dataframe(label="Reviews whose label changed", interactive=False, wrap=True,
                                headers=["id", "A", "B", "true label", "review"])
         private = {"api_visibility": "private"}
-        outputs = [label_a, words_a, label_b, words_b, summary]
+        outputs = [words_a, words_b, summary]
         go.click(user_errors(self.one), [review, method], outputs, **private)
         review.submit(user_errors(self.one), [review, method], outputs, **private)
         on_ann.click(user_errors(self.on_annotations), None, [report, changed], **private)

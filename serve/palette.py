@@ -53,4 +53,7 @@ def css() -> str:
     pos, neg = hex_of(POSITIVE), hex_of(NEGATIVE)
     return (f":root {{ --sl-pos: {pos}; --sl-neg: {neg}; }}\n"
             f"#ann-pos {{ background: {pos}; color: #fff; border-color: {pos}; }}\n"
-            f"#ann-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n")
+            f"#ann-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n"
+            # Gradio's footer and upload hint are light grey on white (1.9:1): darkened to pass AA.
+            "footer a, footer button, footer .show-api, footer .settings, .upload-container .or "
+            "{ color: #5f5f6b !important; }\n")

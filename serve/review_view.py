@@ -18,10 +18,17 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from explain.methods import METHODS
+from explain.neighbours import Neighbours
 from sentilens.codec import Encoding, token_spans
+from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.palette import legend_gradient, shade
+
+if TYPE_CHECKING:
+    from serve.analysis import Explained
 
 ASSETS = Path(__file__).with_name("assets")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -159,7 +166,7 @@ def legend_html(space: str, method_label: str) -> str:
     return (f'<div class="sl-legend"><div class="sl-legend-row"><span>&#x2190; toward negative</span>'
             f'<span class="sl-bar" aria-hidden="true" style="background:{legend_gradient()}"></span>'
             f'<span>toward positive &#x2192;</span></div>'
-            f'<p>{html.escape(method_label)}. Colour strength: the {units}, scaled so the strongest word is full '
+            f'<p>{html.escape(method_label[:1].upper() + method_label[1:])}. Colour strength: the {units}, scaled so the strongest word is full '
             'colour. Hover a word (or tab into the text and use the arrow keys) for its exact value; click it for '
             'its nearest words.</p></div>')
 
@@ -170,3 +177,12 @@ def verdict_html(positive: float, threshold: float) -> str:
     name = "Positive" if pos else "Negative"
     return (f'<div class="sl-verdict"><span class="sl-badge {"sl-badge-pos" if pos else "sl-badge-neg"}">{name}</span>'
             f' <span class="sl-prob">{positive:.1%} positive, {1 - positive:.1%} negative</span></div>')
+
+
+def explained_html(e: Explained, method: str, neighbours: Neighbours | None = None) -> str:
+    """Verdict, legend and the review coloured word by word, with the notice on what was read."""
+    a = e.attribution
+    nb = neighbours.table(e.fwd.enc.tokens[e.fwd.enc.n_truncated:] + e.fwd.enc.tokens) if neighbours else None
+    return (verdict_html(a.probability, THRESHOLD) + legend_html(a.space, METHODS[method].label)
+            + review_html(e.text, e.fwd.enc, a.scores, a.space, mode="explain", neighbours=nb, maxlen=len(e.fwd.enc.padded))
+            + f"<p class=\"sl-notice\">{html.escape(e.view.notice)}</p>")

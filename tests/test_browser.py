@@ -1,10 +1,15 @@
-"""The app in a real browser (Debian's headless Chromium through chromedriver).
+"""The app in a real browser (Debian's headless Chromium through chromedriver), at 1366x900 and
+at phone width (390x844), walked through as a person would use it; axe-core (from the npm
+registry, installed by scripts/test into tests/axe) checks each tab with a result on screen.
 
-Screenshots of each tab go to artifacts/screenshots/ for people to look at.
+Screenshots of each tab go to artifacts/screenshots/ for people to look at (the README's come from here).
 """
 
+import json
 import os
+import sqlite3
 import time
+import urllib.request
 
 import pytest
 
@@ -13,9 +18,11 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from serve.palette import NEGATIVE, POSITIVE
 from tests.servers import ROOT, Server
 
 pytestmark = pytest.mark.browser
@@ -37,6 +44,7 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
     yield driver
     driver.quit()
 
@@ -58,37 +66,315 @@ def shot(driver, name):
 
 
 def text_of(driver, css):
-    return driver.find_element(By.CSS_SELECTOR, css).text
+    found = driver.find_elements(By.CSS_SELECTOR, css)
+    return found[0].text if found else ""
 
 
-def test_analyze_shows_label_and_highlights(browser, tmp_path):
-    with Server("--db", str(tmp_path / "db.sqlite3"), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        box = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
-        review = "A superb, moving film <script>alert('x')</script> with a wonderful cast."
-        box.send_keys(review)
-        browser.find_element(By.ID, "analyze").click()
-        wait(browser, lambda d: "positive" in text_of(d, "#prediction").lower())
-        words = wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#highlights .token .text")] or None)
-        assert "superb" in " ".join(words)
-        assert "words; the model read all of them" in text_of(browser, "#summary")
-        # the review stays text: no script element was created from it, no alert is open
-        assert box.get_attribute("value") == review
-        assert not browser.find_elements(By.CSS_SELECTOR, "#highlights script, #summary script")
-        accordion = [e for e in browser.find_elements(By.XPATH, "//*[contains(text(), 'What the model sees')]")
-                     if e.is_displayed()]
-        accordion[0].click()
-        wait(browser, lambda d: d.find_element(By.ID, "padded").is_displayed())
-        time.sleep(1)
-        shot(browser, "analyze")
-        open_tab(browser, "Model")
-        wait(browser, lambda d: "test accuracy" in d.page_source)
-        shot(browser, "model")
+def viewport(driver, width, height):
+    """The page as a device of this size sees it (the window itself cannot be made phone-narrow)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+def rect(driver, element):
+    return driver.execute_script("const r = arguments[0].getBoundingClientRect(); "
+                                 "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};", element)
+
+
+def rgb(colour):
+    return "rgb(%d, %d, %d)" % colour
+
+
+def style(driver, element, prop, pseudo=None):
+    return driver.execute_script("return getComputedStyle(arguments[0], arguments[2]).getPropertyValue(arguments[1])",
+                                 element, prop, pseudo)
+
+
+def analyze(driver, text, wait_for="#result .sl-verdict"):
+    box = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
+    box.clear()
+    driver.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+                          box, text)  # send_keys types a long review one key at a time
+    driver.execute_script("const r = document.querySelector('#result .sl-review'); if (r) r.dataset.old = '1';")
+    driver.find_element(By.ID, "analyze").click()
+    wait(driver, lambda d: d.execute_script(
+        "const r = document.querySelector('#result .sl-review'); return r && !r.dataset.old;"))
+    return wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, wait_for)))
+
+
+def words(driver, root="#result"):
+    return driver.find_elements(By.CSS_SELECTOR, f"{root} .sl-tok")
+
+
+# ---- accessibility ----------------------------------------------------------------------------
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Violations inside Gradio's own widgets, which we cannot change from the app; reported in the README.
+GRADIO_OWN = {("label-content-name-mismatch", 'class="upload-container')}
+AXE_REPORT = ROOT / "artifacts" / "axe-report.json"
+
+
+def axe(driver, where):
+    """Run axe-core on the page; fail on any serious or critical violation outside GRADIO_OWN.
+    Every finding (ours and Gradio's) is appended to artifacts/axe-report.json."""
+    assert AXE.exists(), "axe-core is missing: scripts/test installs it (npm ci --prefix tests/axe)"
+    driver.execute_script(AXE.read_text())
+    found = driver.execute_async_script(
+        "const done = arguments[0]; axe.run(document, {resultTypes: ['violations']}).then(r => done("
+        "r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, "
+        "nodes: v.nodes.map(n => n.target.join(' ') + ' ' + n.html.slice(0, 120))}))));")
+    gradio, ours = [], []
+    for v in found:
+        for node in v["nodes"]:
+            owner = gradio if any(v["id"] == rule and sel in node for rule, sel in GRADIO_OWN) else ours
+            owner.append({"where": where, "rule": v["id"], "impact": v["impact"], "help": v["help"], "node": node})
+    AXE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(AXE_REPORT.read_text()) if AXE_REPORT.exists() else {}
+    report[where] = {"ours": ours, "gradio": gradio}
+    AXE_REPORT.write_text(json.dumps(report, indent=1))
+    serious = [f for f in ours if f["impact"] in ("serious", "critical")]
+    assert not serious, f"{where}: {serious}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    with Server("--db", str(tmp / "db.sqlite3"), log=tmp / "server.log") as server:
+        yield server
+
+
+@pytest.fixture()
+def page(browser, app_server):
+    viewport(browser, 1366, 900)
+    browser.get(app_server.url)
+    wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
+    return browser
+
+
+
+REVIEW = "What a film!\n\nThe cast is superb, the script sharp; I loved it. Not bad at all, really."
+LONG = ("Dreadful, I hated it. " + "The story follows a teacher who moves to a small town by the sea. " * 30
+        + "But the final scene is wonderful.")
+
+
+def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page):
+    browser = page
+    analyze(browser, REVIEW)
+    verdict = browser.find_element(By.CSS_SELECTOR, "#result .sl-badge")
+    assert verdict.text in ("Positive", "Negative")
+    assert style(browser, verdict, "background-color") == rgb(POSITIVE if verdict.text == "Positive" else NEGATIVE)
+    # the text as typed: punctuation and the blank line between paragraphs
+    text = browser.find_element(By.CSS_SELECTOR, "#result .sl-text")
+    assert text.get_attribute("textContent") == REVIEW
+    assert [w.text for w in words(browser)][:3] == ["What", "a", "film"]
+    legend = text_of(browser, "#result .sl-legend")
+    assert "toward negative" in legend and "toward positive" in legend and "points of P(positive)" in legend
+    # the result sits beside the form at 1366x900, in view
+    form, result = rect(browser, browser.find_element(By.ID, "review")), rect(browser, browser.find_element(By.ID, "result"))
+    assert result["left"] >= form["right"] - 1 and result["top"] < 900
+    # the exact value on hover...
+    superb = next(w for w in words(browser) if w.text == "superb")
+    ActionChains(browser).move_to_element(superb).perform()
+    tip = superb.get_attribute("data-tip")
+    assert tip.startswith("superb: +") and "points of P(positive)" in tip
+    assert style(browser, superb, "content", "::after").strip('"') == tip
+    # ...and without a mouse: Tab from the Analyze button lands on the first word, arrows move on
+    browser.find_element(By.ID, "analyze").send_keys(Keys.TAB)
+    first = browser.switch_to.active_element
+    assert first.get_attribute("data-i") == "0"
+    first.send_keys(Keys.ARROW_RIGHT)
+    second = browser.switch_to.active_element
+    assert second.get_attribute("data-i") == "1"
+    assert "points of P(positive)" in style(browser, second, "content", "::after")
+    # Enter (or a click) on a word: its neighbours right under the text, in view
+    second.send_keys(Keys.ENTER)
+    panel = wait(browser, lambda d: next((p for p in d.find_elements(By.CSS_SELECTOR, "#result .sl-nb") if p.is_displayed()), None))
+    assert 'Nearest words to "a"' in panel.text
+    box = rect(browser, panel)
+    assert 0 <= box["top"] and box["bottom"] <= 900
+    shot(browser, "analyze-neighbours")
+    # a new method re-explains at once, in its own units
+    browser.find_element(By.XPATH, "//*[@id='method']//label[contains(., 'contextual decomposition')]").click()
+    wait(browser, lambda d: "logit contribution" in text_of(d, "#result .sl-legend"))
+    assert "logit" in words(browser)[0].get_attribute("data-tip")
+    axe(browser, "analyze")
+    # an error clears the previous result instead of leaving it beside the new input
+    browser.find_element(By.CSS_SELECTOR, "#review textarea").clear()
+    browser.find_element(By.CSS_SELECTOR, "#review textarea").send_keys("   ")
+    browser.find_element(By.ID, "analyze").click()
+    wait(browser, lambda d: "Type or paste a review first" in d.find_element(By.TAG_NAME, "body").text)
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#result .sl-review"))
+    assert not [e for e in browser.find_elements(By.ID, "running") if e.is_displayed()]
+    # counts read as English
+    analyze(browser, "Wonderful")
+    notice = text_of(browser, "#result .sl-notice")
+    assert "has 1 word;" in notice and "read it after" in notice and "1 words" not in notice
+
+
+def test_a_long_review_is_folded_where_the_model_starts_reading(page):
+    browser = page
+    analyze(browser, LONG)
+    fold = browser.find_element(By.CSS_SELECTOR, "#result details.sl-unread")
+    assert fold.get_attribute("open") is None and "the model did not read" in fold.text
+    marker = browser.find_element(By.CSS_SELECTOR, "#result .sl-start")
+    assert marker.is_displayed() and "starts reading here" in marker.text
+    shown = [w for w in words(browser) if w.is_displayed()]
+    assert len(shown) == 250 and shown[-1].text == "wonderful"  # the last 250 words, nothing before
+    fold.find_element(By.TAG_NAME, "summary").click()
+    assert [w for w in words(browser) if w.is_displayed()][0].text == "Dreadful"
+    assert "not read by the model" in words(browser)[0].get_attribute("data-tip")
+    # the running score is by word number in the review, with the words in the tooltip
+    running = browser.find_element(By.ID, "running")
+    assert running.is_displayed() and "word number" in running.text
+    # the encodings: the dropped words listed; no padding in a long review
+    browser.find_element(By.XPATH, "//*[@id='encodings']//button[contains(., 'What the model sees')]").click()
+    dropped = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#dropped textarea"))
+    assert dropped.get_attribute("value").startswith("dreadful i hated it")
+    shot(browser, "analyze")
+    analyze(browser, "A fine film.")
+    assert not browser.find_elements(By.ID, "dropped")  # no empty box when nothing was dropped
+    table = wait(browser, lambda d: "padding (246 zeros)" in text_of(d, "#padded") and text_of(d, "#padded"))
+    cells = table.splitlines()  # one cell per line: padding summarised in one row, then the start marker
+    at = cells.index("0-245")
+    assert cells[at:at + 8] == ["0-245", "0", "<pad> x 246", "padding (246 zeros)", "246", "1", "<start>", "start"]
+
+
+def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
+    browser = page
+    viewport(browser, 390, 844)
+    browser.get(browser.current_url)
+    analyze(browser, REVIEW)
+    result = browser.find_element(By.ID, "result")
+    wait(browser, lambda d: abs(rect(d, result)["top"]) < 60)  # scrolled to, not below the whole form
+    examples = browser.find_element(By.ID, "examples")
+    assert rect(browser, examples)["top"] > rect(browser, result)["top"]  # the examples come after the result
+    next(w for w in words(browser) if w.text == "superb").click()
+    panel = browser.find_element(By.CSS_SELECTOR, "#result .sl-nb")
+    assert panel.is_displayed() and 0 <= rect(browser, panel)["top"] and rect(browser, panel)["bottom"] <= 844
+    shot(browser, "analyze-phone")
+    axe(browser, "analyze at 390x844")
+
+
+def test_model_card_and_api_page(page):
+    browser = page
+    open_tab(browser, "Model")
+    card = wait(browser, lambda d: d.find_element(By.ID, "card"))
+    for part in ("Intended use", "Out of scope", "Limitations", "Known failure modes", "Data."):
+        assert part in card.text
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "precision" in body and "recall" in body and "Accuracy by epoch" in body and "Loss" in body
+    assert "bag-of-words baseline" in body
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "th") if h.is_displayed()]
+    assert headers and all(h.strip() for h in headers)  # no empty table header
+    time.sleep(1)
+    shot(browser, "model")
+    axe(browser, "model")
+    browser.find_element(By.CSS_SELECTOR, "footer .show-api").click()
+    api = wait(browser, lambda d: "/explain" in d.find_element(By.TAG_NAME, "body").text and
+               d.find_element(By.TAG_NAME, "body").text)
+    assert api.index("/predict") < api.index("/explain") < api.index("/next_item")
+    assert "Literal['running', 'occlusion', 'cd']" in api and "Example" in api
+    shot(browser, "api")
 
 
 def annotate_next(browser):
+    old = text_of(browser, "#ann-info")
     browser.find_element(By.ID, "ann-next").click()
-    return wait(browser, lambda d: "Item" in text_of(d, "#ann-info") and text_of(d, "#ann-info"))
+    return wait(browser, lambda d: text_of(d, "#ann-info") != old and "Item" in text_of(d, "#ann-info")
+                and text_of(d, "#ann-info"))
+
+
+def name_box(browser):
+    return browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea")
+
+
+def pressed(browser):
+    return [int(w.get_attribute("data-i")) for w in words(browser, "#ann-text") if w.get_attribute("aria-pressed") == "true"]
+
+
+def test_annotate_as_a_labeller_would(browser, tmp_path):
+    src = tmp_path / "to_label.csv"
+    src.write_text("id,text,label\n" + "\n".join(f'r{i},"{r}",' for i, r in enumerate(REVIEWS)) + "\n")
+    db = tmp_path / "db.sqlite3"
+    viewport(browser, 1366, 900)
+    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        # the page says a name is needed, and the buttons wait for it
+        assert "Type your name" in text_of(browser, "#ann-hint")
+        assert not browser.find_element(By.ID, "ann-pos").is_enabled()
+        name_box(browser).send_keys("alice\n")
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
+        assert not browser.find_elements(By.ID, "ann-hint") and browser.find_element(By.ID, "ann-pos").is_enabled()
+        # the review as written; the model's score and colours hidden until asked for
+        first = text_of(browser, "#ann-info")
+        assert not browser.find_element(By.CSS_SELECTOR, "#ann-text .sl-model-only").is_displayed()
+        assert {style(browser, w, "background-color") for w in words(browser, "#ann-text")} == {"rgba(0, 0, 0, 0)"}
+        browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").click()
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ann-text .sl-model-only").is_displayed())
+        assert "Model:" in text_of(browser, "#ann-text .sl-model-only")
+        assert {style(browser, w, "background-color") for w in words(browser, "#ann-text")} != {"rgba(0, 0, 0, 0)"}
+        # the same colours mean the same thing here as in Analyze
+        assert style(browser, browser.find_element(By.ID, "ann-pos"), "background-color") == rgb(POSITIVE)
+        assert style(browser, browser.find_element(By.ID, "ann-neg"), "background-color") == rgb(NEGATIVE)
+        # rationale: click one word, select a stretch of two more
+        w = words(browser, "#ann-text")
+        w[1].click()
+        ActionChains(browser).click_and_hold(w[3]).move_to_element(w[4]).release().perform()
+        assert pressed(browser) == [1, 3, 4]
+        assert text_of(browser, "#ann-text .sl-chosen").startswith("Rationale: ")
+        shot(browser, "annotate")
+        axe(browser, "annotate")
+        note = browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea")
+        note.send_keys("clear")
+        browser.find_element(By.ID, "ann-pos").click()
+        wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        row = sqlite3.connect(db).execute("SELECT label, note, rationale, rationale_tokens FROM decisions").fetchone()
+        tokens = [t.text.lower() for t in words(browser, "#ann-text")]  # (the next review's; checked below)
+        assert row[:2] == ("pos", "clear") and json.loads(row[3]) == [1, 3, 4] and len(json.loads(row[2])) == 3
+        # Undo brings the review back with the note and the rationale entered
+        browser.find_element(By.ID, "ann-undo").click()
+        wait(browser, lambda d: text_of(d, "#ann-info") == first)
+        wait(browser, lambda d: pressed(d) == [1, 3, 4])
+        assert browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea").get_attribute("value") == "clear"
+        assert "Done 0 / 4" in text_of(browser, "#ann-progress")
+        # Next moves on; the passed item is free again
+        second = annotate_next(browser)
+        assert second != first and tokens
+        leases = sqlite3.connect(db).execute("SELECT item_id FROM leases WHERE annotator = 'alice'").fetchall()
+        assert [lease[0] for lease in leases] == [second.split("Item ")[1].split(":")[0]]
+        # a new queue order applies at once
+        browser.find_element(By.XPATH, "//*[@id='ann-order']//label[contains(., 'file order')]").click()
+        wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
+        # the name and the item survive a reload
+        browser.refresh()
+        open_tab(browser, "Annotate")
+        wait(browser, lambda d: name_box(d).get_attribute("value") == "alice")
+        wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
+        browser.find_element(By.TAG_NAME, "body").click()
+        ActionChains(browser).send_keys("3").perform()  # keyboard: Skip
+        wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        browser.find_element(By.TAG_NAME, "body").click()
+        ActionChains(browser).send_keys("2").perform()  # keyboard: Negative
+        wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
+        # keyboard only: Tab reaches a word, Space marks it
+        browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").send_keys(Keys.TAB)
+        active = browser.switch_to.active_element
+        assert active.get_attribute("class").startswith("sl-tok")
+        active.send_keys(Keys.SPACE)
+        assert active.get_attribute("aria-pressed") == "true"
+        # export: a file of its own to download, skipped items with their status, ISO times, JSON lists
+        browser.find_element(By.XPATH, "//*[@id='ann-export']/preceding::label[contains(., 'jsonl')][1]").click()
+        browser.find_element(By.ID, "ann-export").click()
+        link = wait(browser, lambda d: next((a.get_attribute("href") for a in
+                                             d.find_elements(By.CSS_SELECTOR, "#ann-export-file a")
+                                             if (a.get_attribute("href") or "").startswith(server.url)), None))
+        assert link.split("?")[0].endswith(".jsonl") and "annotations-" in link
+        rows = [json.loads(x) for x in urllib.request.urlopen(link, timeout=10).read().decode().splitlines()]  # noqa: S310
+        assert sorted(r["status"] for r in rows) == ["labelled", "skipped"]
+        assert all(r["created_at"].endswith("Z") and "T" in r["created_at"] for r in rows)
+        assert all(isinstance(r["rationale"], list) for r in rows)
+        assert next(r for r in rows if r["status"] == "skipped")["label"] is None
 
 
 def test_annotations_persist_across_a_restart(browser, tmp_path):
@@ -96,11 +382,14 @@ def test_annotations_persist_across_a_restart(browser, tmp_path):
     src.write_text("text\n" + "\n".join(f'"{r}"' for r in REVIEWS) + "\n")
     db = tmp_path / "db.sqlite3"
     args = ("--db", str(db), "--annotate", str(src))
+    viewport(browser, 1366, 900)
     with Server(*args, log=tmp_path / "server1.log") as server:
         browser.get(server.url)
         open_tab(browser, "Annotate")
-        browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
-        first = annotate_next(browser)
+        name_box(browser).clear()
+        name_box(browser).send_keys("alice\n")
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
+        first = text_of(browser, "#ann-info")
         browser.find_element(By.ID, "ann-pos").click()
         wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
         second = text_of(browser, "#ann-info")
@@ -109,15 +398,14 @@ def test_annotations_persist_across_a_restart(browser, tmp_path):
         ActionChains(browser).send_keys("2").perform()  # keyboard shortcut: Negative
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
         third = text_of(browser, "#ann-info")
-        shot(browser, "annotate")
     with Server(*args, log=tmp_path / "server2.log") as server:  # a restart loads nothing new
         browser.get(server.url)
         open_tab(browser, "Annotate")
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
-        browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
-        assert annotate_next(browser) == third  # the queue resumes where it stopped
-    import sqlite3
-
+        if name_box(browser).get_attribute("value") != "alice":
+            name_box(browser).clear()
+            name_box(browser).send_keys("alice\n")
+        wait(browser, lambda d: text_of(d, "#ann-info") == third)  # the queue resumes where it stopped
     rows = sqlite3.connect(db).execute("SELECT label, annotator FROM decisions ORDER BY decision_id").fetchall()
     assert rows == [("pos", "alice"), ("neg", "alice")]
 
@@ -150,6 +438,7 @@ class Logger:
 
 
 def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_path):
+    viewport(browser, 1366, 900)
     logger = Logger()
     u = logger.url
     js_url = u.replace("/", "\\u002f")
@@ -164,11 +453,9 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
     try:
         with Server("--db", str(tmp_path / "db.sqlite3"), log=tmp_path / "server.log") as server:
             browser.get(server.url)
-            box = wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
-            box.send_keys(f'<img src="{u}/analyze"> ![a]({u}/analyze-md) a splendid film')
-            browser.find_element(By.ID, "analyze").click()
-            wait(browser, lambda d: "positive" in text_of(d, "#prediction").lower()
-                 or "negative" in text_of(d, "#prediction").lower())
+            hostile = f'<img src="{u}/analyze"> ![a]({u}/analyze-md) a splendid film'
+            analyze(browser, hostile)
+            assert browser.find_element(By.CSS_SELECTOR, "#result .sl-text").get_attribute("textContent") == hostile
             open_tab(browser, "Annotate")
             upload = browser.find_element(By.CSS_SELECTOR, "#ann-upload input[type=file]")
             upload.send_keys(str(hostile_name))
@@ -181,12 +468,13 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
             status = text_of(browser, "#ann-load-status")
             # shown as typed (Gradio itself drops '*' from uploaded file names)
             assert "bold [a](b).csv" in status and f"![x]({u}/label.png)" in status
-            browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea").send_keys("alice")
-            info = annotate_next(browser)
+            name_box(browser).send_keys("alice\n")
+            info = wait(browser, lambda d: "Item" in text_of(d, "#ann-info") and text_of(d, "#ann-info"))
             assert u in info  # the id is shown literally, not as a link or an image
             browser.find_element(By.ID, "ann-pos").click()
             wait(browser, lambda d: "Done 1 / " in text_of(d, "#ann-progress"))
-            annotate_next(browser)
+            wait(browser, lambda d: text_of(d, "#ann-info") not in ("", info))  # the next review
+            browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").click()  # its words, coloured
             time.sleep(1)
             shot(browser, "untrusted")
             links = [a.get_attribute("href") or "" for a in browser.find_elements(By.TAG_NAME, "a")]
@@ -200,6 +488,7 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
 def test_compare_tab_shows_both_models_side_by_side(browser, tmp_path):
     from tests.tiny_model import FIXTURE
 
+    viewport(browser, 1366, 900)
     with Server("--db", str(tmp_path / "db.sqlite3"), "--compare", str(FIXTURE), log=tmp_path / "server.log") as server:
         browser.get(server.url)
         open_tab(browser, "Compare")
@@ -207,5 +496,10 @@ def test_compare_tab_shows_both_models_side_by_side(browser, tmp_path):
         box.send_keys("The plot was splendid and the acting superb.")
         browser.find_element(By.ID, "cmp-go").click()
         wait(browser, lambda d: "A: " in text_of(d, "#cmp-summary") and "B: " in text_of(d, "#cmp-summary"))
+        for side in ("#cmp-a", "#cmp-b"):  # each side in the Analyze tab's view and colours
+            badge = browser.find_element(By.CSS_SELECTOR, f"{side} .sl-badge")
+            assert style(browser, badge, "background-color") == rgb(POSITIVE if badge.text == "Positive" else NEGATIVE)
+            assert [w.text for w in words(browser, side)][-1] == "superb"
         time.sleep(1)
         shot(browser, "compare")
+        axe(browser, "compare")
