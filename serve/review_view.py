@@ -161,14 +161,12 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
 
 def legend_html(space: str, method_label: str) -> str:
     """The colour bar: direction at both ends, units and how to get exact values."""
-    units = "points of P(positive) each word added or removed" if space == "probability" else \
-        "logit contribution of each word"
-    return (f'<div class="sl-legend"><div class="sl-legend-row"><span>&#x2190; toward negative</span>'
-            f'<span class="sl-bar" aria-hidden="true" style="background:{legend_gradient()}"></span>'
-            f'<span>toward positive &#x2192;</span></div>'
-            f'<p>{html.escape(method_label[:1].upper() + method_label[1:])}. Colour strength: the {units}, scaled so the strongest word is full '
-            'colour. Hover a word (or tab into the text and use the arrow keys) for its exact value; click it for '
-            'its nearest words.</p></div>')
+    units = "change in P(positive) it caused" if space == "probability" else "logit contribution"
+    method = html.escape(method_label[:1].upper() + method_label[1:])
+    return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="background:{legend_gradient()}">'
+            f'</span><div class="sl-legend-ends"><span>&#x2190; toward negative</span><span>toward positive &#x2192;'
+            f'</span></div><p>{method}. Colour: each word\'s {units}, the strongest at full colour. Hover a word, or '
+            'tab to it and use the arrow keys, for its exact value; click it for similar words.</p></div>')
 
 
 def verdict_html(positive: float, threshold: float) -> str:

@@ -61,6 +61,8 @@ def open_tab(driver, name):
 
 
 def shot(driver, name):
+    """A screenshot, the mouse parked on the title so that no tooltip covers the page."""
+    ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
@@ -168,7 +170,7 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     assert text.get_attribute("textContent") == REVIEW
     assert [w.text for w in words(browser)][:3] == ["What", "a", "film"]
     legend = text_of(browser, "#result .sl-legend")
-    assert "toward negative" in legend and "toward positive" in legend and "points of P(positive)" in legend
+    assert "toward negative" in legend and "toward positive" in legend and "change in P(positive)" in legend
     # the result sits beside the form at 1366x900, in view
     form, result = rect(browser, browser.find_element(By.ID, "review")), rect(browser, browser.find_element(By.ID, "result"))
     assert result["left"] >= form["right"] - 1 and result["top"] < 900
@@ -192,7 +194,7 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     assert 'Nearest words to "a"' in panel.text
     box = rect(browser, panel)
     assert 0 <= box["top"] and box["bottom"] <= 900
-    shot(browser, "analyze-neighbours")
+    shot(browser, "analyze")
     # a new method re-explains at once, in its own units
     browser.find_element(By.XPATH, "//*[@id='method']//label[contains(., 'contextual decomposition')]").click()
     wait(browser, lambda d: "logit contribution" in text_of(d, "#result .sl-legend"))
@@ -220,6 +222,8 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     assert marker.is_displayed() and "starts reading here" in marker.text
     shown = [w for w in words(browser) if w.is_displayed()]
     assert len(shown) == 250 and shown[-1].text == "wonderful"  # the last 250 words, nothing before
+    browser.execute_script("window.scrollTo(0, 0)")
+    shot(browser, "analyze-long")
     fold.find_element(By.TAG_NAME, "summary").click()
     assert [w for w in words(browser) if w.is_displayed()][0].text == "Dreadful"
     assert "not read by the model" in words(browser)[0].get_attribute("data-tip")
@@ -230,7 +234,7 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     browser.find_element(By.XPATH, "//*[@id='encodings']//button[contains(., 'What the model sees')]").click()
     dropped = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#dropped textarea"))
     assert dropped.get_attribute("value").startswith("dreadful i hated it")
-    shot(browser, "analyze")
+    shot(browser, "analyze-encodings")
     analyze(browser, "A fine film.")
     assert not browser.find_elements(By.ID, "dropped")  # no empty box when nothing was dropped
     table = wait(browser, lambda d: "padding (246 zeros)" in text_of(d, "#padded") and text_of(d, "#padded"))
