@@ -1,5 +1,8 @@
 """The app's named API endpoints over HTTP with gradio_client, on loopback."""
 
+import json
+import urllib.request
+
 import pytest
 from gradio_client import Client
 
@@ -21,9 +24,18 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
-def test_api_lists_predict_and_explain(client):
-    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/predict", "/explain", "/next_item", "/annotate"}
+def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(api) == ["/predict", "/explain", "/next_item", "/annotate"]
+    method = api["/explain"]["parameters"][1]
+    assert method["parameter_name"] == "method" and method["python_type"]["type"] == "Literal['running', 'occlusion', 'cd']"
+    returns = api["/explain"]["returns"][0]["python_type"]["type"]
+    for key in ("label", "positive", "negative", "attribution", "running_score", "encodings"):
+        assert f"{key}:" in returns
+    assert api["/predict"]["returns"][0]["python_type"]["type"] == "dict(label: str, positive: float, negative: float)"
+    info = json.loads(urllib.request.urlopen(client.src.rstrip("/") + "/gradio_api/info", timeout=10).read())  # noqa: S310
+    for name in ("/predict", "/explain"):
+        assert "Example:" in info["named_endpoints"][name]["description"]
 
 
 def test_predict(client):
@@ -41,6 +53,8 @@ def test_explain(client, method):
     top = max(out["attribution"]["tokens"], key=lambda t: abs(t["score"]))
     assert top["word"] == "dreadful" and top["score"] < 0
     assert len(out["encodings"]["padded"]) == 24
+    assert [(p["word_number"], p["word"]) for p in out["running_score"]][-4:] == [
+        (1, "the"), (2, "plot"), (3, "was"), (4, "dreadful")]
 
 
 @pytest.mark.parametrize("text, message", [

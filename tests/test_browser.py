@@ -84,7 +84,7 @@ def rect(driver, element):
 
 
 def rgb(colour):
-    return "rgb(%d, %d, %d)" % colour
+    return "rgb({}, {}, {})".format(*colour)
 
 
 def style(driver, element, prop, pseudo=None):
