@@ -91,10 +91,10 @@ class CompareTab:
                 go = gr.Button("Compare", variant="primary", elem_id="cmp-go")
         with gr.Row():
             with gr.Column(min_width=320):
-                gr.Markdown("### A (served)")
+                gr.Markdown("**A (served)**")
                 words_a = gr.HTML("", elem_id="cmp-a", js_on_load=asset("review.js"), padding=True)
             with gr.Column(min_width=320):
-                gr.Markdown("### B")
+                gr.Markdown("**B**")
                 words_b = gr.HTML("", elem_id="cmp-b", js_on_load=asset("review.js"), padding=True)
         summary = gr.Markdown(elem_id="cmp-summary")
         with gr.Row():
