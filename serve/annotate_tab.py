@@ -280,7 +280,7 @@ class AnnotateTab:
     def render(self, app: gr.Blocks, saved_name: gr.BrowserState) -> None:
         with gr.Row():
             upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
-                             file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload")
+                             file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload", height=150)
             with gr.Column(scale=2):
                 typed = gr.Textbox(label="Annotator (your name)", value="", elem_id="ann-name", max_length=64)
                 order = gr.Radio(choices=[(v, k) for k, v in ORDERS.items()], value=self.default_order,

@@ -20,6 +20,7 @@ from sentilens.errors import SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, read_any
+from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, label_name, score_chunk
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"{s['reviews']:,} reviews ({s['rejected']:,} rows could not be read); the two models agree on "
+    print(f"{count(s['reviews'], 'review')} ({count(s['rejected'], 'row')} could not be read); the two models agree on "
           f"{s['agreement']:.2%}; {len(s['changed']):,} changed label")
     if "a" in s:
         for name, path in (("a", args.model_a), ("b", args.model_b)):

@@ -17,6 +17,7 @@ from explain.methods import METHODS
 from explain.neighbours import Neighbours
 from sentilens.errors import DataError, InputError
 from sentilens.settings import THRESHOLD
+from sentilens.wording import count
 from serve.analysis import explain
 from serve.annotations import AnnotationStore
 from serve.compare import compare
@@ -49,8 +50,8 @@ class CompareTab:
         s = compare(self.a, self.b, path)
         if not s["reviews"]:
             raise InputError(f"{name} has no review both models could read.")
-        lines = [f"**{s['reviews']:,} reviews** from {md_literal(name)}: the models agree on "
-                 f"**{s['agreement']:.1%}**; {len(s['changed']):,} changed label."]
+        lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}: the models agree on "
+                 f"**{s['agreement']:.1%}**; {count(len(s['changed']), 'review')} changed label.")]
         if "a" in s:
             lines.append(f"Accuracy on the labelled ones: A **{s['a']['accuracy']:.4f}**, B **{s['b']['accuracy']:.4f}**; "
                          f"of the changed labels {s['fixed']:,} became right and {s['broken']:,} became wrong.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sentilens.errors import SentilensError
 from sentilens.sources import ACCEPTED, read_any
+from sentilens.wording import count
 
 
 def to_parquet(src: Path, out: Path, split: str | None = None, text_column: str | None = None) -> tuple[int, list[str]]:
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {n:,} reviews to {out}" + (f"; left out {len(problems):,} unreadable rows (first: "
+    print(f"wrote {count(n, 'review')} to {out}" + (f"; left out {count(len(problems), 'unreadable row')} (first: "
                                              f"{problems[0]})" if problems else ""))
     return 0
 

@@ -255,6 +255,7 @@ def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
     next(w for w in words(browser) if w.text == "superb").click()
     panel = browser.find_element(By.CSS_SELECTOR, "#result .sl-nb")
     assert panel.is_displayed() and 0 <= rect(browser, panel)["top"] and rect(browser, panel)["bottom"] <= 844
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     shot(browser, "analyze-phone")
     axe(browser, "analyze at 390x844")
 
@@ -355,10 +356,10 @@ def test_annotate_as_a_labeller_would(browser, tmp_path):
         open_tab(browser, "Annotate")
         wait(browser, lambda d: name_box(d).get_attribute("value") == "alice")
         wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
-        browser.find_element(By.TAG_NAME, "body").click()
+        browser.find_element(By.ID, "ann-progress").click()  # focus on the page, not in a field
         ActionChains(browser).send_keys("3").perform()  # keyboard: Skip
         wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
-        browser.find_element(By.TAG_NAME, "body").click()
+        browser.find_element(By.ID, "ann-progress").click()
         ActionChains(browser).send_keys("2").perform()  # keyboard: Negative
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
         # keyboard only: Tab reaches a word, Space marks it
@@ -367,6 +368,15 @@ def test_annotate_as_a_labeller_would(browser, tmp_path):
         assert active.get_attribute("class").startswith("sl-tok")
         active.send_keys(Keys.SPACE)
         assert active.get_attribute("aria-pressed") == "true"
+        # on a phone: the review and the label buttons fit the width
+        viewport(browser, 390, 844)
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        for button in ("ann-pos", "ann-neg", "ann-skip", "ann-undo", "ann-next"):
+            box = rect(browser, browser.find_element(By.ID, button))
+            assert 0 <= box["left"] and box["right"] <= 390
+        shot(browser, "annotate-phone")
+        axe(browser, "annotate at 390x844")
+        viewport(browser, 1366, 900)
         # export: a file of its own to download, skipped items with their status, ISO times, JSON lists
         browser.find_element(By.XPATH, "//*[@id='ann-export']/preceding::label[contains(., 'jsonl')][1]").click()
         browser.find_element(By.ID, "ann-export").click()
@@ -398,7 +408,7 @@ def test_annotations_persist_across_a_restart(browser, tmp_path):
         wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
         second = text_of(browser, "#ann-info")
         assert second != first
-        browser.find_element(By.TAG_NAME, "body").click()
+        browser.find_element(By.ID, "ann-progress").click()
         ActionChains(browser).send_keys("2").perform()  # keyboard shortcut: Negative
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
         third = text_of(browser, "#ann-info")
