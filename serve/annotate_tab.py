@@ -1,9 +1,11 @@
 """The Annotate tab: a model-in-the-loop labelling queue over ``AnnotationStore``.
 
 Load reviews (upload, or ``--annotate PATH`` at launch), pick the queue order, and label
-each review Positive / Negative / Skip (keys 1 / 2 / 3, Undo: u) with its contribution
-highlights and the model's score beside it. The annotator is the logged-in user when the
-app has logins, else the name typed in the tab.
+each review Positive / Negative / Skip (keys 1 / 2 / 3, Undo: u). The review is shown as
+written (``serve.review_view``); the model's score and colours stay hidden until asked for, so
+they do not anchor the annotator; words clicked or selected are the rationale (read from the
+page by ``READ_RATIONALE`` just before a label is sent). The annotator is the logged-in user
+when the app has logins, else the name typed in the tab, which the browser keeps.
 """
 
 from __future__ import annotations
