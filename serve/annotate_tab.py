@@ -167,12 +167,18 @@ class AnnotateTab:
         caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
         return item.item_id, page, caption, progress, note
 
-    def next(self, order: str, typed: str, current: str, request: gr.Request):
-        """'Next review': the next item, passing over the one on screen (it stays in the queue)."""
+    def next(self, order: str, typed: str, current: str, passed: list[str] | None, request: gr.Request):
+        """'Next review': the next item, passing over the one on screen and every one passed before in
+        this page (they stay in the queue and come back once nothing else is left). Returns what
+        ``show`` does, then the passed items."""
         who = self.annotator(typed, request)
+        passed = [*(passed or []), current] if current else list(passed or [])
         if current:
             self.store.release(who)
-        return self.show(self.store.next_item(who, order, exclude=[current] if current else []))
+        item = self.store.next_item(who, order, exclude=passed)
+        if item is not None and item.item_id in passed:  # everything else is done: start the round again
+            passed = []
+        return (*self.show(item), passed[-1000:])
 
     def reorder(self, order: str, typed: str, request: gr.Request):
         """A new queue order applies at once: the leased item goes back and the queue is asked again."""
@@ -312,7 +318,8 @@ class AnnotateTab:
         shown = [item_id, text, info_box, progress, note]
         private = {"api_visibility": "private"}
         gated = [hint, typed, pos, neg, skip, undo, nxt]
-        nxt.click(user_errors(self.next), [order, typed, item_id], shown, **private)
+        passed = gr.State([])  # reviews this page passed over with 'Next'
+        nxt.click(user_errors(self.next), [order, typed, item_id, passed], [*shown, passed], **private)
         order.change(user_errors(self.reorder), [order, typed], shown, **private)
         for button, label in ((pos, "pos"), (neg, "neg"), (skip, "skip")):
             button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
@@ -340,7 +347,7 @@ class AnnotateTab:
             shown_now = self.show(item) if item is not None else ("", "", "", self.progress_text(), "")
             return (name, *shown_now, *self.gate(name, request))
 
-        app.load(restore, [saved_name], [typed, *shown, *gated], **private)
+        app.load(user_errors(restore), [saved_name], [typed, *shown, *gated], **private)
 
         # API for scripted annotation (behind a login the annotator is the logged-in user).
         def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:

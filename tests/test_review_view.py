@@ -170,7 +170,12 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
     assert store.current_labels()[0]["rationale"] == json.dumps(["the", "splendid"])
     back = tab.undo("uncertain", "ann", None)
     assert back[0] == "f#0" and back[4] == "clear" and back[1].count('aria-pressed="true"') == 2
-    assert tab.next("uncertain", "ann", "f#0", None)[0] == "f#1"  # Next moves on
+    shown = tab.next("uncertain", "ann", "f#0", [], None)
+    assert shown[0] == "f#1" and shown[-1] == ["f#0"]  # Next moves on...
+    shown = tab.next("uncertain", "ann", "f#1", shown[-1], None)
+    assert shown[0] == "f#2" and shown[-1] == ["f#0", "f#1"]  # ...and on, not back and forth
+    shown = tab.next("uncertain", "ann", "f#2", shown[-1], None)
+    assert shown[0] in ("f#0", "f#1", "f#2") and shown[-1] == []  # all passed: round again
     assert tab.reorder("file", "ann", None)[0] == "f#0"  # a new order applies at once
     with pytest.raises(InputError, match="not in this review"):
         parse_rationale("[7]", 4)
