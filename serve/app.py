@@ -48,11 +48,14 @@ def launch_options() -> dict:
 
 
 def theme() -> gr.themes.Base:
-    """Gradio's default look with text that passes WCAG AA: primary buttons and the accent (the selected
-    tab's name) a shade darker (white on orange-600 is 3.6:1, on orange-700 5.2:1)."""
-    return gr.themes.Default().set(color_accent="*primary_700", button_primary_background_fill="*primary_700",
+    """Gradio's default look with text that passes WCAG AA in light and dark mode: primary buttons and
+    the accent (the selected tab's name) a shade darker (white on orange-600 is 3.6:1, on orange-700 5.2:1)."""
+    return gr.themes.Default().set(color_accent="*primary_700",
+                                   button_primary_background_fill="*primary_700",
+                                   button_primary_background_fill_dark="*primary_700",
                                    button_primary_background_fill_hover="*primary_800",
-                                   button_primary_text_color="white")
+                                   button_primary_background_fill_hover_dark="*primary_800",
+                                   button_primary_text_color="white", button_primary_text_color_dark="white")
 
 
 def padded_rows(e: Explained) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 POSITIVE = (33, 102, 172)  # #2166ac
 NEGATIVE = (178, 24, 43)  # #b2182b
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+DARK = (15, 15, 17)  # the page in Gradio's dark mode: a word of no weight is the page itself
 STRONGEST = 0.9  # the strongest word gets 90% of the full colour, so the text never sits on a flat block
 
 
@@ -33,18 +34,18 @@ def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-def shade(score: float) -> tuple[str, str]:
-    """(background, text) for a score in [-1, 1]: white at 0, toward blue (+) or red (-)."""
+def shade(score: float, base: tuple[int, int, int] = WHITE) -> tuple[str, str]:
+    """(background, text) for a score in [-1, 1]: the page (``base``) at 0, toward blue (+) or red (-)."""
     full = POSITIVE if score > 0 else NEGATIVE
     a = min(abs(score), 1.0) * STRONGEST
-    bg = tuple(round(255 * (1 - a) + c * a) for c in full)
+    bg = tuple(round(b * (1 - a) + c * a) for b, c in zip(base, full))
     text = BLACK if contrast(bg, BLACK) >= contrast(bg, WHITE) else WHITE
     return hex_of(bg), hex_of(text)
 
 
-def legend_gradient() -> str:
+def legend_gradient(base: tuple[int, int, int] = WHITE) -> str:
     """The legend bar: the same scale as the words, negative on the left."""
-    stops = [f"{shade(x / 4)[0]} {(x + 4) * 12.5:g}%" for x in range(-4, 5)]
+    stops = [f"{shade(x / 4, base)[0]} {(x + 4) * 12.5:g}%" for x in range(-4, 5)]
     return f"linear-gradient(to right, {', '.join(stops)})"
 
 
@@ -54,6 +55,11 @@ def css() -> str:
     return (f":root {{ --sl-pos: {pos}; --sl-neg: {neg}; }}\n"
             f"#ann-pos {{ background: {pos}; color: #fff; border-color: {pos}; }}\n"
             f"#ann-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n"
-            # Gradio's footer and upload hint are light grey on white (1.9:1): darkened to pass AA.
-            "footer a, footer button, footer .show-api, footer .settings, .upload-container .or "
-            "{ color: #5f5f6b !important; }\n")
+            # Gradio's footer and upload hint are light grey on white (1.9:1): darker in light mode,
+            # lighter in dark mode, to pass AA in both. One selector a rule: Gradio scopes custom CSS
+            # and moves `.dark` to the front of the first selector of a list only.
+            + "".join(f"{sel} {{ color: #5f5f6b !important; }}\n.dark {sel} {{ color: #b4b4bd !important; }}\n"
+                      for sel in GRADIO_GREY))
+
+
+GRADIO_GREY = ("footer a", "footer button", "footer .show-api", "footer .settings", ".upload-container .or")

@@ -25,7 +25,7 @@ from explain.neighbours import Neighbours
 from sentilens.codec import Encoding, token_spans
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
-from serve.palette import legend_gradient, shade
+from serve.palette import DARK, legend_gradient, shade
 
 if TYPE_CHECKING:
     from serve.analysis import Explained
@@ -101,7 +101,8 @@ class _Buttons:
             tip = f"{words}: {value_text(score, self.space)} ({direction(score)})"
             if abs(score) / self.top >= FAINT:
                 bg, fg = shade(score / self.top)
-                attrs["style"] = f"--sl-bg:{bg};--sl-fg:{fg}"
+                dark_bg, dark_fg = shade(score / self.top, DARK)
+                attrs["style"] = f"--sl-bg:{bg};--sl-fg:{fg};--sl-bg-dark:{dark_bg};--sl-fg-dark:{dark_fg}"
             attrs["data-tip"] = tip
         elif self.scores is not None:
             attrs["data-tip"] = f"{words}: not read by the model"
@@ -163,7 +164,8 @@ def legend_html(space: str, method_label: str) -> str:
     """The colour bar: direction at both ends, units and how to get exact values."""
     units = "change in P(positive) it caused" if space == "probability" else "logit contribution"
     method = html.escape(method_label[:1].upper() + method_label[1:])
-    return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="background:{legend_gradient()}">'
+    bar = f"--sl-bar:{legend_gradient()};--sl-bar-dark:{legend_gradient(DARK)}"
+    return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="{bar}">'
             f'</span><div class="sl-legend-ends"><span>&#x2190; toward negative</span><span>toward positive &#x2192;'
             f'</span></div><p>{method}. Colour: each word\'s {units}, the strongest at full colour. Hover a word, or '
             'tab to it and use the arrow keys, for its exact value; click it for similar words.</p></div>')

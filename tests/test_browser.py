@@ -282,6 +282,19 @@ def test_model_card_and_api_page(page):
     shot(browser, "api")
 
 
+def test_dark_mode_is_as_readable(page):
+    browser = page
+    browser.get(browser.current_url.split("?")[0] + "?__theme=dark")
+    assert analyze(browser, LONG) and browser.execute_script("return document.body.classList.contains('dark')")
+    browser.find_element(By.CSS_SELECTOR, "#result summary").click()  # the unread words, greyed
+    axe(browser, "analyze, dark")
+    shot(browser, "analyze-dark")
+    open_tab(browser, "Annotate")
+    axe(browser, "annotate, dark")
+    open_tab(browser, "Model")
+    axe(browser, "model, dark")
+
+
 def annotate_next(browser):
     old = text_of(browser, "#ann-info")
     browser.find_element(By.ID, "ann-next").click()

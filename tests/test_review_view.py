@@ -18,7 +18,7 @@ from explain.neighbours import Neighbours
 from explain.running import running_score
 from sentilens.codec import token_spans, tokenize
 from sentilens.errors import InputError
-from serve.palette import BLACK, NEGATIVE, POSITIVE, WHITE, contrast, shade
+from serve.palette import BLACK, DARK, NEGATIVE, POSITIVE, WHITE, contrast, shade
 from serve.review_view import review_html
 from serve.runtime import SentimentModel
 
@@ -124,9 +124,11 @@ def test_the_colour_scale_always_passes_contrast_and_keeps_its_meaning():
     def rgb(h):
         return tuple(int(h[i:i + 2], 16) for i in (1, 3, 5))
 
-    for score in np.linspace(-1, 1, 801):
-        bg, fg = shade(float(score))
-        assert contrast(rgb(bg), rgb(fg)) >= 4.5
+    for base in (WHITE, DARK):  # light and dark mode
+        for score in np.linspace(-1, 1, 801):
+            bg, fg = shade(float(score), base)
+            assert contrast(rgb(bg), rgb(fg)) >= 4.5
+        assert rgb(shade(0.0, base)[0]) == base  # no weight: the page itself
     assert contrast(POSITIVE, WHITE) >= 4.5 and contrast(NEGATIVE, WHITE) >= 4.5  # the badges and buttons
     blue, red = rgb(shade(0.9)[0]), rgb(shade(-0.9)[0])
     assert blue[2] > blue[0] and red[0] > red[2]
