@@ -252,6 +252,14 @@ def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
     wait(browser, lambda d: abs(rect(d, result)["top"]) < 60)  # scrolled to, not below the whole form
     examples = browser.find_element(By.ID, "examples")
     assert rect(browser, examples)["top"] > rect(browser, result)["top"]  # the examples come after the result
+    for word in words(browser):  # every tooltip stays on the screen
+        ActionChains(browser).move_to_element(word).perform()
+        left, right = browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect(), s = getComputedStyle(arguments[0], '::after'); "
+            "const w = parseFloat(s.width); "
+            "return arguments[0].classList.contains('sl-tip-end') ? [r.right - w, r.right] : [r.left, r.left + w];",
+            word)
+        assert -1 <= left and right <= 391, (word.text, left, right)
     next(w for w in words(browser) if w.text == "superb").click()
     panel = browser.find_element(By.CSS_SELECTOR, "#result .sl-nb")
     assert panel.is_displayed() and 0 <= rect(browser, panel)["top"] and rect(browser, panel)["bottom"] <= 844

@@ -43,6 +43,18 @@ function showChosen() {
     "Rationale (optional): click words, or select a stretch of text, that justify your label.";
 }
 
+// A tooltip opens toward the side of the word with more room and wraps to fit it: never off screen.
+function placeTip(e) {
+  const tok = e.target.closest && e.target.closest(".sl-tok");
+  if (!tok) return;
+  const r = tok.getBoundingClientRect(), width = document.documentElement.clientWidth;
+  const leftwards = r.right > width - r.left;
+  tok.classList.toggle("sl-tip-end", leftwards);
+  tok.style.setProperty("--sl-tip-max", `${Math.max(80, (leftwards ? r.right : width - r.left) - 8)}px`);
+}
+element.addEventListener("mouseover", placeTip);
+element.addEventListener("focusin", placeTip);
+
 let selecting = false;
 element.addEventListener("mouseup", () => {
   const sel = window.getSelection();
