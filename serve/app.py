@@ -16,7 +16,7 @@ from explain.methods import DEFAULT_METHOD, METHODS
 from explain.neighbours import Neighbours
 from sentilens.wording import count
 from serve import model_card
-from serve.analysis import MAX_CHARS, Explained, explain, predict
+from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
 from serve.annotate_tab import MAX_UPLOAD_BYTES, SHORTCUTS
 from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
@@ -78,7 +78,7 @@ class AnalyzeHandlers:
         e = explain(self.model, text, method)
         enc = e.view
         running = frame(["word number", "P(positive)", "word"],
-                        [[r["word_number"], r["score"], r["word"]] for r in e.to_dict()["running_score"]])
+                        [[r["word_number"], r["score"], r["word"]] for r in running_points(e.fwd)])
         bag = {"headers": ["word", "count"], "data": [list(x) for x in enc.bag_of_words]}
         ints = {"headers": ["word", "id"], "data": [list(x) for x in enc.integer_encoding]}
         dropped = " ".join(enc.truncated)
