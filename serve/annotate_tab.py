@@ -19,6 +19,7 @@ import gradio as gr
 
 from explain.attribution import forward
 from explain.running import running_score
+from sentilens.codec import tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
 from sentilens.sources import Limits, read_any
@@ -152,6 +153,13 @@ class AnnotateTab:
             raise InputError("Keep the annotator name under 64 characters.")
         return typed
 
+    def known(self, typed: str, request: gr.Request | None) -> str | None:
+        """The annotator when there is one yet, else None (for events that simply wait for a name)."""
+        try:
+            return self.annotator(typed, request)
+        except InputError:
+            return None
+
     def show(self, item: Item | None, note: str = "", selected: list[int] = ()):
         """(item id, review HTML, caption, progress, note) for ``item``, with ``selected`` words marked."""
         progress = self.progress_text()
@@ -182,9 +190,8 @@ class AnnotateTab:
 
     def reorder(self, order: str, typed: str, request: gr.Request):
         """A new queue order applies at once: the leased item goes back and the queue is asked again."""
-        try:
-            who = self.annotator(typed, request)
-        except InputError:
+        who = self.known(typed, request)
+        if who is None:
             return (gr.skip(),) * 5
         self.store.release(who)
         return self.show(self.store.next_item(who, order))
@@ -192,11 +199,8 @@ class AnnotateTab:
     def start(self, order: str, typed: str, current: str, request: gr.Request):
         """Once a name is given and nothing is on screen: the first item (the one leased to this
         name before a reload comes back first)."""
-        try:
-            who = self.annotator(typed, request)
-        except InputError:
-            return (gr.skip(),) * 5
-        if current:
+        who = self.known(typed, request)
+        if who is None or current:
             return (gr.skip(),) * 5
         return self.show(self.store.next_item(who, order))
 
@@ -216,7 +220,7 @@ class AnnotateTab:
         text = self.store.item_text(item_id)
         if text is None:
             raise InputError("That review is no longer in the queue; press 'Next review'.")
-        tokens = self.model.codec.encode(text).tokens
+        tokens = tokenize(text)  # the codec's words: what the page numbered
         picked = parse_rationale(rationale, len(tokens))
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
                           rationale=[tokens[i] for i in picked], rationale_tokens=picked)
@@ -235,10 +239,10 @@ class AnnotateTab:
         """Take back the last decision and show its review again with the note and rationale entered."""
         who = self.annotator(typed, request)
         undone = self.store.undo(who)
+        item = self.store.next_item(who, order)  # the undone item, leased to them again
         if undone is None:
             info("Nothing to undo.")
-            return self.show(self.store.next_item(who, order))
-        item = self.store.next_item(who, order)  # the undone item, leased to them again
+            return self.show(item)
         info(f"Undone: your {LABEL_NAMES[undone.label]} label; the review is back with your note and rationale.")
         return self.show(item, undone.note, undone.rationale_tokens)
 
@@ -340,10 +344,8 @@ class AnnotateTab:
         def restore(name: str, request: gr.Request):
             """On page load: the saved name, and the item leased to it (so a reload loses nothing)."""
             name = (name or "")[:64]
-            try:
-                item = self.store.next_item(self.annotator(name, request), self.default_order)
-            except InputError:
-                item = None
+            who = self.known(name, request)
+            item = self.store.next_item(who, self.default_order) if who else None
             shown_now = self.show(item) if item is not None else ("", "", "", self.progress_text(), "")
             return (name, *shown_now, *self.gate(name, request))
 
