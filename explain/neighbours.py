@@ -24,17 +24,10 @@ class Neighbours:
         tokens = tokenize(word)
         if len(tokens) != 1:
             raise KeyError(f"type one word (got {len(tokens)} after tokenizing {word!r})")
-        token_id = self.vocab.index.get(tokens[0])
-        if token_id is None:
+        found = self.table(tokens, k)[tokens[0]]
+        if found is None:
             raise KeyError(f"{tokens[0]!r} is not among the model's {len(self.vocab.words):,} words")
-        sims = self.unit[FIRST_WORD_ID:] @ self.unit[token_id]
-        sims[token_id - FIRST_WORD_ID] = -np.inf
-        k = min(k, len(sims) - 1)
-        if k <= 0:
-            return []
-        best = np.argpartition(-sims, k - 1)[:k]
-        best = best[np.argsort(-sims[best])]
-        return [(self.vocab.words[i], float(sims[i])) for i in best]
+        return found
 
     def table(self, words: Iterable[str], k: int = 8, limit: int = 600) -> dict[str, list[tuple[str, float]] | None]:
         """Neighbours of many words at once (one matrix product per 256 words), for a page that shows
@@ -46,7 +39,7 @@ class Neighbours:
         rows = self.unit[FIRST_WORD_ID:]
         k = min(k, len(rows) - 1)
         if k <= 0:
-            return out
+            return out | {w: [] for w, _ in known}
         for start in range(0, len(known), 256):
             part = known[start:start + 256]
             ids = np.array([i for _, i in part])
@@ -55,5 +48,5 @@ class Neighbours:
             best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             for (word, _), row, cand in zip(part, sims, best):
                 cand = cand[np.argsort(-row[cand])]
-                out[word] = [(self.vocab.words[c], round(float(row[c]), 3)) for c in cand]
+                out[word] = [(self.vocab.words[c], float(row[c])) for c in cand]
         return out

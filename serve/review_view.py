@@ -154,7 +154,8 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
         parts.append(f'<div class="sl-text">{read}</div>')
     else:
         parts.append(f'<div class="sl-text">{unread}{read}</div>')
-    data = html.escape(json.dumps(neighbours or {}, ensure_ascii=False, separators=(",", ":")), quote=True)
+    shown_nb = {w: None if nb is None else [(n, round(sim, 3)) for n, sim in nb] for w, nb in (neighbours or {}).items()}
+    data = html.escape(json.dumps(shown_nb, ensure_ascii=False, separators=(",", ":")), quote=True)
     panel = ('<div class="sl-nb" role="region" aria-label="Nearest words" aria-live="polite" hidden></div>'
              if mode == "explain" else '<p class="sl-chosen" aria-live="polite"></p>')
     return f'<div class="sl-review" data-mode="{mode}" data-nb="{data}">{note}{"".join(parts)}{panel}</div>'
