@@ -14,6 +14,7 @@ function showNeighbours(tok) {
   const word = tok.dataset.w;
   panel.textContent = "";
   const head = document.createElement("p");
+  panel.appendChild(head);
   const list = data[word];
   if (list === null) {
     head.textContent = `"${word}" is not among the model's words: it reads it as "unknown" (id 2).`;
@@ -27,10 +28,8 @@ function showNeighbours(tok) {
       li.textContent = `${w} (${sim.toFixed(2)})`;
       ul.appendChild(li);
     }
-    panel.appendChild(head);
     panel.appendChild(ul);
   }
-  if (!panel.contains(head)) panel.appendChild(head);
   panel.hidden = false;
   panel.scrollIntoView({ block: "nearest" });
 }
