@@ -21,8 +21,8 @@ from gradio_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import table  # noqa: E402
+from bench.server import Server  # noqa: E402
 from explain.methods import METHODS  # noqa: E402
-from tests.servers import Server  # noqa: E402
 
 REVIEWS = [
     "A warm, funny and beautifully acted film; the ending moved me.",

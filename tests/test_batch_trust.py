@@ -2,10 +2,12 @@
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -93,7 +95,9 @@ def test_a_failure_in_the_middle_of_a_run_changes_nothing(tiny_model_dir, tmp_pa
     monkeypatch.setattr(batch, "score_encoded", failing)
     assert run(tiny_model_dir, str(src), "-o", str(out)) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "disk on fire" in err[0] and "existing files are unchanged" in err[0]
+    # a bug: its traceback for the maintainer, then the one line saying what happened to the files
+    assert err[0] == "Traceback (most recent call last):" and err[-2] == "RuntimeError: disk on fire"
+    assert "disk on fire" in err[-1] and "existing files are unchanged" in err[-1]
     assert out.read_text() == BEFORE and leftovers(tmp_path) == []
 
 
@@ -236,32 +240,89 @@ def test_a_giant_line_is_rejected_without_being_held(tiny_model_dir, tmp_path, c
     assert "rows in 3 = scored 2 + rejected 1" in capsys.readouterr().out
 
 
-@pytest.mark.server
-def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(tiny_model_dir, tmp_path):
-    import random
+ROWS = 60_000  # about a second of scoring: long enough to be caught mid-run by polling every few ms
+PART = re.compile(r"\.out\.csv\.[^.]+\.part")  # the scores' temporary (the side file's has more dots)
 
+
+def batch(model_dir, src, out) -> subprocess.Popen:
+    """``python -m serve.batch`` in a process, its summary unbuffered so that it can be waited for."""
+    return subprocess.Popen([sys.executable, "-m", "serve.batch", str(src), "-o", str(out), "--quiet",
+                             "--model", str(model_dir)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def rows_written(part: Path) -> int:
+    return max(part.read_bytes().count(b"\n") - 1, 0)  # less the header
+
+
+def frozen(pid: int) -> bool:
+    """Every thread of ``pid`` is stopped (SIGSTOP), so that nothing it writes can change."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            stat = task.read_text()
+        except FileNotFoundError:  # a thread that has just ended
+            continue
+        states.append(stat[stat.rindex(")") + 2])
+    return bool(states) and set(states) == {"T"}
+
+
+def freeze_once_written(proc: subprocess.Popen, folder: Path, rows: int) -> int:
+    """Wait until the run's temporary output holds ``rows`` scored rows, then stop the process where
+    it is (SIGSTOP) and return how many rows the temporary holds: read while nothing can move on, it
+    tells exactly where the run was."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        part = next((p for p in folder.iterdir() if PART.fullmatch(p.name)), None)
+        if part is not None and rows_written(part) >= rows:
+            proc.send_signal(signal.SIGSTOP)
+            while not frozen(proc.pid):
+                assert proc.poll() is None and time.monotonic() < deadline, "the run ended instead of pausing"
+                time.sleep(0.001)
+            assert part.exists(), "the run finished before it could be stopped mid-run: give it more rows"
+            return rows_written(part)
+        time.sleep(0.002)
+    if proc.poll() is not None:
+        raise AssertionError(f"the run ended (exit {proc.returncode}) before it was seen with {rows:,} rows written: "
+                             "give it more rows")
+    raise AssertionError(f"the run did not write {rows:,} rows within 60 s")
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("moment", ["before start", "first rows written", "half written", "after finish"])
+def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(tiny_model_dir, tmp_path, moment,
+                                                                             signum):
+    """Stops at points the run's own progress defines, not after a guessed delay: before it has
+    started, at its first written rows and halfway (the process paused while its output is read,
+    so the point is the one looked at), and once it has printed its summary."""
     src = tmp_path / "in.txt"
-    src.write_text("the plot was splendid and the music was long\n" * 60_000)
-    rng = random.Random(0)
-    outcomes = set()
-    for attempt in range(6):
-        out = tmp_path / "out.csv"
-        out.write_text(BEFORE)
-        (tmp_path / "out.csv.rejected.csv").unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "serve.batch", str(src), "-o", str(out), "--quiet",
-                                 "--model", str(tiny_model_dir)], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)  # the run has started writing (a stop before that is Python's own)
-        time.sleep(rng.uniform(0.0, 1.0))
-        proc.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+    src.write_text("the plot was splendid and the music was long\n" * ROWS)
+    out, side = tmp_path / "out.csv", tmp_path / "out.csv.rejected.csv"
+    out.write_text(BEFORE)
+    proc = batch(tiny_model_dir, src, out)
+    try:
+        if moment == "after finish":
+            assert any(line.startswith("wrote ") for line in proc.stdout), "no summary"
+        elif moment != "before start":
+            held = freeze_once_written(proc, tmp_path, 1 if moment == "first rows written" else ROWS // 2)
+            assert 0 < held < ROWS and out.read_text() == BEFORE  # mid-run: rows still to write, nothing renamed
+        proc.send_signal(signum)
+        proc.send_signal(signal.SIGCONT)
         _, err = proc.communicate(timeout=60)
-        assert leftovers(tmp_path) == []
-        if proc.returncode == 0:  # it had finished: the whole result, both files
-            assert len(rows_of(out)) == 60_000 and (tmp_path / "out.csv.rejected.csv").exists()
-        else:
-            assert proc.returncode in (130, 143) and len(err.strip().splitlines()) == 1, err
-            assert out.read_text() == BEFORE and not (tmp_path / "out.csv.rejected.csv").exists()
-        outcomes.add(proc.returncode == 0)
-    assert False in outcomes  # at least one stop landed mid-run
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert leftovers(tmp_path) == []
+    if moment == "after finish":  # a stop after the results are in place changes nothing
+        assert proc.returncode == 0, err
+        assert len(rows_of(out)) == ROWS and rows_of(side) == []
+        return
+    assert out.read_text() == BEFORE and not side.exists()
+    if moment == "before start":  # Python's own handling, or ours once set: either way it failed
+        assert proc.returncode != 0
+    else:
+        assert proc.returncode == 128 + signum
+        assert err.strip().splitlines() == [f"error: stopped by {signal.Signals(signum).name}; no output was written "
+                                            "and existing files are unchanged"]

@@ -8,7 +8,6 @@ Screenshots of each tab go to artifacts/screenshots/ for people to look at (the 
 import json
 import os
 import sqlite3
-import time
 import urllib.request
 
 import pytest
@@ -53,11 +52,33 @@ def wait(driver, condition, timeout=30):
     return WebDriverWait(driver, timeout).until(condition)
 
 
+# An element each tab always shows: a tab's content mounts only when the tab is first opened.
+TAB_CONTENT = {"Analyze": "#review", "Annotate": "#ann-name", "Compare": "#cmp-review", "Model": "#card"}
+
+
+def tab_button(driver, name):
+    return next((t for t in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if t.text.strip() == name), None)
+
+
 def open_tab(driver, name):
-    tab = wait(driver, lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, "button[role=tab]")
-                                       if t.text.strip() == name), None))
-    tab.click()
-    time.sleep(0.5)
+    """Open a tab and wait until it is selected, its content shown and no event is running."""
+    wait(driver, lambda d: tab_button(d, name)).click()
+    wait(driver, lambda d: tab_button(d, name).get_attribute("aria-selected") == "true")
+    wait(driver, lambda d: any(e.is_displayed() for e in d.find_elements(By.CSS_SELECTOR, TAB_CONTENT[name])))
+    wait(driver, settled)
+
+
+def settled(driver):
+    """No event is running: every Gradio progress overlay is hidden (a screenshot or an axe run sees
+    the result, not a spinner over it)."""
+    return driver.execute_script("return !Array.from(document.querySelectorAll('.wrap')).some("
+                                 "e => /\\b(full|minimal)\\b/.test(e.className) && !e.classList.contains('hide'))")
+
+
+def plots_drawn(driver):
+    """How many plots on screen have drawn their lines (Vega draws them after the tab mounts)."""
+    return driver.execute_script("return Array.from(document.querySelectorAll('.vega-embed svg.marks')).filter("
+                                 "s => s.getBoundingClientRect().width > 0 && s.querySelector('path')).length")
 
 
 def shot(driver, name):
@@ -279,7 +300,7 @@ def test_model_card_and_api_page(page):
     assert "bag-of-words baseline" in body
     headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "th") if h.is_displayed()]
     assert headers and all(h.strip() for h in headers)  # no empty table header
-    time.sleep(1)
+    wait(browser, lambda d: plots_drawn(d) == 2)  # accuracy and loss by epoch
     shot(browser, "model")
     axe(browser, "model")
     browser.find_element(By.CSS_SELECTOR, "footer .show-api").click()
@@ -300,6 +321,7 @@ def test_dark_mode_is_as_readable(page):
     open_tab(browser, "Annotate")
     axe(browser, "annotate, dark")
     open_tab(browser, "Model")
+    wait(browser, lambda d: plots_drawn(d) == 2)
     axe(browser, "model, dark")
 
 
@@ -437,9 +459,13 @@ def test_annotations_persist_across_a_restart(browser, tmp_path):
         browser.get(server.url)
         open_tab(browser, "Annotate")
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
-        if name_box(browser).get_attribute("value") != "alice":
-            name_box(browser).clear()
-            name_box(browser).send_keys("alice\n")
+        # The name does not survive a restart (a reload keeps it): the browser stores it encrypted
+        # with a key each server process draws at start (gr.BrowserState), which the new one lacks.
+        # The page asks for the name again, and the same name resumes the queue.
+        wait(browser, lambda d: "Type your name" in text_of(d, "#ann-hint"))
+        assert name_box(browser).get_attribute("value") == ""
+        assert not browser.find_element(By.ID, "ann-pos").is_enabled() and text_of(browser, "#ann-info") == ""
+        name_box(browser).send_keys("alice\n")
         wait(browser, lambda d: text_of(d, "#ann-info") == third)  # the queue resumes where it stopped
     rows = sqlite3.connect(db).execute("SELECT label, annotator FROM decisions ORDER BY decision_id").fetchall()
     assert rows == [("pos", "alice"), ("neg", "alice")]
@@ -510,7 +536,9 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
             wait(browser, lambda d: "Done 1 / " in text_of(d, "#ann-progress"))
             wait(browser, lambda d: text_of(d, "#ann-info") not in ("", info))  # the next review
             browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").click()  # its words, coloured
-            time.sleep(1)
+            wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ann-text .sl-model-only").is_displayed())
+            wait(browser, lambda d: {style(d, w, "background-color") for w in words(d, "#ann-text")}
+                 != {"rgba(0, 0, 0, 0)"})
             shot(browser, "untrusted")
             links = [a.get_attribute("href") or "" for a in browser.find_elements(By.TAG_NAME, "a")]
             images = [i.get_attribute("src") or "" for i in browser.find_elements(By.TAG_NAME, "img")]
@@ -535,6 +563,6 @@ def test_compare_tab_shows_both_models_side_by_side(browser, tmp_path):
             badge = browser.find_element(By.CSS_SELECTOR, f"{side} .sl-badge")
             assert style(browser, badge, "background-color") == rgb(POSITIVE if badge.text == "Positive" else NEGATIVE)
             assert [w.text for w in words(browser, side)][-1] == "superb"
-        time.sleep(1)
+        wait(browser, settled)
         shot(browser, "compare")
         axe(browser, "compare")

@@ -1,8 +1,9 @@
 """Damaged or mismatched model directories: every reader refuses with one line naming the file.
 
-``sentilens.artifact`` owns the checks; here each required metadata field is removed and given
-the wrong type in turn, each cross-file rule is broken once, and ``python -m serve`` and
-``python -m serve.batch`` must both exit 2 with the same single line.
+``sentilens.artifact`` owns the checks; here each required metadata field (listed here, and
+checked against the code's ``SCHEMA``) is removed and given the wrong type in turn, each
+cross-file rule is broken once, and ``python -m serve`` and ``python -m serve.batch`` must both
+exit 2 with the same single line.
 """
 
 import hashlib
@@ -26,14 +27,44 @@ def model(tiny_model_dir, tmp_path):
     return copy
 
 
-def leaf_paths(schema, prefix=()):
+# Every field metadata.json must have, and its type, written out here rather than read from
+# ``SCHEMA``: a field dropped from the code's schema (and so no longer checked) fails
+# ``test_the_required_fields_are_the_ones_the_code_checks``. Optional fields (model.evidence_buckets,
+# for one) are not listed: only what the schema requires.
+REQUIRED = {
+    "format": str,
+    "files": dict, "files.onnx": str, "files.onnx_data": str, "files.vocabulary": str, "files.history": str,
+    "codec": dict, "codec.version": int, "codec.maxlen": int, "codec.vocab_size": int, "codec.padding": str,
+    "codec.truncating": str, "codec.pad_id": int, "codec.start_id": int, "codec.oov_id": int,
+    "model": dict, "model.cell": str, "model.embed_dim": int, "model.units": int,
+    "capabilities": dict, "capabilities.cell": str, "capabilities.onnx_op": str, "capabilities.fused": bool,
+    "capabilities.features": list, "capabilities.methods": list,
+    "onnx": dict, "onnx.opset": int, "onnx.weights": dict,
+    "sha256": dict,
+    "training": dict, "training.epochs_run": int, "training.best_epoch": int, "training.batch_size": int,
+    "training.optimizer": str, "training.seed": int,
+    "data": dict,
+    "versions": dict,
+    # written once the export has been measured through the runtime
+    "parity": dict, "parity.reviews": int, "parity.max_abs_diff": float, "parity.tolerance": float,
+    "metrics": dict, "metrics.test": dict, "metrics.test.n": int, "metrics.test.accuracy": float,
+    "metrics.test.loss": float, "metrics.test.roc_auc": float, "metrics.test.f1": float,
+    "metrics.test.confusion": dict, "metrics.test.confusion.tn": int, "metrics.test.confusion.fp": int,
+    "metrics.test.confusion.fn": int, "metrics.test.confusion.tp": int,
+}
+FIELDS = [(tuple(name.split(".")), kind) for name, kind in REQUIRED.items()]
+
+
+def schema_fields(schema: dict, prefix: str = "") -> dict:
+    """The code's schema as ``REQUIRED`` spells it: dotted name -> type (``dict`` for a section)."""
+    found = {}
     for key, want in schema.items():
-        yield prefix + (key,), want
+        found[prefix + key] = dict if isinstance(want, dict) else want
         if isinstance(want, dict):
-            yield from leaf_paths(want, prefix + (key,))
+            found |= schema_fields(want, f"{prefix}{key}.")
+    return found
 
 
-FIELDS = list(leaf_paths(SCHEMA | RESULTS_SCHEMA))
 WRONG = {str: 7, int: "7", float: "x", bool: "yes", list: "x", dict: ["x"]}
 
 
@@ -73,11 +104,14 @@ def refusals(model, tmp_path, capsys) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("path, want", FIELDS, ids=[".".join(p) for p, _ in FIELDS])
+def test_the_required_fields_are_the_ones_the_code_checks():
+    assert schema_fields(SCHEMA | RESULTS_SCHEMA) == REQUIRED
+
+
+@pytest.mark.parametrize("path, kind", FIELDS, ids=[".".join(p) for p, _ in FIELDS])
 @pytest.mark.parametrize("how", ["missing", "wrong type"])
-def test_every_metadata_field_is_checked(model, tmp_path, capsys, path, want, how):
+def test_every_metadata_field_is_checked(model, tmp_path, capsys, path, kind, how):
     name = ".".join(path)
-    kind = dict if isinstance(want, dict) else want
     if how == "missing":
         edit_meta(model, lambda m: at(m, path).pop(path[-1]))
     else:
@@ -120,8 +154,8 @@ def break_embedding_rows(model):
 
 
 def break_maxlen(model):
-    edit_meta(model, lambda m: m["codec"].__setitem__("maxlen", 30))
-    return "model.onnx: the graph reads 24 ids per review, but metadata.json says maxlen 30"
+    edit_meta(model, lambda m: m["codec"].__setitem__("maxlen", 30))  # the gate's bias per position has 24
+    return "metadata.json: onnx.weights.position has shape [24], expected [30]"
 
 
 def break_offset(model):
@@ -221,7 +255,11 @@ def pad_table_of_the_wrong_shape(model):
 
 
 def int8_claimed_without_its_file(model):
-    edit_meta(model, lambda m: m["capabilities"]["features"].append("int8"))
+    def drop(m):
+        assert "int8" in m["capabilities"]["features"]
+        m["files"].pop("fast_int8")
+        m["sha256"].pop("model_fast_int8.onnx")
+    edit_meta(model, drop)
     return "capabilities say 'int8' but files lack fast_onnx, pad_states, fast_int8"
 
 
@@ -265,6 +303,7 @@ def test_the_real_commands_exit_2_with_one_line(model, tmp_path, command):
                                                 "the file is damaged or was replaced"]
 
 
+@pytest.mark.server
 def test_scoring_never_imports_tensorflow(tiny_model_dir):
     code = (
         "import sys; from serve.runtime import SentimentModel; "

@@ -1,8 +1,10 @@
 """Dependencies point one way: sentilens <- explain <- serve <- trainer, and the serving path is light:
-an extra's library (pyspark, pyarrow) is imported only inside the function of the command that needs it."""
+an extra's library (pyspark, pyarrow) is imported only inside the function of the command that needs it;
+and nothing outside tests/ (the product, bench/, app.py) imports from tests/."""
 
 import ast
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -12,25 +14,30 @@ AT_TOP = {  # third-party libraries a module may import when it is loaded
     "explain": {"numpy"},
     "serve": {"numpy", "onnxruntime", "gradio", "tqdm"},
 }
-EXTRAS = {"pyspark", "pyarrow", "pandas"}  # the spark extra (pandas also comes with gradio): inside functions
+EXTRAS = {"pyspark", "py4j", "pyarrow", "pandas"}  # the spark extra (pandas also comes with gradio): inside functions
+# Gradio's own web framework, for its documented middleware hook (launch's app_kwargs): inside the function
+# that builds the launch options, never when a module loads.
+GRADIO_STACK = {"starlette"}
+
+
+def imports_in(path: Path) -> tuple[set[str], set[str]]:
+    """(top-level names imported when the module loads, names imported inside functions)."""
+    tree = ast.parse(path.read_text())
+    top = {id(n) for n in tree.body}
+    loaded, deferred = set(), set()
+    for node in ast.walk(tree):
+        names = set()
+        if isinstance(node, ast.Import):
+            names = {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = {node.module.split(".")[0]}
+        (loaded if id(node) in top else deferred).update(names)
+    return loaded, deferred
 
 
 def imports_of(package: str) -> dict[str, tuple[set[str], set[str]]]:
-    """(top-level names imported when the module loads, names imported inside functions) per module."""
-    found = {}
-    for path in (ROOT / package).glob("*.py"):
-        tree = ast.parse(path.read_text())
-        top = {id(n) for n in tree.body}
-        loaded, deferred = set(), set()
-        for node in ast.walk(tree):
-            names = set()
-            if isinstance(node, ast.Import):
-                names = {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = {node.module.split(".")[0]}
-            (loaded if id(node) in top else deferred).update(names)
-        found[f"{package}/{path.name}"] = (loaded, deferred)
-    return found
+    """``imports_in`` per module of ``package``."""
+    return {f"{package}/{path.name}": imports_in(path) for path in (ROOT / package).glob("*.py")}
 
 
 def test_no_package_imports_a_package_above_it():
@@ -46,5 +53,14 @@ def test_foundation_explain_and_serve_load_only_their_libraries():
         for module, (loaded, deferred) in imports_of(package).items():
             extra = loaded - stdlib - set(ORDER) - allowed
             assert not extra, f"{module} imports {extra} when it loads"
-            late = deferred - stdlib - set(ORDER) - allowed - EXTRAS
+            late = deferred - stdlib - set(ORDER) - allowed - EXTRAS - (GRADIO_STACK if package == "serve" else set())
             assert not late, f"{module} imports {late}"
+
+
+def test_nothing_outside_the_tests_imports_them():
+    """Helpers the product or the benchmarks need live there (``bench/server.py`` starts the app for
+    ``bench.load`` and for the tests), so that tests/ can change without breaking them."""
+    modules = {m: names for package in [*ORDER, "bench"] for m, names in imports_of(package).items()}
+    modules["app.py"] = imports_in(ROOT / "app.py")
+    offenders = sorted(m for m, (loaded, deferred) in modules.items() if "tests" in loaded | deferred)
+    assert offenders == []
