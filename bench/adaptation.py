@@ -1,87 +1,110 @@
-"""Do annotations improve the model on a new kind of review? A learning curve, uncertainty vs random.
+"""What does annotating buy, and from how many labels? A learning curve on short movie sentences.
 
-    python -m bench.adaptation [--labels 100 200 500 1000] [--base-epochs 5]
+    python -m bench.adaptation [--labels 50 100 200 500] [--seeds 0 1 2] [--model exported]
 
-A new domain is simulated from aclImdb: the base model is trained (default preset, fewer epochs)
-on the training reviews that mention none of ``DOMAIN_WORDS`` (horror); those that do are the
-pool an annotator labels, and the test reviews that do are where the new domain is measured. For
-each budget the base model is fine-tuned (``trainer.finetune``, the same code as ``python -m
-trainer --init``) on that many labels, chosen either by the Annotate queue's "most uncertain first"
-order (the base model's |p - 0.5| smallest) or at random, and the domain test accuracy is printed,
-with the accuracy on the whole test split (forgetting) beside it.
+For each seed the 1,000 labelled sentences of ``../shared/data/imdb_sentences_labelled.txt`` are split
+at random into a pool of 500 that an annotator labels and 500 that measure the result. For each
+budget, labels are taken from the pool either in the Annotate queue's "most uncertain first" order
+(the model's |p - 0.5| smallest; each peer by its own probabilities) or at random, and the model is
+fine-tuned on them (``trainer.finetune``, the code of ``python -m trainer --init``) while each peer is
+refitted on its training reviews plus them (each label counted ``--peer-weights`` times; the
+fine-tune chooses its own weight on a held-out third of the labels). The table
+gives the mean accuracy on the 500 held-out sentences over the seeds, its spread (min-max), and the
+IMDB test accuracy after (forgetting). At 500 labels both orders take the whole pool.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import re
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import DATA, table
-
-DOMAIN_WORDS = ("horror", "zombie", "zombies", "slasher", "gore", "gory", "vampire", "vampires")
+from bench.common import DATA, ROOT, labelled_sentences, table
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", default=str(DATA))
-    p.add_argument("--labels", type=int, nargs="+", default=[100, 200, 500, 1000])
-    p.add_argument("--base-epochs", type=int, default=5)
+    p.add_argument("--model", default=str(ROOT / "exported"))
+    p.add_argument("--labels", type=int, nargs="+", default=[50, 100, 200, 500])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--peers", nargs="*", default=["word_pairs", "nb_word_pairs"])
+    p.add_argument("--peer-weights", type=float, nargs="*", default=[1.0, 10.0],
+                   help="how many training reviews a label counts as when a peer is refitted")
     args = p.parse_args()
 
-    from sentilens.errors import ExportError
     from serve.runtime import SentimentModel
-    from trainer.config import PRESETS
-    from trainer.data import Corpus, Split, load_files
+    from trainer.baseline import PEERS, fit_peer
+    from trainer.data import Split, load_files
     from trainer.finetune import fine_tune
-    from trainer.train import train
 
     corpus = load_files(args.data)
-    domain = re.compile(r"\b(?:" + "|".join(DOMAIN_WORDS) + r")\b", re.I)
-    in_train = np.array([bool(domain.search(t)) for t in corpus.train.texts])
-    in_test = np.array([bool(domain.search(t)) for t in corpus.test.texts])
-    base_corpus = Corpus(corpus.train.take(np.flatnonzero(~in_train)), corpus.test, dict(corpus.source))
-    pool = corpus.train.take(np.flatnonzero(in_train))
-    domain_test = corpus.test.take(np.flatnonzero(in_test))
-    print(f"domain ({', '.join(DOMAIN_WORDS)}): {len(pool):,} train reviews to annotate, {len(domain_test):,} test "
-          f"reviews; the base model trains on the other {len(base_corpus.train):,}", flush=True)
+    sentences = labelled_sentences()
+    model = SentimentModel(args.model)
 
-    def accuracy(model: SentimentModel, split: Split) -> float:
-        return float(((model.predict(split.texts) >= 0.5) == split.labels).mean())
+    def accuracy(scores: np.ndarray, split: Split) -> float:
+        return float(((scores >= 0.5) == (split.labels == 1)).mean())
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        cfg = copy.deepcopy(PRESETS["default"])
-        cfg.epochs, cfg.patience = args.base_epochs, None
-        t0 = time.perf_counter()
-        train(base_corpus, cfg, tmp / "base", log=lambda *_: None)
-        base = SentimentModel(tmp / "base")
-        rows = [("labels", "order", "domain test accuracy", "whole test accuracy", "seconds")]
-        rows.append((0, "-", f"{accuracy(base, domain_test):.4f}", f"{accuracy(base, corpus.test):.4f}",
-                     f"{time.perf_counter() - t0:.0f} (base)"))
-        print(table(rows), flush=True)
-        uncertainty = np.argsort(np.abs(base.predict(pool.texts) - 0.5), kind="stable")
-        random_order = np.random.default_rng(0).permutation(len(pool))
-        for n in args.labels:
-            for name, order in (("uncertain first", uncertainty), ("random", random_order)):
-                picked = pool.take(order[:n])
-                path = tmp / f"labels-{name[:4]}-{n}.jsonl"
-                path.write_text("")  # the lineage names a file; the labels themselves come in ``picked``
-                t0 = time.perf_counter()
-                out = tmp / f"tuned-{name[:4]}-{n}"
-                try:
-                    fine_tune(tmp / "base", base_corpus, picked, [path], out, log=lambda *_: None)
-                    tuned = SentimentModel(out)
-                    rows.append((n, name, f"{accuracy(tuned, domain_test):.4f}", f"{accuracy(tuned, corpus.test):.4f}",
-                                 f"{time.perf_counter() - t0:.0f}"))
-                except ExportError as err:
-                    rows.append((n, name, "refused", str(err)[:60], f"{time.perf_counter() - t0:.0f}"))
-                print(table(rows), flush=True)
+    results: dict[tuple, list[tuple[float, float]]] = {}  # (who, labels, order) -> [(sentences, imdb)] per seed
+    started = time.perf_counter()
+    peers = {name: fit_peer(name, corpus.train.texts, corpus.train.labels) for name in args.peers}
+    before = {("this model", None): (model.predict, accuracy(model.predict(corpus.test.texts), corpus.test))}
+    for name, peer in peers.items():
+        imdb = accuracy(peer.predict(corpus.test.texts), corpus.test)
+        before |= {(name, w): (peer.predict, imdb) for w in args.peer_weights}
+    for seed in args.seeds:
+        order = np.random.default_rng(seed).permutation(len(sentences))
+        pool, held = sentences.take(order[:500]), sentences.take(order[500:1000])
+        for who, (predict, imdb) in before.items():
+            results.setdefault((who, 0, "-"), []).append((accuracy(predict(held.texts), held), imdb))
+            orders = {"uncertain first": np.argsort(np.abs(predict(pool.texts) - 0.5), kind="stable"),
+                      "random": np.random.default_rng(1000 + seed).permutation(len(pool))}
+            for n in args.labels:
+                for name, ranked in orders.items():
+                    if n >= len(pool) and name != "random":
+                        continue  # the whole pool: the order does not matter
+                    labels = pool.take(ranked[:n])
+                    results.setdefault((who, n, name if n < len(pool) else "(whole pool)"), []).append(
+                        adapt(who, labels, held, corpus, args.model, fine_tune, fit_peer, seed))
+        print(f"seed {seed} done after {time.perf_counter() - started:.0f} s", flush=True)
+        print_table(results, PEERS)
+
+
+def adapt(who, labels, held, corpus, model_dir, fine_tune, fit_peer, seed) -> tuple[float, float]:
+    """(held-out sentence accuracy, IMDB test accuracy) after learning ``labels``; ``who`` is
+    ("this model", None) (the fine-tune chooses its weight) or (peer, weight)."""
+    from serve.runtime import SentimentModel
+
+    def accuracy(scores, split):
+        return float(((scores >= 0.5) == (split.labels == 1)).mean())
+
+    name, weight = who
+    if name == "this model":
+        with tempfile.TemporaryDirectory() as tmp:
+            notes = Path(tmp) / "labels.jsonl"
+            notes.write_text("".join(json.dumps({"text": t, "label": int(y)}) + "\n"
+                                     for t, y in zip(labels.texts, labels.labels)))
+            fine_tune(model_dir, corpus, labels, [notes], Path(tmp) / "tuned", seed=seed, log=lambda *_: None)
+            tuned = SentimentModel(Path(tmp) / "tuned")
+            return accuracy(tuned.predict(held.texts), held), tuned.artifact.metrics["test"]["accuracy"]
+    both = corpus.train + labels
+    peer = fit_peer(name, both.texts, both.labels, np.r_[np.ones(len(corpus.train)), np.full(len(labels), weight)])
+    return accuracy(peer.predict(held.texts), held), accuracy(peer.predict(corpus.test.texts), corpus.test)
+
+
+def print_table(results: dict, peers: dict) -> None:
+    rows = [("model", "labels", "order", "held-out sentences: mean", "min-max", "IMDB test after: mean", "seeds")]
+    for ((name, weight), n, order), runs in results.items():
+        s = np.array([r[0] for r in runs])
+        imdb = np.array([r[1] for r in runs])
+        who = name if weight is None else f"{peers[name]}, weight {weight:g}"
+        rows.append((who, n, order, f"{s.mean():.4f}", f"{s.min():.4f}-{s.max():.4f}",
+                     f"{imdb.mean():.4f}", len(runs)))
+    print(table(rows), flush=True)
 
 
 if __name__ == "__main__":

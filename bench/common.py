@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "aclImdb_v1_labeled.tar.gz"
+SENTENCES = ROOT.parent / "shared" / "data" / "imdb_sentences_labelled.txt"
 
 
 def test_reviews(path: str | Path = DATA, limit: int | None = None, seed: int = 0) -> tuple[list[str], list[int]]:
@@ -20,6 +21,19 @@ def test_reviews(path: str | Path = DATA, limit: int | None = None, seed: int = 
     if limit is not None:
         records = random.Random(seed).sample(records, limit)
     return [r.text for r in records], [r.label for r in records]
+
+
+def labelled_sentences(path: str | Path = SENTENCES, lines: str = "all"):
+    """The ``SENTENCE<TAB>LABEL`` file as a ``trainer.data.Split``; ``lines``: all, odd or even, numbered
+    from 0 as issue 18 numbered them (the odd lines are the file's 2nd, 4th, ...)."""
+    import numpy as np
+
+    from trainer.data import Split
+
+    rows = [line.rsplit("\t", 1) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    keep = {"all": slice(None), "odd": slice(1, None, 2), "even": slice(0, None, 2)}[lines]
+    rows = rows[keep]
+    return Split([text for text, _ in rows], np.array([int(label) for _, label in rows], np.int32))
 
 
 def percentiles_ms(fn, repeats: int) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from explain.attribution import forward
 from explain.methods import METHODS
 from sentilens.codec import START, pad
 from sentilens.settings import THRESHOLD
-from serve.runtime import SentimentModel
+from serve.runtime import DEFAULT_DIR, SentimentModel
 
 KS = ("1", "3", "5", "10", "20%")
 
@@ -33,7 +33,7 @@ KS = ("1", "3", "5", "10", "20%")
 def deletion_drops(model: SentimentModel, ids: list[int], deletions: list[list[int]], positive: bool) -> np.ndarray:
     """Drop of the predicted class's probability for each set of deleted token indices."""
     rows = [[START] + ids] + [[START] + [t for j, t in enumerate(ids) if j not in set(d)] for d in deletions]
-    probs = model.run(pad(rows, model.maxlen)).astype(np.float64)
+    probs = model.score_ids(pad(rows, model.maxlen)).astype(np.float64)
     if not positive:
         probs = 1.0 - probs
     return probs[0] - probs[1:]
@@ -62,12 +62,13 @@ def lime_scores(model: SentimentModel, tokens: list[str], samples: int, seed: in
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--reviews", type=int, default=500)
+    p.add_argument("--model", default=str(DEFAULT_DIR), help="an export directory (default: the committed model)")
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--random-draws", type=int, default=5)
     p.add_argument("--lime", action="store_true", help="add LIME as a peer row (pip install lime)")
     p.add_argument("--lime-samples", type=int, default=1000)
     args = p.parse_args()
-    model = SentimentModel()
+    model = SentimentModel(args.model)
     texts, _ = test_reviews(args.data, limit=args.reviews, seed=1)
     rng = np.random.default_rng(0)
     names = list(model.methods) + (["lime"] if args.lime else [])

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.codec import CODEC_VERSION, OOV, PAD, START, Vocabulary
+from sentilens.codec import CODEC_VERSION, OOV, PAD, START, Vocabulary, tokenize
 from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
 
 FORMAT = "sentilens-model/2"
+OPSET = 17  # the ONNX opset of both graphs
+PARITY_TOLERANCE = 1e-5  # onnxruntime vs Keras, and the padding-skipping graph vs the full one
 METADATA = "metadata.json"
 FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vocab.txt", "history": "history.json"}
 # The padding-skipping scorer (``trainer.fastpath``): a second graph on the same weights, and the
@@ -37,14 +39,22 @@ FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vo
 FAST_FILES = {"fast_onnx": "model_fast.onnx", "pad_states": "pad_states.npy"}
 INT8_FILES = {"fast_int8": "model_fast_int8.onnx"}  # the same scorer with int8 LSTM and readout weights
 INPUT = "ids"  # int32 [batch, maxlen]
+# Reviews of our own that every export scores and records (``probes``); a loaded model must score them the
+# same (``serve.runtime``): files that each pass their sha256 but do not belong together are caught.
+PROBES = ("A warm, funny and beautifully acted film.", "Dull, long and badly written; I wanted my evening back.",
+          "Not bad at all, though the ending drags.", "")
+PROBE_TOLERANCE = 1e-4
 OUTPUTS = ("probability", "running_score")  # [batch], [batch, maxlen]
-DTYPES = {"float32": 4}
+DTYPES = {"float32": 4, "float16": 2}
 # What an export can offer (explanation methods, the scorer), and the indexed weights each needs.
 RUNNING_OUTPUT = "running_score"  # the graph's per-step readout (every sentilens export has it)
 LSTM_WEIGHTS = "lstm_weights"  # the fused ONNX LSTM's W, R, B (contextual decomposition reads them)
 SKIP_PADDING = "skip_padding"  # FAST_FILES: score only each review's real steps
 INT8 = "int8"  # INT8_FILES: measured within the accuracy bound at export (``int8`` in the metadata)
-FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B"), INT8: ("W", "R", "B")}
+# The gated evidence readout (``sentilens.evidence``): word and pair tables, the gate's bias per position.
+WORD_EVIDENCE = "word_evidence"
+FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B"), INT8: ("W", "R", "B"),
+            WORD_EVIDENCE: ("unigram", "pairs", "position")}
 
 # Required keys and their types. A dict is a nested section; ``float`` also accepts integers.
 SCHEMA: dict = {
@@ -123,6 +133,7 @@ class Artifact:
     metrics: dict | None = None
     lineage: dict | None = None
     fast_path: dict | None = None  # parity of the padding-skipping graph with the full one
+    probes: list | None = None  # PROBES as the export scored them: a loaded model must score them the same
     int8: dict | None = None  # the int8 scorer measured against fp32 on the test split
     files: dict[str, str] = field(default_factory=lambda: dict(FILES))
     sha256: dict[str, str] = field(default_factory=dict)
@@ -169,7 +180,7 @@ class Artifact:
             "data": self.data,
             "versions": self.versions,
         }
-        for key in ("parity", "metrics", "lineage", "fast_path", "int8"):
+        for key in ("parity", "metrics", "lineage", "fast_path", "int8", "probes"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
         return meta
@@ -224,6 +235,8 @@ class Artifact:
         if unknown or RUNNING_OUTPUT not in caps["features"]:
             raise ModelError(f"{where}: capabilities.features must include {RUNNING_OUTPUT!r} and only "
                              f"{', '.join(FEATURES)} (got {caps['features']})")
+        for name, peer in ((meta.get("metrics") or {}).get("baseline") or {}).items():
+            check_schema(peer, {"model": str, "accuracy": float, "roc_auc": float}, where, f"metrics.baseline.{name}.")
         architecture = {k: v for k, v in meta["model"].items() if k not in ("maxlen", "vocab_size")}
         return cls(
             codec=CodecSpec(**{k: codec[k] for k in CodecSpec.__dataclass_fields__}),
@@ -234,7 +247,7 @@ class Artifact:
             opset=meta["onnx"]["opset"],
             training=meta["training"], data=meta["data"], versions=meta["versions"],
             parity=meta.get("parity"), metrics=meta.get("metrics"), lineage=meta.get("lineage"),
-            fast_path=meta.get("fast_path"), int8=meta.get("int8"),
+            fast_path=meta.get("fast_path"), int8=meta.get("int8"), probes=_probes(meta.get("probes"), where),
             files=dict(meta["files"]), sha256=dict(meta["sha256"]),
         )
 
@@ -282,12 +295,29 @@ class Artifact:
         if missing:
             raise ModelError(f"{where}: onnx.weights lacks {', '.join(missing)}")
         E, H, V = self.architecture["embed_dim"], self.architecture["units"], self.codec.vocab_size
-        shapes = {"embedding": (V, E), "readout_kernel": (H, 1), "readout_bias": (1,),
-                  "W": (1, 4 * H, E), "R": (1, 4 * H, H), "B": (1, 8 * H)}
+        evidence = WORD_EVIDENCE in self.capabilities.features
+        buckets = self.architecture.get("evidence_buckets") or 0
+        if evidence != (buckets > 0):
+            raise ModelError(f"{where}: capabilities.features {'lists' if evidence else 'lacks'} {WORD_EVIDENCE!r} "
+                             f"but model.evidence_buckets is {buckets!r}")
+        outputs = 2 if evidence else 1  # the state's logit, and the gate
+        shapes = {"embedding": (V, E), "readout_kernel": (H, outputs), "readout_bias": (outputs,),
+                  "W": (1, 4 * H, E + 2 * evidence), "R": (1, 4 * H, H), "B": (1, 8 * H),
+                  "unigram": (V, 1), "pairs": (max(buckets, 1), 1), "position": (self.codec.maxlen,)}
         for role, w in self.weights.items():
             if role in shapes and w.shape != shapes[role]:
                 raise ModelError(f"{where}: onnx.weights.{role} has shape {list(w.shape)}, expected "
                                  f"{list(shapes[role])} for vocab_size {V}, embed_dim {E}, units {H}")
+
+
+def _probes(value: object, where: Path) -> list | None:
+    """``probes``: absent, or one probability in [0, 1] for each of ``PROBES``."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != len(PROBES)
+            or not all(_is(p, float) and 0.0 <= p <= 1.0 for p in value)):
+        raise ModelError(f"{where}: probes must list {len(PROBES)} probabilities, one for each probe review")
+    return value
 
 
 def read_vocabulary(path: Path) -> Vocabulary:
@@ -304,6 +334,9 @@ def read_vocabulary(path: Path) -> Vocabulary:
         raise ModelError(f"{path}: line {words.index('') + 1} is empty")
     seen: dict[str, int] = {}
     for line, word in enumerate(words, start=1):
+        if tokenize(word) != [word]:  # CRLF line ends, capitals, spaces: no text would ever map to it
+            raise ModelError(f"{path}: line {line} ({word[:40]!r}) is not a word the codec makes; every word "
+                             "would be unknown")
         if word in seen:
             raise ModelError(f"{path}: word {word!r} on line {line} repeats line {seen[word]}")
         seen[word] = line

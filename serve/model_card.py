@@ -7,13 +7,15 @@ precision and recall, the confusion matrix with rates, and the bag-of-words base
 
 from __future__ import annotations
 
+from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.ui_safety import md_literal
 
 # What each baseline cannot see, next to its score.
 BLIND = {"words": "order-blind: 'not good' and 'good, not' look the same to it",
-         "word_pairs": "sees order only within adjacent pairs; explains no single word in context"}
+         "word_pairs": "sees order only within adjacent pairs; explains no single word in context",
+         "nb_word_pairs": "sees order only within adjacent pairs; a word counts the same wherever it stands"}
 
 # Our own reviews, each with what a person would say about it and why a model like this can miss it.
 NEUTRAL_PLOT = ("The story follows a young teacher who moves to a small town by the sea, meets the families of "
@@ -22,7 +24,7 @@ FAILURE_EXAMPLES = [
     ("Not bad at all.", "positive", "negation: 'bad' is read as a strongly negative word"),
     ("The trailer promised a brilliant, hilarious, moving comedy. It is none of those things.", "negative",
      "praise quoted in order to deny it"),
-    ("Absolutely dreadful. " + NEUTRAL_PLOT * 12, "negative",
+    ("Absolutely dreadful. " + NEUTRAL_PLOT * 40, "negative",
      "the verdict comes first in a long review; the model reads only the last words"),
     ("A gr8 flick, totes amazeballs.", "positive", "slang and misspellings are unknown words to it"),
 ]
@@ -65,7 +67,7 @@ def failure_table(model: SentimentModel) -> str:
     scores = model.predict([text for text, _, _ in FAILURE_EXAMPLES])
     lines = ["| our example | a person would say | this model says | why it is hard |", "|---|---|---|---|"]
     for (text, truth, why), p in zip(FAILURE_EXAMPLES, scores):
-        said = "positive" if p >= 0.5 else "negative"
+        said = "positive" if p >= THRESHOLD else "negative"
         shown = text if len(text) < 120 else f"{text[:60]}... ({count(len(text.split()), 'word')})"
         mark = "" if said == truth else " (wrong)"
         lines.append(f"| {md_literal(shown)} | {truth} | {said}{mark}, {p:.0%} positive | {why} |")
@@ -99,17 +101,33 @@ def dataset(model: SentimentModel) -> str:
 
 
 def baseline_table(model: SentimentModel) -> str:
-    test = model.artifact.metrics["test"]
-    base = {k: v for k, v in (model.artifact.metrics.get("baseline") or {}).items() if k in BLIND}
+    """This model beside the simple peers fitted on the same split, and which of them is ahead."""
+    art = model.artifact
+    test = art.metrics["test"]
+    base = {k: v for k, v in (art.metrics.get("baseline") or {}).items() if k in BLIND}
     if not base:
         return ""
+    reads = f"reads only the last {count(art.codec.maxlen, 'word')}"
     lines = ["| model | test accuracy | ROC AUC | what it cannot do |", "|---|---|---|---|",
-             (f"| this model ({model.artifact.capabilities.cell}) | {test['accuracy']:.4f} | {test['roc_auc']:.4f} | "
-              f"reads only the last {model.artifact.codec.maxlen} words |")]
-    lines += [f"| {b['model']} | {b['accuracy']:.4f} | {b['roc_auc']:.4f} | {BLIND[k]} |" for k, b in base.items()]
-    return ("**Compared with a bag-of-words baseline.** On the same test split a plain TF-IDF + logistic "
-            "regression scores as well as or better than this model; what the recurrent model offers is an "
-            "explanation that follows the order of the words.\n\n" + "\n".join(lines))
+             f"| this model ({describe(art)}) | {test['accuracy']:.4f} | {test['roc_auc']:.4f} | {reads} |"]
+    lines += [f"| {md_literal(b['model'])} | {b['accuracy']:.4f} | {b['roc_auc']:.4f} | {BLIND[k]} |"
+              for k, b in base.items()]
+    best = max(base.values(), key=lambda b: b["accuracy"])
+    if test["accuracy"] > best["accuracy"]:
+        verdict = (f"On the same test split this model is {100 * (test['accuracy'] - best['accuracy']):.2f} points more "
+                   f"accurate than the best of them ({md_literal(best['model'])}).")
+    else:
+        verdict = (f"On the same test split the best of them ({md_literal(best['model'])}) is "
+                   f"{100 * (best['accuracy'] - test['accuracy']):.2f} points more accurate than this model; what this "
+                   "model offers is an explanation that follows the order of the words.")
+    return ("**Compared with the simple models you could use instead** (each fitted on the same training reviews, "
+            "reading the whole review). " + verdict + "\n\n" + "\n".join(lines))
+
+
+def describe(art) -> str:
+    """The model in a few words (Markdown-safe): its cell, and its readout."""
+    cell = md_literal(art.capabilities.cell)
+    return f"{cell} weighing word and word-pair evidence in context" if art.architecture.get("evidence_buckets") else cell
 
 
 def details(model: SentimentModel) -> str:
@@ -119,6 +137,7 @@ def details(model: SentimentModel) -> str:
     cfg, tr, caps = art.architecture, art.training, art.capabilities
     rows = [
         ("cell", f"{caps.cell} ({'one fused ' + caps.onnx_op if caps.fused else 'an ONNX ' + caps.onnx_op} op)"),
+        ("readout", readout(art)),
         ("explanation methods", ", ".join(caps.methods)),
         ("vocabulary", f"{art.codec.vocab_size:,} ids"),
         ("embedding / units", f"{cfg['embed_dim']} / {cfg['units']}"), ("maxlen", art.codec.maxlen),
@@ -134,10 +153,22 @@ def details(model: SentimentModel) -> str:
         ("int8 scorer", f"test accuracy {art.int8['accuracy']:.4f} (fp32 {art.int8['fp32_accuracy']:.4f}), "
                         f"{'kept' if art.int8['kept'] else 'not kept'} (bound: {art.int8['max_accuracy_loss']:.3f})"
                         if art.int8 else "none"),
-        ("model sha256", f"`{model.sha256}`"),
+        ("model sha256", model.sha256),
         ("libraries", ", ".join(f"{k} {v}" for k, v in art.versions.items())),
     ]
-    return "| property | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    # every value may carry text from metadata.json (not covered by its own sha256): shown as text
+    return "| property | value |\n|---|---|\n" + "\n".join(f"| {k} | {md_literal(v)} |" for k, v in rows)
+
+
+def readout(art) -> str:
+    """How the model turns its states into a score, in a line."""
+    buckets = art.architecture.get("evidence_buckets")
+    if not buckets:
+        return "a dense layer on the last state (the running score: the same layer on every state)"
+    ev = art.training.get("evidence") or {}
+    return (f"each word's and word pair's weight ({buckets:,} hashed pair buckets; naive-Bayes-weighted logistic "
+            f"regression on {ev.get('fitted_on', 0):,} reviews), counted 0-2 times as a gate read from the LSTM "
+            "state decides, plus a logit read from the last state")
 
 
 def curves(model: SentimentModel) -> tuple[list[list], list[list]]:

@@ -16,7 +16,8 @@ import numpy as np
 import onnxruntime as ort
 
 from explain.methods import applicable
-from sentilens.artifact import INPUT, INT8, OUTPUTS, SKIP_PADDING, Artifact
+from sentilens.artifact import (INPUT, INT8, OUTPUTS, PROBE_TOLERANCE, PROBES, SKIP_PADDING, WORD_EVIDENCE,
+                               Artifact)
 from sentilens.codec import Codec
 from sentilens.errors import ModelError
 
@@ -73,6 +74,17 @@ class SentimentModel:
         if not self.methods:
             raise ModelError(f"{self.directory / 'metadata.json'}: capabilities.methods names no explanation "
                              "method this code knows")
+        if art.probes is not None:
+            self._check_probes(art.probes)
+
+    def _check_probes(self, recorded: list) -> None:
+        """The model must score the probe reviews as it did at export: every file passing its sha256 is not
+        enough when the sha256 map itself was rewritten, or the files come from different exports."""
+        got = self.run(self.codec.encode_batch(list(PROBES)))
+        worst = float(np.abs(got - np.asarray(recorded, np.float32)).max())
+        if not worst <= PROBE_TOLERANCE:
+            raise ModelError(f"{self.directory}: scores its probe reviews up to {worst:.3f} away from what the export "
+                             "recorded; its files do not belong together (vocabulary, weights or graph replaced)")
 
     def _check_graph(self, onnx_path: Path) -> None:
         outputs = [o.name for o in self.session.get_outputs()]
@@ -94,6 +106,10 @@ class SentimentModel:
         except Exception as err:  # noqa: BLE001 - a bad graph or array: one line
             raise ModelError(f"{path}: the padding-skipping scorer cannot load ({str(err).splitlines()[0][:300]})") \
                 from None
+        self._fast_positions = WORD_EVIDENCE in self.artifact.capabilities.features
+        want = {"ids", "initial_h", "initial_c", "sequence_lens"} | ({"positions"} if self._fast_positions else set())
+        if {i.name for i in self.fast.get_inputs()} != want:
+            raise ModelError(f"{path}: the padding-skipping graph's inputs are not {', '.join(sorted(want))}")
         units = self.artifact.architecture["units"]
         if self.pad_table.shape != (self.maxlen + 1, 2, units) or self.pad_table.dtype != np.float32:
             raise ModelError(f"{table}: shape {list(self.pad_table.shape)} {self.pad_table.dtype}, expected "
@@ -150,8 +166,10 @@ class SentimentModel:
             cols = np.where(real, (self.maxlen - n)[:, None] + steps[None, :], 0)
             tail = np.where(real, np.take_along_axis(ids[rows], cols, axis=1), 0).astype(np.int32)
             state = self.pad_table[self.maxlen - n]  # [rows, 2, H]: after this row's pads
-            out[rows] = self.fast.run(["probability"], {
-                "ids": tail, "initial_h": state[None, :, 0], "initial_c": state[None, :, 1], "sequence_lens": n})[0]
+            feed = {"ids": tail, "initial_h": state[None, :, 0], "initial_c": state[None, :, 1], "sequence_lens": n}
+            if self._fast_positions:
+                feed["positions"] = cols.astype(np.int64)
+            out[rows] = self.fast.run(["probability"], feed)[0]
         return out
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:

@@ -44,7 +44,8 @@ def test_running_score_contributions_sum_exactly_to_final_minus_baseline(model, 
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "", "plot", "x " * 40 + "splendid night"])
 def test_cd_reproduces_the_onnx_logit(model, text):
     a = cd_attribution(model, forward(model, text))
-    assert a.total == pytest.approx(logit(a.probability), abs=1e-4)
+    # compared as probabilities: onnxruntime's float32 sigmoid is not precise enough to invert far in the tails
+    assert 1 / (1 + np.exp(-a.total)) == pytest.approx(a.probability, abs=1e-6)
     w = LSTMWeights(model.weights)
     ids = model.codec.encode(text).padded
     for span in [(0, 0), (5, 9), (20, 24)]:

@@ -58,7 +58,27 @@ def test_int8_is_served_only_when_the_export_kept_it(tiny_model_dir, committed_m
              "I expected to hate it, but the second half won me over."] * 30
     a, b = fp32.predict(texts), int8.predict(texts)
     assert ((a >= 0.5) == (b >= 0.5)).all() and np.abs(a - b).max() < 0.05 and not np.array_equal(a, b)
-    tiny = SentimentModel(tiny_model_dir).artifact.int8  # measured at export, and refused: 60 test reviews
-    assert tiny is not None and not tiny["kept"]
-    with pytest.raises(ModelError, match=r"has no int8 scorer \(its accuracy 0.\d+ was more than 0.003 below fp32"):
-        SentimentModel(tiny_model_dir, precision="int8")
+    assert SentimentModel(tiny_model_dir).artifact.int8["kept"]
+
+
+def test_int8_is_refused_when_the_export_measured_it_too_inaccurate(tiny_model_dir, tmp_path):
+    """An export whose int8 scorer lost more than the bound keeps the measurement but not the scorer."""
+    import hashlib
+    import json
+    import shutil
+
+    from sentilens.errors import ModelError
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "model_fast_int8.onnx").unlink()
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["files"].pop("fast_int8")
+    meta["sha256"].pop("model_fast_int8.onnx")
+    meta["capabilities"]["features"].remove("int8")
+    meta["int8"] |= {"accuracy": 0.95, "fp32_accuracy": 1.0, "kept": False}
+    (model / "metadata.json").write_text(json.dumps(meta))
+    assert hashlib.sha256((model / "model.onnx").read_bytes()).hexdigest() == meta["sha256"]["model.onnx"]
+    assert SentimentModel(model).precision == "fp32"
+    with pytest.raises(ModelError, match=r"has no int8 scorer \(its accuracy 0.9500 was more than 0.003 below fp32"):
+        SentimentModel(model, precision="int8")

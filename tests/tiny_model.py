@@ -14,21 +14,22 @@ from pathlib import Path
 from tests.synthetic import review
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny_model"
-SETTINGS = dict(vocab_size=64, embed_dim=8, units=8, maxlen=24)
+SETTINGS = dict(vocab_size=64, embed_dim=8, units=8, maxlen=24, evidence_buckets=256, running_weight=0.2)
 
 
 def tiny_corpus(n: int = 240, seed: int = 1):
     """Reviews decided by one word each; the training split also has word-less reviews
-    with coin-flip labels, so that the model starts undecided and needs the word either way."""
+    with coin-flip labels, so that the model starts undecided and needs the word either way.
+    Lengths vary (3 to 18 filler words), as they do in real data."""
     import numpy as np
 
     from trainer.data import Corpus, Split
 
     rng = random.Random(seed)
     labels = [i % 2 for i in range(n)]
-    texts = [review(y, rng) for y in labels]
+    texts = [review(y, rng, rng.randint(3, 18)) for y in labels]
     cut = n * 3 // 4
-    neutral = [review(None, rng) for _ in range(n // 3)]
+    neutral = [review(None, rng, rng.randint(3, 18)) for _ in range(n // 3)]
     coins = [rng.randint(0, 1) for _ in neutral]
     return Corpus(Split(texts[:cut] + neutral, np.array(labels[:cut] + coins, np.int32)),
                   Split(texts[cut:], np.array(labels[cut:], np.int32)),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from pathlib import Path
 
 from sentilens.errors import InputError, SentilensError
 from sentilens.sources import ACCEPTED
+from sentilens.staging import Stopped, check_folder, stop_on_signals
 from trainer.cells import CELLS
 
 
@@ -23,8 +25,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
     p.add_argument("--init", metavar="DIR", help="fine-tune this exported model on --extra (its vocabulary and maxlen "
                                                  "are kept; --data gives the replay sample and the test split)")
+    p.add_argument("--weight", type=float, help="with --init: how many training reviews each annotation counts as "
+                                                 "when the evidence tables are refitted (default: chosen on a "
+                                                 "held-out third of the annotations)")
+    p.add_argument("--accept-audit", action="store_true", help="with --init: learn from annotations even when the "
+                                                               "audit flags trigger words or flipped training labels")
     p.add_argument("--preset", choices=["default", "tutorial"], default="default",
-                   help="default: tuned (test accuracy >= 0.88); tutorial: the reference configuration")
+                   help="default: the gated word/pair evidence LSTM (see README); tutorial: the reference configuration")
     p.add_argument("--cell", choices=list(CELLS), help="recurrent cell (" + ", ".join(
         f"{c.name}: {'fused ' + c.onnx_op if c.must_fuse else 'exports as a Loop'}" for c in CELLS.values()) + ")")
     p.add_argument("--vocab-size", type=int, help="embedding rows: 4 reserved ids + most frequent words")
@@ -33,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--maxlen", type=int, help="ids per review; longer reviews keep their last words")
     p.add_argument("--dropout", type=float, help="dropout of embedding channels before the recurrent layer")
     p.add_argument("--word-dropout", type=float, help="dropout of whole words during training")
+    p.add_argument("--evidence-buckets", type=int, help="pair buckets of the gated evidence readout; 0: the plain "
+                                                        "Dense readout of the tutorial")
+    p.add_argument("--running-weight", type=float, help="weight of the loss on the running score after every word "
+                                                        "(0: only the last word's score is learned)")
+    p.add_argument("--validation-split", type=float, help="share of the training reviews held out for early stopping")
     p.add_argument("--epochs", type=int)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs; 0 turns it off")
     p.add_argument("--seed", type=int)
@@ -43,10 +55,11 @@ def config_from(args: argparse.Namespace):
     from trainer.config import PRESETS
 
     cfg = copy.deepcopy(PRESETS[args.preset])
-    for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout", "word_dropout"):
+    for name in ("cell", "vocab_size", "embed_dim", "units", "maxlen", "dropout", "word_dropout", "evidence_buckets",
+                 "running_weight"):
         if getattr(args, name) is not None:
             setattr(cfg.model, name, getattr(args, name))
-    for name in ("epochs", "seed"):
+    for name in ("epochs", "seed", "validation_split"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if args.patience is not None:
@@ -56,29 +69,39 @@ def config_from(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from trainer.data import load_extra, load_files, load_keras_imdb, merge_extra
-
     try:
-        cfg = config_from(args)
-        if args.init and not args.extra:
-            raise InputError("--init fine-tunes on annotations: pass them with --extra")
-        corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
-        extra = load_extra(args.extra)
-        if args.init:
-            from trainer.finetune import EPOCHS, fine_tune
-
-            fine_tune(args.init, corpus, extra, args.extra, args.out, epochs=args.epochs or EPOCHS, seed=cfg.seed)
-            return 0
-        if extra is not None:
-            corpus = merge_extra(corpus, extra)
-            corpus.source["extra"] = [str(p) for p in args.extra]
-        from trainer.train import train
-
-        train(corpus, cfg, args.out)
+        with stop_on_signals():  # Ctrl-C or SIGTERM: the export in progress is removed, --out stays as it was
+            run(args)
+    except Stopped as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
     except SentilensError as err:  # data, model, export, input: one line each
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    from trainer.data import load_extra, load_files, load_keras_imdb, merge_extra
+
+    cfg = config_from(args)
+    if args.init and not args.extra:
+        raise InputError("--init fine-tunes on annotations: pass them with --extra")
+    check_folder(Path(args.out))  # before minutes of work: --out is new, empty or an earlier export
+    corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
+    extra = load_extra(args.extra)
+    if args.init:
+        from trainer.finetune import EPOCHS, fine_tune
+
+        fine_tune(args.init, corpus, extra, args.extra, args.out, epochs=args.epochs or EPOCHS, seed=cfg.seed,
+                  weight=args.weight, accept_audit=args.accept_audit)
+        return
+    if extra is not None:
+        corpus = merge_extra(corpus, extra)
+        corpus.source["extra"] = [str(p) for p in args.extra]
+    from trainer.train import train
+
+    train(corpus, cfg, args.out)
 
 
 if __name__ == "__main__":

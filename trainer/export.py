@@ -18,11 +18,9 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper
 
-from sentilens.artifact import INPUT, OUTPUTS, Weight
+from sentilens.artifact import INPUT, OPSET, OUTPUTS, Weight
 from sentilens.errors import ExportError
 from trainer.cells import Cell
-
-OPSET = 17
 
 
 def to_onnx(export_model, maxlen: int) -> onnx.ModelProto:
@@ -37,36 +35,23 @@ def to_onnx(export_model, maxlen: int) -> onnx.ModelProto:
     return proto
 
 
-def _readout(graph: onnx.GraphProto, inits: dict) -> tuple[str, str | None]:
-    """Walk back from the Sigmoid to the Dense's MatMul kernel and (unless folded away as zero) its Add bias."""
-    producer = {out: n for n in graph.node for out in n.output}
-    sigmoids = [n for n in graph.node if n.op_type == "Sigmoid"]
-    if len(sigmoids) != 1:
-        raise ExportError(f"expected one Sigmoid readout, found {len(sigmoids)}")
-    kernel = bias = None
-    node = producer.get(sigmoids[0].input[0])
-    while node is not None and node.op_type in ("Reshape", "Add", "MatMul"):
-        consts = [i for i in node.input if i in inits]
-        if node.op_type == "Add" and consts:
-            bias = consts[0]
-        if node.op_type == "MatMul":
-            kernel = consts[0] if consts else None
-            break
-        node = producer.get(node.input[0])
-    if kernel is None:
-        raise ExportError("cannot find the readout Dense kernel behind the Sigmoid")
-    return kernel, bias
+def keras_weights(export_model) -> dict[str, np.ndarray]:
+    """The tensors explain/ reads, by role, as Keras holds them (the recurrent weights aside: the
+    fused op stores them in its own layout and is found by its inputs)."""
+    roles = {"embedding": ("embedding", 0), "readout_kernel": ("readout", 0), "readout_bias": ("readout", 1),
+             "unigram": ("word_evidence", 0), "pairs": ("word_evidence", 1), "position": ("gate", 0)}
+    layers = {layer.name: layer for layer in export_model.layers}
+    return {role: np.asarray(layers[name].get_weights()[k]) for role, (name, k) in roles.items() if name in layers}
 
 
-def weight_roles(proto: onnx.ModelProto, cell: Cell) -> tuple[dict[str, str], str]:
+def weight_roles(proto: onnx.ModelProto, cell: Cell, known: dict[str, np.ndarray]) -> tuple[dict[str, str], str]:
     """Name of the initializer behind each weight explain/ reads, and the recurrent op found.
 
-    embedding: the Gather table; W, R, B: the fused recurrent op's weights (ONNX layout);
-    readout_kernel, readout_bias: the Dense layer (the bias is absent when it is exactly zero).
-    A cell that ``must_fuse`` fails the export unless there is exactly one fused op and no Loop.
+    W, R, B: the fused recurrent op's inputs (ONNX layout). Every other role is the one initializer
+    holding exactly the Keras tensor ``known[role]``; a bias may be absent (tf2onnx drops an all-zero
+    one). A cell that ``must_fuse`` fails the export unless there is one fused op and no Loop.
     """
     graph = proto.graph
-    inits = {t.name: t for t in graph.initializer}
     fused = [list(n.input) for n in graph.node if n.op_type == cell.onnx_op]
     loops = sum(n.op_type == "Loop" for n in graph.node)
     if cell.must_fuse and (len(fused) != 1 or loops):
@@ -74,18 +59,52 @@ def weight_roles(proto: onnx.ModelProto, cell: Cell) -> tuple[dict[str, str], st
                           f"{cell.onnx_op} and {loops} Loop")
     op = cell.onnx_op if len(fused) == 1 and not loops else "Loop"
     roles = dict(zip(("W", "R", "B"), fused[0][1:4])) if op == cell.onnx_op else {}
-    tables = [n.input[0] for n in graph.node
-              if n.op_type == "Gather" and n.input[0] in inits and len(inits[n.input[0]].dims) == 2]
-    if len(tables) != 1:
-        raise ExportError(f"expected one embedding Gather, found {len(tables)}")
-    roles["embedding"] = tables[0]
-    roles["readout_kernel"], bias = _readout(graph, inits)
-    if bias is not None:
-        roles["readout_bias"] = bias
+    arrays = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for role, want in known.items():
+        found = [name for name, got in arrays.items()
+                 if got.dtype == want.dtype and got.size == want.size and np.array_equal(got.reshape(want.shape), want)]
+        if len(found) > 1 and len({arrays[n].shape for n in found}) == 1 and not want.any():
+            found = found[:1]  # equal all-zero tensors: any one serves
+        if not found and role == "readout_bias":
+            continue
+        if len(found) != 1:
+            raise ExportError(f"cannot find the {role} weights in the ONNX graph ({len(found)} candidates)")
+        roles[role] = found[0]
     return roles, op
 
 
-def save(proto: onnx.ModelProto, cell: Cell, onnx_path: Path, data_name: str) -> tuple[dict[str, Weight], str]:
+def round_to_half(export_model) -> None:
+    """Round the embedding to float16 values in Keras, so that the export can store it as float16
+    (half the size; ``store_half``) and Keras and onnxruntime still compute with the same numbers."""
+    layer = export_model.get_layer("embedding")
+    layer.set_weights([w.astype(np.float16).astype(np.float32) for w in layer.get_weights()])
+
+
+def store_half(proto: onnx.ModelProto, name: str) -> None:
+    """Store initializer ``name`` as float16 and widen each lookup of it back to float32 (a Cast after
+    the Gather). Its values must already be float16 numbers (``round_to_half``): nothing changes."""
+    graph = proto.graph
+    tensor = next(t for t in graph.initializer if t.name == name)
+    array = numpy_helper.to_array(tensor)
+    half = array.astype(np.float16)
+    if not np.array_equal(half.astype(array.dtype), array):
+        raise ExportError(f"{name}: not float16 values; round the weights before the export")
+    tensor.CopyFrom(numpy_helper.from_array(half, name))
+    nodes = list(graph.node)
+    del graph.node[:]
+    for node in nodes:  # (appending copies a node: rename the output first)
+        if node.op_type == "Gather" and node.input[0] == name and name not in node.input[1:]:
+            wide = node.output[0]
+            node.output[0] = wide + "_half"
+            graph.node.extend([node, onnx.helper.make_node("Cast", [node.output[0]], [wide], to=onnx.TensorProto.FLOAT)])
+        elif name in node.input:
+            raise ExportError(f"{name} is read by a {node.op_type} node, not only looked up; cannot store it as float16")
+        else:
+            graph.node.append(node)
+
+
+def save(proto: onnx.ModelProto, cell: Cell, known: dict[str, np.ndarray], onnx_path: Path,
+         data_name: str) -> tuple[dict[str, Weight], str]:
     """Write the graph, with the weights explain/ reads moved into ``data_name``; return their index
     and the recurrent op found.
 
@@ -94,7 +113,9 @@ def save(proto: onnx.ModelProto, cell: Cell, onnx_path: Path, data_name: str) ->
     outputs = [o.name for o in proto.graph.output]
     if sorted(outputs) != sorted(OUTPUTS):
         raise ExportError(f"outputs are {outputs}, expected {list(OUTPUTS)}")
-    roles, op = weight_roles(proto, cell)
+    roles, op = weight_roles(proto, cell, known)
+    if "embedding" in roles:
+        store_half(proto, roles["embedding"])
     by_name = {t.name: t for t in proto.graph.initializer}
     index, offset = {}, 0
     with open(onnx_path.parent / data_name, "wb") as data:

@@ -25,16 +25,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from sentilens.artifact import FAST_FILES, INT8, INT8_FILES, SKIP_PADDING, Artifact
+from sentilens import lstm
+from sentilens.artifact import (FAST_FILES, INT8, INT8_FILES, OPSET, PARITY_TOLERANCE, SKIP_PADDING,
+                               WORD_EVIDENCE, Artifact)
+from sentilens.evidence import GATE_MAX, PAIR_MULTIPLIERS
 from sentilens.errors import ExportError, SentilensError
+from sentilens.settings import THRESHOLD
 
-PARITY_TOLERANCE = 1e-5
-OPSET = 17
 INT8_MAX_ACCURACY_LOSS = 0.003  # the int8 scorer is kept only within 0.3 points of fp32 on the test split
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def pad_states(weights: dict[str, np.ndarray], maxlen: int) -> np.ndarray:
@@ -43,22 +41,21 @@ def pad_states(weights: dict[str, np.ndarray], maxlen: int) -> np.ndarray:
     The ONNX LSTM recurrence (gates i, o, f, c; Wb + Rb), in float32 like onnxruntime."""
     W, R, B = (weights[k][0].astype(np.float32) for k in ("W", "R", "B"))
     H = R.shape[-1]
-    x = weights["embedding"][0].astype(np.float32)  # the pad id's embedding
+    x = np.zeros(W.shape[-1], np.float32)  # the pad id's embedding (and no evidence on a pad)
+    x[: weights["embedding"].shape[-1]] = weights["embedding"][0]
     xw = W @ x + B[: 4 * H] + B[4 * H:]
     h, c = np.zeros(H, np.float32), np.zeros(H, np.float32)
     table = np.zeros((maxlen + 1, 2, H), np.float32)
     for p in range(1, maxlen + 1):
-        gates = xw + R @ h
-        i, o, f, g = (gates[k * H:(k + 1) * H] for k in range(4))
-        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-        h = _sigmoid(o) * np.tanh(c)
+        h, c = lstm.step(xw, R, h, c)
         table[p, 0], table[p, 1] = h, c
     return table
 
 
 def _external(art: Artifact, role: str) -> TensorProto:
     w = art.weights[role]
-    tensor = TensorProto(name=role, data_type=TensorProto.FLOAT, dims=list(w.shape))
+    dtype = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}[w.dtype]
+    tensor = TensorProto(name=role, data_type=dtype, dims=list(w.shape))
     tensor.data_location = TensorProto.EXTERNAL
     for key, value in (("location", art.files["onnx_data"]), ("offset", str(w.offset)), ("length", str(w.length))):
         entry = tensor.external_data.add()
@@ -67,35 +64,110 @@ def _external(art: Artifact, role: str) -> TensorProto:
 
 
 def build_graph(art: Artifact) -> onnx.ModelProto:
-    """ids [n, T] int32, initial_h/initial_c [1, n, H], sequence_lens [n] -> probability [n]."""
+    """ids [n, T] int32, initial_h/initial_c [1, n, H], sequence_lens [n] (and, with word evidence,
+    positions [n, T] int64: where each step sits in the padded review) -> probability [n]."""
     H = art.architecture["units"]
+    evidence = WORD_EVIDENCE in art.capabilities.features
     inits = [_external(art, r) for r in ("embedding", "W", "R", "B", "readout_kernel")]
-    readout = "logit"
-    nodes = [
-        helper.make_node("Gather", ["embedding", "ids"], ["x_bte"]),
-        helper.make_node("Transpose", ["x_bte"], ["x"], perm=[1, 0, 2]),
-        helper.make_node("LSTM", ["x", "W", "R", "B", "sequence_lens", "initial_h", "initial_c"], ["", "Y_h"],
-                         hidden_size=H),
+    inits += [helper.make_tensor("axis0", TensorProto.INT64, [1], [0]),
+              helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
+              helper.make_tensor("flat", TensorProto.INT64, [1], [-1])]
+    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT32, ["n", "T"]),
+              helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, "n", H]),
+              helper.make_tensor_value_info("initial_c", TensorProto.FLOAT, [1, "n", H]),
+              helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["n"])]
+    nodes = [helper.make_node("Gather", ["embedding", "ids"], ["x_raw"]),
+             helper.make_node("Cast", ["x_raw"], ["x_bte"], to=TensorProto.FLOAT)]
+    lstm_input = "x_bte"
+    if evidence:
+        inputs.append(helper.make_tensor_value_info("positions", TensorProto.INT64, ["n", "T"]))
+        inits += [_external(art, r) for r in ("unigram", "pairs", "position")]
+        nodes += _evidence_nodes(art)
+        nodes.append(helper.make_node("Concat", ["x_bte", "word", "pair"], ["x_with"], axis=-1))
+        lstm_input = "x_with"
+    nodes += [
+        helper.make_node("Transpose", [lstm_input], ["x"], perm=[1, 0, 2]),
+        helper.make_node("LSTM", ["x", "W", "R", "B", "sequence_lens", "initial_h", "initial_c"],
+                         ["Y" if evidence else "", "Y_h"], hidden_size=H),
         helper.make_node("Squeeze", ["Y_h", "axis0"], ["h"]),
         helper.make_node("MatMul", ["h", "readout_kernel"], ["logit"]),
     ]
+    readout = "logit"
     if "readout_bias" in art.weights:
         inits.append(_external(art, "readout_bias"))
         nodes.append(helper.make_node("Add", ["logit", "readout_bias"], ["logit_b"]))
         readout = "logit_b"
+    if evidence:  # the last state's logit (column 0) plus the gated evidence of every step
+        inits += [helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+                  helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+                  helper.make_tensor("two", TensorProto.INT64, [1], [2]),
+                  helper.make_tensor("gate_max", TensorProto.FLOAT, [], [GATE_MAX])]
+        nodes += [
+            helper.make_node("Slice", [readout, "zero", "one", "axis1"], ["state_logit"]),
+            helper.make_node("Squeeze", ["Y", "axis1"], ["Y_tnh"]),
+            helper.make_node("Transpose", ["Y_tnh"], ["Y_nth"], perm=[1, 0, 2]),
+            helper.make_node("MatMul", ["Y_nth", "readout_kernel"], ["steps"]),
+        ]
+        steps = "steps"
+        if "readout_bias" in art.weights:
+            nodes.append(helper.make_node("Add", ["steps", "readout_bias"], ["steps_b"]))
+            steps = "steps_b"
+        nodes += [
+            helper.make_node("Slice", [steps, "one", "two", "two"], ["gate_in"]),  # [n, T, 1]
+            helper.make_node("Squeeze", ["gate_in", "two"], ["gate_pre"]),
+            helper.make_node("Gather", ["position", "positions"], ["gate_bias"]),
+            helper.make_node("Add", ["gate_pre", "gate_bias"], ["gate_z"]),
+            helper.make_node("Sigmoid", ["gate_z"], ["gate_s"]),
+            helper.make_node("Mul", ["gate_s", "gate_max"], ["gate"]),
+            helper.make_node("Add", ["word", "pair"], ["evidence3"]),
+            helper.make_node("Squeeze", ["evidence3", "two"], ["evidence"]),
+            helper.make_node("Mul", ["gate", "evidence"], ["counted"]),
+            helper.make_node("ReduceSum", ["counted", "axis1"], ["gated"], keepdims=1),
+            helper.make_node("Add", ["state_logit", "gated"], ["total"]),
+        ]
+        readout = "total"
     nodes += [helper.make_node("Sigmoid", [readout], ["p"]),
               helper.make_node("Reshape", ["p", "flat"], ["probability"])]
-    inits += [helper.make_tensor("axis0", TensorProto.INT64, [1], [0]),
-              helper.make_tensor("flat", TensorProto.INT64, [1], [-1])]
-    graph = helper.make_graph(
-        nodes, "sentilens_fast",
-        [helper.make_tensor_value_info("ids", TensorProto.INT32, ["n", "T"]),
-         helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, "n", H]),
-         helper.make_tensor_value_info("initial_c", TensorProto.FLOAT, [1, "n", H]),
-         helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["n"])],
-        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["n"])],
-        initializer=inits)
+    graph = helper.make_graph(nodes, "sentilens_fast", inputs,
+                              [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["n"])],
+                              initializer=inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="sentilens")
+
+
+def _evidence_nodes(art: Artifact) -> list[onnx.NodeProto]:
+    """``sentilens.evidence.token_evidence`` on the tail ids: ``word`` and ``pair`` [n, T, 1] float32."""
+    a, b = PAIR_MULTIPLIERS
+    buckets = art.architecture["evidence_buckets"]
+    consts = {"mul_prev": a, "mul_cur": b, "buckets": buckets, "zero_id": 0}
+    art_consts = [helper.make_tensor(name, TensorProto.INT64, [], [value]) for name, value in consts.items()]
+    nodes = [helper.make_node("Constant", [], [t.name], value=t) for t in art_consts]
+    nodes += [
+        helper.make_node("Constant", [], ["last_but_one"], value=helper.make_tensor("v", TensorProto.INT64, [1], [-1])),
+        helper.make_node("Constant", [], ["shift"], value=helper.make_tensor("v", TensorProto.INT64, [4], [0, 1, 0, 0])),
+        helper.make_node("Cast", ["ids"], ["cur"], to=TensorProto.INT64),
+        helper.make_node("Slice", ["cur", "zero", "last_but_one", "axis1"], ["cur_head"]),
+        helper.make_node("Pad", ["cur_head", "shift"], ["prev"]),
+        helper.make_node("Mul", ["prev", "mul_prev"], ["prev_m"]),
+        helper.make_node("Mul", ["cur", "mul_cur"], ["cur_m"]),
+        helper.make_node("Add", ["prev_m", "cur_m"], ["pair_key"]),
+        helper.make_node("Mod", ["pair_key", "buckets"], ["bucket"]),
+        helper.make_node("Equal", ["cur", "zero_id"], ["cur_pad"]),
+        helper.make_node("Not", ["cur_pad"], ["cur_live_b"]),
+        helper.make_node("Cast", ["cur_live_b"], ["cur_live2"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["cur_live2", "two"], ["cur_live"]),
+        helper.make_node("Equal", ["prev", "zero_id"], ["prev_pad"]),
+        helper.make_node("Not", ["prev_pad"], ["prev_live_b"]),
+        helper.make_node("Cast", ["prev_live_b"], ["prev_live2"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["prev_live2", "two"], ["prev_live"]),
+        helper.make_node("Gather", ["unigram", "cur"], ["word16"]),
+        helper.make_node("Cast", ["word16"], ["word_raw"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["word_raw", "cur_live"], ["word"]),
+        helper.make_node("Gather", ["pairs", "bucket"], ["pair16"]),
+        helper.make_node("Cast", ["pair16"], ["pair_raw"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["pair_raw", "cur_live"], ["pair_cur"]),
+        helper.make_node("Mul", ["pair_cur", "prev_live"], ["pair"]),
+    ]
+    return nodes
 
 
 def add_fast_path(directory: str | Path, check_ids: np.ndarray) -> dict:
@@ -157,7 +229,7 @@ def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict
     a, b = classification_report(labels, fp32), classification_report(labels, int8)
     result = {"reviews": int(len(ids)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
               "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
-              "agreement": float(((fp32 >= 0.5) == (int8 >= 0.5)).mean()),
+              "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()),
               "max_accuracy_loss": INT8_MAX_ACCURACY_LOSS}
     result["kept"] = bool(a["accuracy"] - b["accuracy"] <= INT8_MAX_ACCURACY_LOSS)
     caps = art.capabilities

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sentilens.errors import ModelError
+from sentilens.lstm import KERAS_GATES, gate_rows
 from serve.runtime import SentimentModel
 from trainer.cells import get_cell
 from trainer.config import ModelConfig
@@ -32,15 +33,19 @@ def load_exported_weights(export_model, model: SentimentModel) -> None:
                          "carry its recurrent weights in a reloadable layout; only fused LSTM exports do")
     w = model.weights
     units = cfg.units
-    order = [0, 2, 3, 1]  # Keras gate k is ONNX gate order[k]: i<-i, f<-f, c<-c, o<-o from (i, o, f, c)
+    rows = gate_rows(units, KERAS_GATES)
 
     def regate(a: np.ndarray) -> np.ndarray:
-        return np.concatenate([a[g * units:(g + 1) * units] for g in order], axis=0)
+        return a[rows]
 
     kernel = regate(w["W"][0]).T
     recurrent = regate(w["R"][0]).T
     bias = regate(w["B"][0][: 4 * units] + w["B"][0][4 * units:])
-    export_model.get_layer("embedding").set_weights([w["embedding"]])
+    export_model.get_layer("embedding").set_weights([w["embedding"].astype(np.float32)])
     export_model.get_layer("lstm").set_weights([kernel, recurrent, bias])
-    readout_bias = w.get("readout_bias", np.zeros(1, np.float32)).reshape(1)
-    export_model.get_layer("readout").set_weights([w["readout_kernel"].reshape(units, 1), readout_bias])
+    outputs = w["readout_kernel"].shape[-1]  # 1 (plain) or 2 (the state's logit and the gate)
+    readout_bias = w.get("readout_bias", np.zeros(outputs, np.float32)).reshape(outputs)
+    export_model.get_layer("readout").set_weights([w["readout_kernel"].reshape(units, outputs), readout_bias])
+    if "unigram" in w:
+        export_model.get_layer("word_evidence").set_weights([w["unigram"], w["pairs"]])
+        export_model.get_layer("gate").set_weights([w["position"]])
