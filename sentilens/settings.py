@@ -46,6 +46,10 @@ class Settings:
     auth_file: str | None = None  # SENTILENS_AUTH_FILE: one user:password per line
     host: str = DEFAULT_HOST  # GRADIO_SERVER_NAME
     port: int = DEFAULT_PORT  # GRADIO_SERVER_PORT
+    # Host names the app answers to besides loopback and the bound address: SENTILENS_ALLOWED_HOSTS
+    # (comma-separated) and a Hugging Face Space's own SPACE_HOST. A request for any other name is
+    # refused: a page on a rebinding domain cannot read or write through the visitor's browser.
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +61,6 @@ class Settings:
             auth_file=env.get("SENTILENS_AUTH_FILE") or None,
             host=env.get("GRADIO_SERVER_NAME") or DEFAULT_HOST,
             port=int(port) if port.isdigit() else DEFAULT_PORT,
+            allowed_hosts=tuple(h.strip() for h in (env.get("SENTILENS_ALLOWED_HOSTS", "") + ","
+                                                     + env.get("SPACE_HOST", "")).split(",") if h.strip()),
         )

@@ -102,7 +102,7 @@ def parse_label(value: object, where: str) -> int | None:
 
 
 def is_aclimdb(path: Path) -> bool:
-    return path.is_dir() or path.name.endswith((".tar.gz", ".tgz"))
+    return path.is_dir() or path.name.endswith(ARCHIVE_SUFFIXES)
 
 
 def _report(on_bad_row: BadRow | None, where: str, problem: str) -> None:
@@ -124,13 +124,17 @@ def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Lim
         raise DataError(f"{path}: no such file or directory")
     if not path.is_dir():
         try:
-            with tarfile.open(path, "r:*"):
+            with open_tar(path):
                 pass
         except (tarfile.TarError, EOFError, OSError, ValueError) as err:
             raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
     if split not in (None, "train", "test"):
         raise DataError(f"{path}: split must be train or test, got {split!r}")
-    return _acl_records(path, on_bad_row, limits or Limits(), tally if tally is not None else Tally(), sort, only=split)
+    limits = limits or Limits()
+    if limits.max_total_bytes is not None or limits.max_members is not None:
+        for _ in _aclimdb_members(path, limits):  # headers only: refuse before a single record is given
+            pass
+    return _acl_records(path, on_bad_row, limits, tally if tally is not None else Tally(), sort, only=split)
 
 
 def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: Tally, sort: bool,
@@ -138,7 +142,8 @@ def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: T
     members = (m for m in _aclimdb_members(path, limits) if only is None or m[0][0] == only)
     if sort:  # read now: a tar member can only be read while the archive is open
         cap = limits.max_member_bytes
-        members = iter(sorted(((key, name, size, functools.partial(bytes, read() if size <= cap else b""))
+        members = iter(sorted(((key, name, size, read if isinstance(read, str) else
+                                functools.partial(bytes, read() if size <= cap else b""))
                                for key, name, size, read in members), key=lambda m: m[0]))
     found = 0
     for key, member, size, read in members:
@@ -148,6 +153,9 @@ def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: T
         where = f"{path}:{member}"
         if size > limits.max_member_bytes:
             _report(on_bad_row, where, f"{size:,} bytes, over the {limits.max_member_bytes:,}-byte cap for one review")
+            continue
+        if isinstance(read, str):  # the problem with this member
+            _report(on_bad_row, where, read)
             continue
         try:
             text = read().decode("utf-8")
@@ -160,7 +168,7 @@ def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: T
         raise DataError(f"{path}: no reviews in the aclImdb layout {ACLIMDB_LAYOUT}")
 
 
-Member = tuple[tuple[str, str, int, int], str, int, Callable[[], bytes]]
+Member = tuple[tuple[str, str, int, int], str, int, Callable[[], bytes] | str]  # read, or why it cannot be
 
 
 def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
@@ -192,15 +200,51 @@ def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
                     yield item
         return
     try:
-        with tarfile.open(path, "r:*") as tar:
-            for member in tar:
+        with open_tar(path) as tar:
+            while (member := tar.next()) is not None:
+                tar.members.clear()  # tarfile keeps every header it has read: a million empty files add up
                 account(member.size)
-                if member.isfile() and member.name.endswith(".txt"):
-                    item = keyed(member.name, member.size, lambda m=member: tar.extractfile(m).read())
+                if member.name.endswith(".txt"):
+                    read = (lambda m=member: tar.extractfile(m).read()) if member.isfile() else not_a_file(member)
+                    item = keyed(member.name, member.size if member.isfile() else 0, read)
                     if item:
                         yield item
+    except DataError:
+        raise
     except (tarfile.TarError, EOFError, OSError, ValueError) as err:
         raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
+
+
+MAX_TAR_HEADER_BYTES = 64 * 2**10  # a GNU long name or a pax header; a real one is a few hundred bytes
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a long-name (``L``) or pax (``x``) header's whole data before anything else can
+    look at it: a 0.4 MB archive can ask for gigabytes. Its size is checked before it is read."""
+
+    def _proc_gnulong(self, tarfile_):
+        self._check_header()
+        return super()._proc_gnulong(tarfile_)
+
+    def _proc_pax(self, tarfile_):
+        self._check_header()
+        return super()._proc_pax(tarfile_)
+
+    def _check_header(self) -> None:
+        if self.size > MAX_TAR_HEADER_BYTES:
+            raise tarfile.HeaderError(f"a header of {self.size:,} bytes (the limit is {MAX_TAR_HEADER_BYTES:,})")
+
+
+def open_tar(path: Path) -> tarfile.TarFile:
+    """A tar archive whose headers are bounded before they are read (``_BoundedTarInfo``)."""
+    return tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)
+
+
+def not_a_file(member: tarfile.TarInfo) -> str:
+    """Why a review's path in the archive cannot be read: it is a link, folder or device."""
+    kind = ("a symbolic link" if member.issym() else "a hard link" if member.islnk() else
+            "a folder" if member.isdir() else "a device or pipe")
+    return f"{kind} in the archive, not a file"
 
 
 # ---- tables ---------------------------------------------------------------------------------
@@ -340,8 +384,12 @@ class _Lines:
     class Overlong(Exception):
         pass
 
+    class Spans(Exception):
+        """A record would continue past its first line where records may not (``single_until``)."""
+
     def __init__(self, f: io.TextIOBase):
         self.source, self.back = _physical_lines(f), []
+        self.single_until = 0  # lines up to this number are read again as records of one line each
         self.start_record()
 
     def start_record(self) -> None:
@@ -355,6 +403,8 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
+        if self.taken and self.taken[0][0] <= self.single_until:
+            raise _Lines.Spans
         if self.back:
             number, text = self.back.pop()
         else:
@@ -378,7 +428,9 @@ def _csv_records(f: io.TextIOBase) -> Iterator[tuple[int, list[str] | str]]:
 
     ``csv`` ends a quoted field that never closes at the end of the file, swallowing every line
     after it: such a record (it needed the end of the file to finish) and one longer than
-    ``MAX_RECORD_CHARS`` are rejected at their first line, and the rest is parsed afresh."""
+    ``MAX_RECORD_CHARS`` are rejected at their first line, and the lines it swallowed are read again,
+    each as a record of its own (one that would again run on past its line is rejected at it). So
+    every line is read at most twice: the cost stays linear in the file, whatever its quotes."""
     lines = _Lines(f)
     reader = csv.reader(lines)
     while True:
@@ -390,6 +442,8 @@ def _csv_records(f: io.TextIOBase) -> Iterator[tuple[int, list[str] | str]]:
             return
         except _Lines.Overlong:
             problem = TOO_LONG if len(lines.taken) == 1 else UNCLOSED
+        except _Lines.Spans:
+            problem = UNCLOSED
         except csv.Error as err:
             problem = f"malformed CSV ({str(err)[:120]})"
         if problem is None:
@@ -398,9 +452,11 @@ def _csv_records(f: io.TextIOBase) -> Iterator[tuple[int, list[str] | str]]:
             continue
         if not lines.taken:
             return
-        lines.give_back(lines.taken[1:])
-        reader = csv.reader(lines)  # a fresh parser from the next line
         yield lines.taken[0][0], problem
+        if len(lines.taken) > 1:
+            lines.single_until = max(lines.single_until, lines.taken[-1][0])
+            lines.give_back(lines.taken[1:])
+        reader = csv.reader(lines)  # a fresh parser from the next line
 
 
 def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
@@ -486,3 +542,6 @@ def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
 TABLE_READERS: dict[str, Callable[[Path, io.TextIOBase, str | None], RowParsers]] = {
     ".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".txt": _txt_rows,
 }
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+# Every file suffix a reader takes; Parquet needs pyarrow (the spark extra), the rest the standard library.
+SUFFIXES = (*TABLE_READERS, ".parquet", *ARCHIVE_SUFFIXES)

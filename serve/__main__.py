@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
                                                     "tab with both side by side")
     p.add_argument("--auth", help=argparse.SUPPRESS)  # refused below, with the way to do it
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
+    p.add_argument("--allowed-host", action="append", default=list(env.allowed_hosts), metavar="NAME",
+                   help="a host name the app answers to besides loopback and --host (repeatable; or "
+                        "SENTILENS_ALLOWED_HOSTS); requests for any other Host are refused")
     args = p.parse_args(argv)
     if args.auth is not None:
         p.error("--auth: a password on the command line is visible to every user of the machine (ps); "
@@ -35,7 +38,7 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
              annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
-             compare_dir: str | None = None):
+             compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py."""
     from serve.annotate_tab import AnnotateTab, load_reviews
     from serve.annotations import AnnotationStore
@@ -56,14 +59,15 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
         compare = CompareTab(model, SentimentModel(compare_dir), store)
     app = build_app(model, AnnotateTab(model, store), compare)
     app.queue(default_concurrency_limit=concurrency)
-    return app, {"auth": logins.check if logins else None} | launch_options()
+    hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
+    return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
-                                      compare_dir=args.compare)
+                                      compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ MAX_CHARS = 100_000  # about 18,000 words; the model reads only the last maxlen 
 # unit), so the words are capped too: this bounds every /explain answer (a few MB at most) and
 # the work behind it, whatever the 100,000 characters were.
 MAX_TOKENS = 20_000
+MAX_TOKEN_CHARS = 200_000  # ... and their letters: one squared unit can normalise into a word of many
 
 
 def check_text(text: object) -> str:
@@ -70,16 +71,13 @@ def explain(model: SentimentModel, text: str, method: str = DEFAULT_METHOD) -> E
     text = check_text(text)
     entry = check_method(method, model.methods)
     enc = model.codec.encode(text)
-    if len(enc.tokens) > MAX_TOKENS:
-        raise InputError(f"Your review has {len(enc.tokens):,} words once normalised; the limit for an explanation "
-                         f"is {MAX_TOKENS:,}. Paste a shorter one (the model reads only its last {model.maxlen} words).")
+    letters = sum(map(len, enc.tokens))
+    if len(enc.tokens) > MAX_TOKENS or letters > MAX_TOKEN_CHARS:
+        raise InputError(f"Your review has {len(enc.tokens):,} words ({letters:,} letters) once normalised; the limit "
+                         f"for an explanation is {MAX_TOKENS:,} words and {MAX_TOKEN_CHARS:,} letters. Paste a shorter "
+                         f"one (the model reads only its last {model.maxlen} words).")
     fwd = forward(model, text, enc)  # one pass: the probability, the plot's curve and the running method
     return Explained(text, fwd, entry.explain(model, fwd), encoding_view(model.codec, text, fwd.enc))
-
-
-def explain_review(model: SentimentModel, text: str, method: str = DEFAULT_METHOD) -> dict:
-    """The /explain answer (plain data)."""
-    return explain(model, text, method).to_dict()
 
 
 def running_points(fwd: Forward) -> list[dict]:

@@ -21,8 +21,7 @@ from explain.attribution import forward
 from explain.running import running_score
 from sentilens.codec import tokenize
 from sentilens.digest import sha256_of
-from sentilens.errors import DataError, InputError
-from sentilens.sources import Limits, read_any
+from sentilens.errors import InputError
 from sentilens.wording import count
 from serve.analysis import MAX_CHARS
 from serve.annotations import ORDERS, AnnotationStore, Item
@@ -30,13 +29,7 @@ from serve.review_view import asset, review_html
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
 from serve.ui_safety import info, md_literal, user_errors
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-# An archive is refused once it unpacks past these (the whole aclImdb: 63 MB in 50,009 files),
-# from the tar headers, before the bytes are read: a small .tar.gz cannot blow up the server.
-ARCHIVE_LIMITS = Limits(max_total_bytes=128 * 2**20, max_members=100_000)
-UPLOAD_TYPES = [".csv", ".jsonl", ".ndjson", ".txt", ".tar.gz", ".tgz"]
-SCORE_CHUNK = 2048
+from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 # Keyboard shortcuts: click the buttons by their elem_id unless the user is typing.
 SHORTCUTS = """
@@ -67,16 +60,15 @@ def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path
     name = name or path.name
     source = f"{name}@{sha256_of(path)[:8]}"
     bad: list[str] = []
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     repeated: list[str] = []
-    records = read_any(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}"),
-                       limits=ARCHIVE_LIMITS)
+    records = read_upload(path, on_bad_row=lambda where, problem: bad.append(f"{where.rsplit('/', 1)[-1]}: {problem}"))
     n = added = 0
     if progress is not None:
         progress((0, None), desc="reading")
-    for chunk in chunks(records, SCORE_CHUNK):
+    for chunk in chunks(records):
         n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
-        if progress is not None and len(chunk) == SCORE_CHUNK:  # a full chunk: more may follow
+        if progress is not None:
             progress((n, None), desc=f"scored {n:,} reviews")
     report = f"Loaded {name}: {count(n, 'review')}, {added:,} new in the queue"
     if repeated:
@@ -86,22 +78,27 @@ def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path
     return report + "."
 
 
-def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: list, seen: dict[str, int],
+def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: list, seen: set[str],
            repeated: list[str], bad: list[str]) -> int:
     """Score one chunk and add it to the store; returns how many items were new."""
     scored = score_chunk(model, chunk)
-    bad.extend(f"{where.rsplit('/', 1)[-1]}: {problem}" for where, problem in scored.rejected)
     items = []
     for r, p in zip(scored.records, scored.probabilities):
         if len(r.text) > MAX_CHARS:  # the app shows and explains reviews up to this length
             bad.append(f"{r.where.rsplit('/', 1)[-1]}: the review has {len(r.text):,} characters; the limit is "
                        f"{MAX_CHARS:,}")
             continue
-        seen[r.id] = seen.get(r.id, 0) + 1
-        item_id = f"{source}#{r.id}" if seen[r.id] == 1 else f"{source}#{r.id}~{seen[r.id]}"
-        if seen[r.id] > 1:
-            repeated.append(item_id.partition("#")[2])
-        items.append((item_id, r.text, r.label, float(p)))
+        if not r.text.strip():
+            bad.append(f"{r.where.rsplit('/', 1)[-1]}: the review is empty")
+            continue
+        key, k = r.id, 1
+        while key in seen:  # a repeated id is kept apart as ID~2, ID~3... never as an id the file also has
+            k += 1
+            key = f"{r.id}~{k}"
+        seen.add(key)
+        if k > 1:
+            repeated.append(key)
+        items.append((f"{source}#{key}", r.text, r.label, float(p)))
     return store.add_items(items)
 
 
@@ -247,15 +244,7 @@ class AnnotateTab:
         return self.show(item, undone.note, undone.rationale_tokens)
 
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        if file is None:
-            raise InputError("Choose a file to upload first.")
-        path = Path(file if isinstance(file, str) else file.name)
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise InputError(f"The file is {path.stat().st_size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
-        try:
-            report = load_reviews(self.store, self.model, path, progress=progress)
-        except DataError as err:
-            raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
+        report = load_reviews(self.store, self.model, uploaded(file), progress=progress)
         info(report)
         shown = list(self.start(order, typed, current, request))  # loading never depends on the name
         shown[3] = self.progress_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sentilens.errors import InputError
+from sentilens.errors import DataError, InputError
 from sentilens.settings import THRESHOLD
 from serve.safe_csv import SafeWriter
 
@@ -65,6 +66,9 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # from a crafted request: SQLite would refuse them deep down
+
+
 def iso_time(seconds: float) -> str:
     """Seconds since the epoch -> ISO 8601 in UTC, e.g. 2026-11-28T15:30:00.123Z."""
     return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -100,12 +104,17 @@ class Item:
 class AnnotationStore:
     def __init__(self, path: str | Path):
         self.path = str(path)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
-            if "rationale_tokens" not in columns:  # a database from before rationale by token
-                db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
+        if Path(path).is_dir():
+            raise DataError(f"{path}: is a folder; --db names the SQLite file to keep the annotations in")
+        try:
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
+                if "rationale_tokens" not in columns:  # a database from before rationale by token
+                    db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
+        except sqlite3.Error as err:  # not a database, or one we cannot write: say so, touch nothing
+            raise DataError(f"{path}: not an annotation database sentilens can open ({str(err)[:120]})") from None
 
     def _connect(self) -> closing[sqlite3.Connection]:
         """A short-lived connection in autocommit mode; closing it rolls back anything uncommitted."""
@@ -183,6 +192,9 @@ class AnnotationStore:
         ``LeaseConflict``: two people never label the same review at once without knowing it."""
         if label not in LABELS:
             raise ValueError(f"label must be one of {', '.join(LABELS)}")
+        for what, value in (("annotator name", annotator), ("note", note), *(("rationale", w) for w in rationale or [])):
+            if _SURROGATE.search(value or ""):
+                raise InputError(f"The {what} holds characters that are not text (lone surrogates); retype it.")
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             found = db.execute("SELECT text_hash, model_score FROM items WHERE item_id = ?", (item_id,)).fetchone()

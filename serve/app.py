@@ -17,7 +17,8 @@ from explain.neighbours import Neighbours
 from sentilens.wording import count
 from serve import model_card
 from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
-from serve.annotate_tab import MAX_UPLOAD_BYTES, SHORTCUTS
+from serve.annotate_tab import SHORTCUTS
+from serve.uploads import MAX_UPLOAD_BYTES
 from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
@@ -41,10 +42,19 @@ SCROLL_TO_RESULT = ("() => { if (window.innerWidth < 760) { const r = document.g
                     "if (r) r.scrollIntoView({block: 'start'}); } }")
 
 
-def launch_options() -> dict:
-    """What ``launch()`` needs besides host/port/auth (Gradio 6 takes head/css there, not in Blocks)."""
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def launch_options(host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ()) -> dict:
+    """What ``launch()`` needs besides host/port/auth (Gradio 6 takes head/css there, not in Blocks),
+    and a check of every request's Host: loopback, the bound address and ``allowed_hosts`` only."""
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    hosts = [*LOOPBACK_NAMES, *allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
     return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": SHORTCUTS,
-            "css": palette_css() + asset("review.css"), "theme": theme()}
+            "css": palette_css() + asset("review.css"), "theme": theme(),
+            "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}}
 
 
 def theme() -> gr.themes.Base:
@@ -203,7 +213,8 @@ def build_api(model: SentimentModel) -> None:
 def build_app(model: SentimentModel, annotate=None, compare=None) -> gr.Blocks:
     """The whole UI. ``annotate`` is a ``serve.annotate_tab.AnnotateTab`` or None; ``compare`` a
     ``serve.compare_tab.CompareTab`` (a second model) or None."""
-    with gr.Blocks(title=TITLE) as app:
+    # Uploads land in Gradio's temporary folder: files older than an hour are removed every ten minutes.
+    with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as app:
         build_api(model)  # first: /predict and /explain lead the API page
         saved_name = annotate.browser_state() if annotate is not None else None
         gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score (blue toward positive, "

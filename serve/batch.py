@@ -18,15 +18,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import queue
 import signal
 import sys
-import tempfile
+import traceback
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,22 +34,12 @@ from sentilens.errors import DataError, SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, Tally, read_any
+from sentilens.staging import STOP_SIGNALS, Stopped, check_outputs, staged, stop_on_signals
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
 from serve.scoring import chunks, encode_chunk, score_encoded
 
-CHUNK = 2048  # reviews encoded and scored together
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
-
-
-class Stopped(BaseException):
-    """The run was stopped by a signal; nothing was written. A ``BaseException`` like
-    ``KeyboardInterrupt``, so that no handler meant for one bad row can swallow it."""
-
-    def __init__(self, signum: int):
-        self.code = 128 + signum
-        super().__init__(f"stopped by {signal.Signals(signum).name}; no output was written and existing files "
-                         "are unchanged")
 
 
 def side_file(out: Path) -> Path:
@@ -62,17 +50,7 @@ def check_paths(src: Path, out: Path) -> None:
     """Refuse outputs that would overwrite the input or cannot be written, before anything is opened."""
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise DataError(f"{out}: --output must end in .csv, .jsonl or .parquet")
-    if not out.parent.is_dir():
-        raise DataError(f"{out}: folder {out.parent} does not exist")
-    source = src.resolve()
-    for target in (out, side_file(out)):
-        if target.is_dir():
-            raise DataError(f"{target}: is a folder; name a file to write")
-        resolved = target.resolve()
-        if resolved == source or (target.exists() and src.exists() and os.path.samefile(target, src)):
-            raise DataError(f"{target}: is the input file; choose another output (nothing was written)")
-        if src.is_dir() and source in resolved.parents:
-            raise DataError(f"{target}: lies inside the input folder; choose another output (nothing was written)")
+    check_outputs(src, [out, side_file(out)])
 
 
 class Writer:
@@ -116,77 +94,6 @@ def parquet_modules():
     except ImportError:
         raise DataError("Parquet needs pyarrow: pip install -e \".[spark]\"") from None
     return pa, pq
-
-
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-_finished = False  # this run's results are in place: a stop from now on changes nothing
-
-
-@contextmanager
-def held_signals(consume: bool = False) -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while files are created or renamed, so that a stop can never leave a
-    temporary unrecorded or rename one file of two. With ``consume``, a stop that arrives while the
-    finished results are being renamed into place is dropped: they are complete by then."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        if consume:
-            while pending := signal.sigpending() & STOP_SIGNALS:
-                signal.sigwait(pending)
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextmanager
-def staged(*targets: Path) -> Iterator[list]:
-    """Open a temporary file beside each target; rename them all into place only if the block
-    completes, else delete them: the targets stay exactly as they were."""
-    temps, files = [], []
-    try:
-        with held_signals():
-            for target in targets:
-                fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-                temps.append(Path(name))
-                files.append(os.fdopen(fd, "wb"))
-        yield files
-        for f in files:
-            if not f.closed:
-                f.flush()
-                os.fsync(f.fileno())
-                f.close()
-        with held_signals(consume=True):
-            for temp, target in zip(temps, targets):
-                os.chmod(temp, 0o644)
-                os.replace(temp, target)
-            temps.clear()
-            global _finished
-            _finished = True
-    finally:
-        with held_signals():  # a second stop must not cut the cleanup short
-            for f in files:
-                f.close()
-            for temp in temps:
-                temp.unlink(missing_ok=True)
-
-
-@contextmanager
-def stop_on_signals(restore: bool = True) -> Iterator[None]:
-    """SIGTERM (and SIGINT) raise ``Stopped``, so that ``staged`` cleans up as for any failure; once
-    the results are in place a stop is ignored (the run is complete, and says so)."""
-    global _finished
-    _finished = False
-
-    def stop(signum, frame):
-        if not _finished:
-            raise Stopped(signum)
-
-    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        if restore:  # a command that is about to exit keeps what it set (see main)
-            for s, handler in previous.items():
-                signal.signal(s, handler)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:
@@ -259,11 +166,9 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
                   leave=False) as bar:
             # Read and encode the next chunk while this one is scored (ORT releases the GIL).
-            encoded = prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records, CHUNK))
+            encoded = prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records))
             for chunk in encoded:
                 result = score_encoded(model, chunk, explain, method)
-                for where, problem in result.rejected:
-                    reject(where, problem)
                 rows = [[d["id"], round(d["probability"], 6), d["label"], d["true_label"]]
                         + ([d["top_words"]] if explain else []) for d in result.rows(threshold)]
                 for r, prob in zip(result.records, result.probabilities):
@@ -272,7 +177,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
                         probs.append(prob)
                 writer.write(rows)
                 n_scored += len(rows)
-                bar.update(len(rows) + len(result.rejected))
+                bar.update(len(rows))
         if tally.rows_in != n_scored + n_rejected:
             raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected; "
                             "refusing to write an incomplete result")
@@ -350,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # a full disk, a folder we may not write: one line, files unchanged
         print(f"error: {err.filename or out}: {err.strerror or err}; existing files are unchanged", file=sys.stderr)
         return 2
-    except Exception as err:  # noqa: BLE001 - a bug: still one line, and the files are unchanged
+    except Exception as err:  # noqa: BLE001 - a bug: its traceback for the maintainer, the files unchanged
+        traceback.print_exc()
         print(f"error: the run failed ({type(err).__name__}: {str(err)[:300]}); no output was written and "
               "existing files are unchanged", file=sys.stderr)
         return 1

@@ -19,40 +19,33 @@ import numpy as np
 from sentilens.errors import SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, read_any
+from sentilens.sources import ACCEPTED, Limits, read_any
 from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, label_name, score_chunk
 
-CHUNK = 2048
 
 
-def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | None = None) -> dict:
-    """Scores of both models on ``src``; returns the summary and the changed rows."""
+def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | None = None,
+            limits: Limits | None = None) -> dict:
+    """Scores of both models on ``src``; returns the summary and the changed rows (only their text is
+    kept: memory grows with the reviews whose label changed, not with the file)."""
     rejected: list[tuple[str, str]] = []
-    records = read_any(src, text_column, lambda where, problem: rejected.append((where, problem)))
-    ids, labels, pa, pb, texts = [], [], [], [], []
-    for chunk in chunks(records, CHUNK):
-        sa, sb = score_chunk(a, chunk), score_chunk(b, chunk)
-        kept = {r.where for r in sa.records} & {r.where for r in sb.records}
-        rejected += [x for x in sa.rejected + sb.rejected if x[0] not in kept]
-        by_a = {r.where: p for r, p in zip(sa.records, sa.probabilities)}
-        by_b = {r.where: p for r, p in zip(sb.records, sb.probabilities)}
-        for r in chunk:
-            if r.where in kept:
-                ids.append(r.id)
-                labels.append(r.label)
-                pa.append(by_a[r.where])
-                pb.append(by_b[r.where])
-                texts.append(r.text)
+    records = read_any(src, text_column, lambda where, problem: rejected.append((where, problem)), limits=limits)
+    labels, pa, pb, changed = [], [], [], []
+    for chunk in chunks(records):
+        sa, sb = score_chunk(a, chunk).probabilities, score_chunk(b, chunk).probabilities
+        for r, p, q in zip(chunk, sa, sb):
+            if (p >= THRESHOLD) != (q >= THRESHOLD):
+                changed.append({"id": r.id, "a": float(p), "b": float(q), "true_label": label_name(r.label),
+                                "text": r.text})
+        pa += sa
+        pb += sb
+        labels += [r.label for r in chunk]
     pa, pb = np.asarray(pa), np.asarray(pb)
     la, lb = pa >= THRESHOLD, pb >= THRESHOLD
-    changed = np.flatnonzero(la != lb)
-    summary = {"reviews": len(ids), "rejected": len(rejected),
-               "agreement": float((la == lb).mean()) if len(ids) else float("nan"),
-               "changed": [{"id": ids[i], "a": float(pa[i]), "b": float(pb[i]),
-                            "true_label": label_name(labels[i]),
-                            "text": texts[i]} for i in changed]}
+    summary = {"reviews": len(labels), "rejected": len(rejected),
+               "agreement": float((la == lb).mean()) if len(labels) else float("nan"), "changed": changed}
     known = [i for i, y in enumerate(labels) if y is not None]
     if known:
         y = np.asarray([labels[i] for i in known])

@@ -15,7 +15,8 @@ import gradio as gr
 
 from explain.methods import METHODS
 from explain.neighbours import Neighbours
-from sentilens.errors import DataError, InputError
+from sentilens.errors import InputError
+from sentilens.sources import Limits
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.analysis import explain
@@ -24,6 +25,7 @@ from serve.compare import compare
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.ui_safety import md_literal, user_errors
+from serve.uploads import LIMITS, UPLOAD_TYPES, uploaded
 
 CHANGED_SHOWN = 200
 
@@ -45,9 +47,9 @@ class CompareTab:
         return (explained_html(ea, method, self.neighbours[0]), explained_html(eb, method, self.neighbours[1]),
                 summary)
 
-    def many(self, path: Path, name: str):
+    def many(self, path: Path, name: str, limits: Limits | None = None):
         """Both models on a labelled file: (summary, changed-reviews table)."""
-        s = compare(self.a, self.b, path)
+        s = compare(self.a, self.b, path, limits=limits)
         if not s["reviews"]:
             raise InputError(f"{name} has no review both models could read.")
         lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}: the models agree on "
@@ -72,13 +74,8 @@ class CompareTab:
             return self.many(path, "the annotations")
 
     def on_file(self, file):
-        if file is None:
-            raise InputError("Choose a labelled file first.")
-        path = Path(file if isinstance(file, str) else file.name)
-        try:
-            return self.many(path, path.name)
-        except DataError as err:
-            raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
+        path = uploaded(file)
+        return self.many(path, path.name, limits=LIMITS)
 
     # ---- layout -----------------------------------------------------------------------------
     def render(self) -> None:
@@ -100,8 +97,7 @@ class CompareTab:
         summary = gr.Markdown(elem_id="cmp-summary")
         with gr.Row():
             on_ann = gr.Button("Compare on the annotations", elem_id="cmp-annotations")
-            upload = gr.File(label="or on a labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)",
-                             file_types=[".csv", ".jsonl", ".ndjson", ".txt", ".tar.gz", ".tgz"])
+            upload = gr.File(label="or on a labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)", file_types=UPLOAD_TYPES)
         report = gr.Markdown(elem_id="cmp-report")
         changed = gr.Dataframe(label="Reviews whose label changed", interactive=False, wrap=True,
                                headers=["id", "A", "B", "true label", "review"])

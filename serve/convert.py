@@ -4,6 +4,8 @@ for ``python -m serve.spark``, which reads CSV, JSONL, TXT and Parquet but not t
     python -m serve.convert ../shared/data/aclImdb_v1_labeled.tar.gz -o imdb_test.parquet --split test
 
 Rows that cannot be read are reported (the first few) and left out; needs pyarrow (spark extra).
+The file is written beside its target and renamed into place when complete (``sentilens.staging``):
+a failure or a stop leaves any existing file as it was and no temporary behind.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from pathlib import Path
 
 from sentilens.errors import SentilensError
 from sentilens.sources import ACCEPTED, read_any
+from sentilens.staging import Stopped, staged, stop_on_signals
 from sentilens.wording import count
 
 
 def to_parquet(src: Path, out: Path, split: str | None = None, text_column: str | None = None) -> tuple[int, list[str]]:
     """Write ``src``'s records (of one aclImdb split when asked) to ``out``; (rows written, problems)."""
-    from serve.batch import check_paths, parquet_modules, staged
+    from serve.batch import check_paths, parquet_modules
 
     pa, pq = parquet_modules()
     check_paths(src, out)
@@ -54,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if out.suffix.lower() != ".parquet":
         p.error("--output must end in .parquet")
     try:
-        n, problems = to_parquet(Path(args.input), out, args.split, args.text_column)
+        with stop_on_signals():
+            n, problems = to_parquet(Path(args.input), out, args.split, args.text_column)
+    except Stopped as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

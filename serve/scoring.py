@@ -1,15 +1,14 @@
 """Score one chunk of records: the seam shared by serve.batch, the Annotate loader and serve.spark.
 
-Texts in; probabilities, labels and (when asked) each review's top words out, plus the rows that
-could not be encoded, so that a bad row is rejected with its reason instead of taking the chunk
-down with it. Two stages, so that a caller can encode the next chunk while one is scored: encoding
+Texts in; probabilities, labels and (when asked) each review's top words out. Rows a reader could
+not parse were rejected before they got here; every text encodes, so a failure here is a bug and
+stops the run with its traceback. Two stages, so that a caller can encode the next chunk while one is scored: encoding
 (Python) and one ORT call per chunk (the padding-skipping scorer, or the full graph when words are
 asked, which needs the running score).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -22,9 +21,21 @@ from sentilens.sources import Record
 from serve.runtime import SentimentModel
 
 
-def chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    """Consecutive lists of ``size`` records (the last may be shorter), read as they are needed."""
-    while chunk := list(itertools.islice(records, size)):
+CHUNK = 2048  # reviews encoded and scored together
+CHUNK_CHARS = 16 * 2**20  # ... or fewer, when their text would pass this: memory is bounded by text, not count
+
+
+def chunks(records: Iterator[Record], size: int = CHUNK, max_chars: int = CHUNK_CHARS) -> Iterator[list[Record]]:
+    """Consecutive lists of at most ``size`` records and ``max_chars`` characters of text (a record
+    longer than that alone is a chunk of its own), read as they are needed."""
+    chunk, chars = [], 0
+    for record in records:
+        if chunk and (len(chunk) == size or chars + len(record.text) > max_chars):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append(record)
+        chars += len(record.text)
+    if chunk:
         yield chunk
 
 
@@ -33,7 +44,6 @@ class Scored:
     records: list[Record] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
     top_words: list[list[tuple[str, float]]] = field(default_factory=list)  # empty unless asked
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, problem)
 
     def labels(self, threshold: float = THRESHOLD) -> list[str]:
         return ["pos" if p >= threshold else "neg" for p in self.probabilities]
@@ -53,33 +63,23 @@ def label_name(label: int | None) -> str:
 
 @dataclass
 class Encoded:
-    """A chunk's records that encoded, their encodings, and the rows that did not."""
+    """A chunk's records and their encodings."""
 
     records: list[Record]
     encoded: object  # int32 [n, maxlen] ids, or the ``Encoding``s when words are asked
-    rejected: list[tuple[str, str]]
 
 
 def encode_chunk(model: SentimentModel, records: Sequence[Record], top_k: int = 0) -> Encoded:
-    """Stage one (no ORT): the chunk encoded at once, or row by row to find the rows that fail."""
-    try:
-        if top_k:
-            return Encoded(list(records), [model.codec.encode(r.text) for r in records], [])
-        return Encoded(list(records), model.codec.encode_batch([r.text for r in records]), [])
-    except Exception:  # noqa: BLE001 - find the row(s) that failed; one row never stops a run
-        kept, encoded, rejected = [], [], []
-        for r in records:
-            try:
-                encoded.append(model.codec.encode(r.text) if top_k else model.codec.encode_batch([r.text])[0])
-                kept.append(r)
-            except Exception as err:  # noqa: BLE001
-                rejected.append((r.where, f"cannot be encoded ({type(err).__name__})"))
-        return Encoded(kept, encoded if top_k else np.asarray(encoded, np.int32).reshape(len(kept), -1), rejected)
+    """Stage one (no ORT): the chunk encoded at once. Any text encodes (property-tested), so an
+    exception here is a bug and keeps its traceback."""
+    if top_k:
+        return Encoded(list(records), [model.codec.encode(r.text) for r in records])
+    return Encoded(list(records), model.codec.encode_batch([r.text for r in records]))
 
 
 def score_encoded(model: SentimentModel, chunk: Encoded, top_k: int = 0, method: str = DEFAULT_METHOD) -> Scored:
     """Stage two: one ORT call for the chunk (the padding-skipping scorer unless words are asked)."""
-    out = Scored(records=chunk.records, rejected=list(chunk.rejected))
+    out = Scored(records=chunk.records)
     if not chunk.records:
         return out
     if not top_k:

@@ -123,7 +123,7 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
         scored = score_chunk(model, records, explain, method)
         rows = [d | {"where": None, "problem": None} for d in scored.rows(threshold)]
         rows += [{"id": None, "probability": None, "label": None, "true_label": None, "top_words": None,
-                  "where": w, "problem": p} for w, p in rejected + scored.rejected]
+                  "where": w, "problem": p} for w, p in rejected]
         yield pd.DataFrame(rows, columns=["id", "probability", "label", "true_label", "top_words", "where", "problem"])
 
 
@@ -205,6 +205,17 @@ def _json_text(value: str) -> str:
     import json
 
     return json.dumps({"text": value}, ensure_ascii=False)
+
+
+def from_spark(err: Exception) -> bool:
+    """Spark's or the JVM's error, or ours raised on an executor; not a bug in this process or
+    on an executor (those keep their traceback)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException, PythonException
+
+    if isinstance(err, PythonException):
+        return bool(_OUR_ERROR.findall(str(err)))
+    return isinstance(err, (PySparkException, Py4JError))
 
 
 def spark_error(err: Exception) -> SentilensError:
@@ -292,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
                           args.threshold, args.format, args.input_format, args.evaluate, expected)
         except SentilensError:
             raise
-        except Exception as err:  # noqa: BLE001 - Py4J/Spark errors: one line
+        except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug
+            if not from_spark(err):
+                raise
             raise spark_error(err) from None
         finally:
             spark.stop()

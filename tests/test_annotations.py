@@ -153,6 +153,7 @@ def _writer(path, name, n, queue):
     queue.put((name, len(acked)))
 
 
+@pytest.mark.server
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "ann.sqlite3"
     s = AnnotationStore(path)
@@ -184,7 +185,7 @@ def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_pat
     seen = []
     report = load_reviews(store, SentimentModel(tiny_model_dir), src, progress=lambda f, desc: seen.append(f))
     assert report.startswith("Loaded up<b>load.csv: 2 reviews, 2 new in the queue; 2 rows skipped (first: ")
-    assert "the text is empty" in report and seen == [(0, None)]
+    assert "the text is empty" in report and seen == [(0, None), (2, None)]  # before reading, after each chunk
     item = store.next_item("ann", "file")
     assert item.item_id == f"up<b>load.csv@{file_sha256(src)[:8]}#2"
     assert item.given_label == 1 and item.model_score > 0.5
@@ -281,7 +282,7 @@ sys.path.insert(0, {root!r})
 from serve.annotate_tab import load_reviews
 from serve.annotations import AnnotationStore
 from serve.runtime import SentimentModel
-from sentilens.errors import DataError
+from sentilens.errors import SentilensError
 
 class Zeros(io.RawIOBase):
     def __init__(self, n): self.left = n
@@ -299,7 +300,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     load_reviews(store, model, bomb)
     print("loaded")
-except DataError as err:
+except SentilensError as err:
     print(str(err))
 print(bomb.stat().st_size, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """

@@ -1,4 +1,5 @@
-"""The app's named API endpoints over HTTP with gradio_client, on loopback."""
+"""The app's named API endpoints over HTTP with gradio_client, on loopback. Marked ``server`` test by
+test: those talk to the app in a process of its own; the queue check builds the app in-process."""
 
 import json
 import urllib.request
@@ -8,8 +9,6 @@ from gradio_client import Client
 
 from serve.analysis import MAX_CHARS
 from tests.servers import Server
-
-pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +23,7 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
+@pytest.mark.server
 def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(api) == ["/predict", "/explain", "/next_item", "/annotate"]
@@ -38,12 +38,14 @@ def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(c
         assert "Example:" in info["named_endpoints"][name]["description"]
 
 
+@pytest.mark.server
 def test_predict(client):
     out = client.predict("The night was splendid", api_name="/predict")
     assert out["label"] == "positive" and out["positive"] > 0.8
     assert out["positive"] + out["negative"] == pytest.approx(1.0)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("method", ["running", "occlusion", "cd"])
 def test_explain(client, method):
     out = client.predict("the plot was dreadful", method, api_name="/explain")
@@ -57,6 +59,7 @@ def test_explain(client, method):
         (1, "the"), (2, "plot"), (3, "was"), (4, "dreadful")]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("text, message", [
     ("", "Type or paste a review first."),
     ("x" * (MAX_CHARS + 1), f"the limit is {MAX_CHARS:,}"),
@@ -66,11 +69,13 @@ def test_bad_input_gets_a_clear_message(client, text, message):
         client.predict(text, api_name="/predict")
 
 
+@pytest.mark.server
 def test_unknown_method_is_refused(client):
     with pytest.raises(Exception, match="Unknown explanation method"):
         client.predict("fine", "magic", api_name="/explain")
 
 
+@pytest.mark.server
 def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
     src = tmp_path / "queue.txt"
     src.write_text("the plot was splendid\nthe music was dreadful\n")
@@ -91,15 +96,18 @@ def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
         assert c.predict("bot", "file", api_name="/next_item")["item_id"] == f"{source}#2"
 
 
+@pytest.mark.server
 def test_explanations_of_huge_inputs_are_bounded(client):
     import json
 
     from serve.analysis import MAX_TOKENS
 
     fractions = "\u00bc" * MAX_CHARS  # NFKC: 1/4 -> "1", "4": two words per character
-    with pytest.raises(Exception, match=f"words once normalised; the limit for an explanation is {MAX_TOKENS:,}"):
-        client.predict(fractions, "running", api_name="/explain")
-    assert client.predict(fractions, api_name="/predict")["label"] in ("positive", "negative")
+    squared = "\u3316" * MAX_CHARS  # NFKC: one squared unit -> a word of six letters, all of it one word
+    for text in (fractions, squared):
+        with pytest.raises(Exception, match=f"once normalised; the limit for an explanation is {MAX_TOKENS:,} words"):
+            client.predict(text, "running", api_name="/explain")
+        assert client.predict(text, api_name="/predict")["label"] in ("positive", "negative")
     words = " ".join(["dull"] * (MAX_TOKENS - 1))  # about the largest accepted review
     out = client.predict(words, "occlusion", api_name="/explain")
     assert len(json.dumps(out)) < 8 * 2**20

@@ -49,14 +49,13 @@ def test_failed_logins_wait_longer_each_time_and_success_resets():
     assert logins.delay("alice", now=time.monotonic() + FORGET_SECONDS + 1) == 0  # forgotten after a while
 
 
-def test_the_gradio_check_waits_asynchronously(monkeypatch):
-    logins = Logins({"alice": "s3cret"})
+def test_the_gradio_check_waits_asynchronously():
     slept = []
 
     async def fake_sleep(seconds):
         slept.append(seconds)
 
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    logins = Logins({"alice": "s3cret"}, sleep=fake_sleep)
     assert asyncio.run(logins.check("alice", "nope")) is False
     assert asyncio.run(logins.check("alice", "s3cret")) is True
     assert slept == [FIRST_DELAY]
@@ -71,3 +70,42 @@ def test_the_app_takes_its_logins_from_the_environment(tiny_model_dir, tmp_path)
     assert asyncio.run(check("alice", "s3cret")) is True
     _, launch = make_app(str(tiny_model_dir), settings=Settings(db=str(tmp_path / "db2.sqlite3")))
     assert launch["auth"] is None
+
+
+def fake_time():
+    """A clock that only the fake sleep moves, and a sleep that still lets other coroutines run."""
+    clock, slept = [0.0], []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    return (lambda: clock[0]), sleep, clock, slept
+
+
+def test_two_hundred_concurrent_guesses_for_one_name_wait_in_line():
+    """A burst does not share one delay: the guesses are answered one after another, each after its
+    own doubled wait, so 200 at once take as long as 200 in a row (8 s each once at the cap)."""
+    now, sleep, clock, slept = fake_time()
+    logins = Logins({"alice": "s3cret"}, clock=now, sleep=sleep)
+
+    async def burst():
+        return await asyncio.gather(*(logins.check("alice", f"guess{i}") for i in range(200)))
+
+    assert not any(asyncio.run(burst()))
+    assert clock[0] >= FIRST_DELAY * (1 + 2 + 4 + 8) + MAX_DELAY * (200 - 5)
+    assert max(slept) == MAX_DELAY
+
+
+def test_guesses_spread_over_many_names_are_held_to_the_global_budget():
+    from serve.logins import FAILURES_PER_SECOND
+
+    now, sleep, clock, _ = fake_time()
+    logins = Logins({"alice": "s3cret"}, clock=now, sleep=sleep)
+
+    async def burst():
+        return await asyncio.gather(*(logins.check(f"user{i}", "guess") for i in range(200)))
+
+    assert not any(asyncio.run(burst()))
+    assert clock[0] >= 199 / FAILURES_PER_SECOND  # first failures for 200 names: no per-name delay, still paced

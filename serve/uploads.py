@@ -1,0 +1,39 @@
+"""What the app accepts from an upload, on every tab (Annotate, Compare): one rule, checked before
+a byte is parsed.
+
+A file over ``MAX_UPLOAD_BYTES`` is refused from its size; an archive is refused from its headers
+once it would unpack past ``LIMITS`` (a small ``.tar.gz`` bomb costs nothing); every record then
+goes through ``sentilens.sources`` with the same rejections as ``serve.batch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from sentilens.errors import DataError, InputError
+from sentilens.sources import SUFFIXES, BadRow, Limits, Record, read_any
+
+MAX_UPLOAD_BYTES = 50 * 2**20
+LIMITS = Limits(max_total_bytes=128 * 2**20, max_members=100_000)  # the whole aclImdb: 63 MB in 50,009 files
+UPLOAD_TYPES = [s for s in SUFFIXES if s != ".parquet"]  # Parquet needs pyarrow, which serving does not install
+
+
+def uploaded(file) -> Path:
+    """The uploaded file's path, or ``InputError`` saying why it is not taken."""
+    if file is None:
+        raise InputError("Choose a file to upload first.")
+    path = Path(file if isinstance(file, str) else file.name)
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise InputError(f"The file is {size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+    return path
+
+
+def read_upload(path: Path, on_bad_row: BadRow) -> Iterator[Record]:
+    """The upload's records within ``LIMITS``; a file that cannot be read at all is one ``InputError``."""
+    try:
+        records = read_any(path, on_bad_row=on_bad_row, limits=LIMITS)
+        yield from records
+    except DataError as err:
+        raise InputError(f"Could not read the file: {str(err).replace(str(path.parent) + '/', '')}") from None
