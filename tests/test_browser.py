@@ -175,8 +175,10 @@ def page(browser, app_server):
 
 
 
+MAXLEN = json.loads((ROOT / "exported" / "metadata.json").read_text())["codec"]["maxlen"]  # the model reads this many ids
 REVIEW = "What a film!\n\nThe cast is superb, the script sharp; I loved it. Not bad at all, really."
-LONG = ("Dreadful, I hated it. " + "The story follows a teacher who moves to a small town by the sea. " * 30
+FILLER = "The story follows a teacher who moves to a small town by the sea. "  # 14 words
+LONG = ("Dreadful, I hated it. " + FILLER * (MAXLEN // 14 + 10)
         + "But the final scene is wonderful.")
 
 
@@ -242,7 +244,7 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     marker = browser.find_element(By.CSS_SELECTOR, "#result .sl-start")
     assert marker.is_displayed() and "starts reading here" in marker.text
     shown = [w for w in words(browser) if w.is_displayed()]
-    assert len(shown) == 250 and shown[-1].text == "wonderful"  # the last 250 words, nothing before
+    assert len(shown) == MAXLEN and shown[-1].text == "wonderful"  # the last MAXLEN words, nothing before
     browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "analyze-long")
     fold.find_element(By.TAG_NAME, "summary").click()
@@ -258,10 +260,12 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     shot(browser, "analyze-encodings")
     analyze(browser, "A fine film.")
     assert not browser.find_elements(By.ID, "dropped")  # no empty box when nothing was dropped
-    table = wait(browser, lambda d: "padding (246 zeros)" in text_of(d, "#padded") and text_of(d, "#padded"))
+    pads = MAXLEN - 4  # <start> and three words
+    table = wait(browser, lambda d: f"padding ({pads} zeros)" in text_of(d, "#padded") and text_of(d, "#padded"))
     cells = table.splitlines()  # one cell per line: padding summarised in one row, then the start marker
-    at = cells.index("0-245")
-    assert cells[at:at + 8] == ["0-245", "0", "<pad> x 246", "padding (246 zeros)", "246", "1", "<start>", "start"]
+    at = cells.index(f"0-{pads - 1}")
+    assert cells[at:at + 8] == [f"0-{pads - 1}", "0", f"<pad> x {pads}", f"padding ({pads} zeros)", str(pads), "1",
+                                "<start>", "start"]
 
 
 def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
@@ -297,7 +301,7 @@ def test_model_card_and_api_page(page):
         assert part in card.text
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "precision" in body and "recall" in body and "Accuracy by epoch" in body and "Loss" in body
-    assert "bag-of-words baseline" in body
+    assert "Compared with the simple models you could use instead" in body
     headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "th") if h.is_displayed()]
     assert headers and all(h.strip() for h in headers)  # no empty table header
     wait(browser, lambda d: plots_drawn(d) == 2)  # accuracy and loss by epoch
