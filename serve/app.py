@@ -29,8 +29,8 @@ EXAMPLES = [
     "A warm, funny and beautifully acted film. The script is sharp and the ending moved me to tears.",
     "Two hours of my life I will never get back. The plot is a mess and the acting is wooden.",
     "I expected to hate it, but the second half won me over completely. Worth seeing.",
-    "It looked terrible at first, then it turned out wonderful.",
-    "It looked wonderful at first, then it turned out terrible.",
+    "I thought it would be bad. It was excellent.",
+    "I thought it would be excellent. It was bad.",
 ]
 TITLE = "sentilens"
 # Explanations cost up to ~100x a prediction: they share a small queue of their own, so a burst

@@ -110,6 +110,8 @@ class SentimentModel:
         want = {"ids", "initial_h", "initial_c", "sequence_lens"} | ({"positions"} if self._fast_positions else set())
         if {i.name for i in self.fast.get_inputs()} != want:
             raise ModelError(f"{path}: the padding-skipping graph's inputs are not {', '.join(sorted(want))}")
+        # today's graph reads ids time-major [T, n], as the LSTM op does; earlier exports read [n, T]
+        self._fast_time_major = next(i for i in self.fast.get_inputs() if i.name == "ids").shape[0] == "T"
         units = self.artifact.architecture["units"]
         if self.pad_table.shape != (self.maxlen + 1, 2, units) or self.pad_table.dtype != np.float32:
             raise ModelError(f"{table}: shape {list(self.pad_table.shape)} {self.pad_table.dtype}, expected "
@@ -166,9 +168,11 @@ class SentimentModel:
             cols = np.where(real, (self.maxlen - n)[:, None] + steps[None, :], 0)
             tail = np.where(real, np.take_along_axis(ids[rows], cols, axis=1), 0).astype(np.int32)
             state = self.pad_table[self.maxlen - n]  # [rows, 2, H]: after this row's pads
+            if self._fast_time_major:
+                tail, cols = np.ascontiguousarray(tail.T), cols.T
             feed = {"ids": tail, "initial_h": state[None, :, 0], "initial_c": state[None, :, 1], "sequence_lens": n}
             if self._fast_positions:
-                feed["positions"] = cols.astype(np.int64)
+                feed["positions"] = np.ascontiguousarray(cols, dtype=np.int64)
             out[rows] = self.fast.run(["probability"], feed)[0]
         return out
 

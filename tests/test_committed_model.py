@@ -51,7 +51,7 @@ def test_same_words_in_another_order_change_the_prediction():
     va, vb = encoding_view(model.codec, a), encoding_view(model.codec, b)
     assert va.bag_of_words == vb.bag_of_words and va.integer_encoding != vb.integer_encoding
     pa, pb = model.predict([a, b])
-    assert (pa >= 0.5) != (pb >= 0.5)
+    assert pa >= 0.5 > pb  # what it turned out to be decides, as a reader would say
 
 
 def test_the_model_card_shows_the_peers_beside_the_model(committed_model_dir):

@@ -82,3 +82,36 @@ def test_int8_is_refused_when_the_export_measured_it_too_inaccurate(tiny_model_d
     assert SentimentModel(model).precision == "fp32"
     with pytest.raises(ModelError, match=r"has no int8 scorer \(its accuracy 0.9500 was more than 0.003 below fp32"):
         SentimentModel(model, precision="int8")
+
+
+@pytest.mark.train  # builds a graph with onnx
+def test_an_earlier_batch_major_fast_graph_still_scores_the_same(tiny_model_dir, tmp_path):
+    """Exports made before the fast graph went time-major feed ids [n, T]: the runtime reads the
+    graph's own input shape and feeds either layout."""
+    import shutil
+
+    import onnx
+    from onnx import helper
+
+    from sentilens.artifact import Artifact
+
+    out = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, out)
+    art = Artifact.load(out, complete=False)
+    proto = onnx.load(str(out / "model_fast.onnx"), load_external_data=False)
+    inputs = {"ids", "positions"}
+    for node in proto.graph.node:  # every reader of ids/positions reads the time-major transpose instead
+        node.input[:] = [f"{name}_tn" if name in inputs else name for name in node.input]
+    for value in proto.graph.input:
+        if value.name in inputs:
+            dims = value.type.tensor_type.shape.dim
+            dims[0].dim_param, dims[1].dim_param = "n", "T"
+            proto.graph.node.insert(0, helper.make_node("Transpose", [value.name], [f"{value.name}_tn"], perm=[1, 0]))
+    onnx.save_model(proto, str(out / "model_fast.onnx"))
+    art.write(out)  # records the new file's sha256
+    old = SentimentModel(out)
+    assert not old._fast_time_major and SentimentModel(tiny_model_dir)._fast_time_major
+    from tests.tiny_model import tiny_corpus
+
+    ids = old.codec.encode_batch(tiny_corpus().test.texts)
+    np.testing.assert_allclose(old.score_ids(ids), SentimentModel(tiny_model_dir).score_ids(ids), atol=1e-6)

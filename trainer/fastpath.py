@@ -64,30 +64,45 @@ def _external(art: Artifact, role: str) -> TensorProto:
 
 
 def build_graph(art: Artifact) -> onnx.ModelProto:
-    """ids [n, T] int32, initial_h/initial_c [1, n, H], sequence_lens [n] (and, with word evidence,
-    positions [n, T] int64: where each step sits in the padded review) -> probability [n]."""
+    """Time-major, as the LSTM op reads: ids [T, n] int32, initial_h/initial_c [1, n, H],
+    sequence_lens [n] (and, with word evidence, positions [T, n] int64: where each step sits in the
+    padded review) -> probability [n]. Feeding [T, n] saves two [T, n, *] transposes a batch."""
     H = art.architecture["units"]
     evidence = WORD_EVIDENCE in art.capabilities.features
     inits = [_external(art, r) for r in ("embedding", "W", "R", "B", "readout_kernel")]
     inits += [helper.make_tensor("axis0", TensorProto.INT64, [1], [0]),
               helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
-              helper.make_tensor("flat", TensorProto.INT64, [1], [-1])]
-    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT32, ["n", "T"]),
+              helper.make_tensor("flat", TensorProto.INT64, [1], [-1]),
+              helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+              helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+              helper.make_tensor("two", TensorProto.INT64, [1], [2])]
+    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT32, ["T", "n"]),
               helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, "n", H]),
               helper.make_tensor_value_info("initial_c", TensorProto.FLOAT, [1, "n", H]),
               helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["n"])]
-    nodes = [helper.make_node("Gather", ["embedding", "ids"], ["x_raw"]),
-             helper.make_node("Cast", ["x_raw"], ["x_bte"], to=TensorProto.FLOAT)]
-    lstm_input = "x_bte"
+    # The lookup table is built from initializers only, so onnxruntime folds it once at load: a float32
+    # table (and, with evidence, the word's own score as one more column) instead of a cast per batch.
+    nodes = [helper.make_node("Cast", ["embedding"], ["table"], to=TensorProto.FLOAT),
+             helper.make_node("Gather", ["table", "ids"], ["x_emb"])]
+    lstm_input = "x_emb"
     if evidence:
-        inputs.append(helper.make_tensor_value_info("positions", TensorProto.INT64, ["n", "T"]))
+        inputs.append(helper.make_tensor_value_info("positions", TensorProto.INT64, ["T", "n"]))
         inits += [_external(art, r) for r in ("unigram", "pairs", "position")]
+        inits += [helper.make_tensor("pad_row", TensorProto.FLOAT16, [1, 1], [0.0]),  # a pad carries no evidence
+                  helper.make_tensor("no_end", TensorProto.INT64, [1], [np.iinfo(np.int64).max]),
+                  helper.make_tensor("embed_dim", TensorProto.INT64, [1], [art.weights["embedding"].shape[-1]]),
+                  helper.make_tensor("embed_end", TensorProto.INT64, [1], [art.weights["embedding"].shape[-1] + 1])]
+        nodes = [helper.make_node("Slice", ["unigram", "one", "no_end", "axis0"], ["unigram_words"]),
+                 helper.make_node("Concat", ["pad_row", "unigram_words"], ["unigram_live"], axis=0),
+                 helper.make_node("Concat", ["embedding", "unigram_live"], ["table16"], axis=1),
+                 helper.make_node("Cast", ["table16"], ["table"], to=TensorProto.FLOAT),
+                 helper.make_node("Gather", ["table", "ids"], ["x_word"]),  # [T, n, E + 1]
+                 helper.make_node("Slice", ["x_word", "embed_dim", "embed_end", "two"], ["word"])]
         nodes += _evidence_nodes(art)
-        nodes.append(helper.make_node("Concat", ["x_bte", "word", "pair"], ["x_with"], axis=-1))
+        nodes.append(helper.make_node("Concat", ["x_word", "pair"], ["x_with"], axis=-1))
         lstm_input = "x_with"
     nodes += [
-        helper.make_node("Transpose", [lstm_input], ["x"], perm=[1, 0, 2]),
-        helper.make_node("LSTM", ["x", "W", "R", "B", "sequence_lens", "initial_h", "initial_c"],
+        helper.make_node("LSTM", [lstm_input, "W", "R", "B", "sequence_lens", "initial_h", "initial_c"],
                          ["Y" if evidence else "", "Y_h"], hidden_size=H),
         helper.make_node("Squeeze", ["Y_h", "axis0"], ["h"]),
         helper.make_node("MatMul", ["h", "readout_kernel"], ["logit"]),
@@ -97,32 +112,30 @@ def build_graph(art: Artifact) -> onnx.ModelProto:
         inits.append(_external(art, "readout_bias"))
         nodes.append(helper.make_node("Add", ["logit", "readout_bias"], ["logit_b"]))
         readout = "logit_b"
-    if evidence:  # the last state's logit (column 0) plus the gated evidence of every step
-        inits += [helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-                  helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-                  helper.make_tensor("two", TensorProto.INT64, [1], [2]),
-                  helper.make_tensor("gate_max", TensorProto.FLOAT, [], [GATE_MAX])]
+    if evidence:  # the last state's logit (column 0) plus the gated evidence (column 1 gates) of every step
+        inits += [helper.make_tensor("gate_max", TensorProto.FLOAT, [], [GATE_MAX])]
         nodes += [
-            helper.make_node("Slice", [readout, "zero", "one", "axis1"], ["state_logit"]),
+            helper.make_node("Slice", [readout, "zero", "one", "axis1"], ["state_logit2"]),  # [n, 1]
+            helper.make_node("Reshape", ["state_logit2", "flat"], ["state_logit"]),
+            helper.make_node("Slice", ["readout_kernel", "one", "two", "axis1"], ["gate_kernel"]),  # [H, 1]
             helper.make_node("Squeeze", ["Y", "axis1"], ["Y_tnh"]),
-            helper.make_node("Transpose", ["Y_tnh"], ["Y_nth"], perm=[1, 0, 2]),
-            helper.make_node("MatMul", ["Y_nth", "readout_kernel"], ["steps"]),
-        ]
-        steps = "steps"
-        if "readout_bias" in art.weights:
-            nodes.append(helper.make_node("Add", ["steps", "readout_bias"], ["steps_b"]))
-            steps = "steps_b"
-        nodes += [
-            helper.make_node("Slice", [steps, "one", "two", "two"], ["gate_in"]),  # [n, T, 1]
+            helper.make_node("MatMul", ["Y_tnh", "gate_kernel"], ["gate_in"]),  # [T, n, 1]
             helper.make_node("Squeeze", ["gate_in", "two"], ["gate_pre"]),
             helper.make_node("Gather", ["position", "positions"], ["gate_bias"]),
-            helper.make_node("Add", ["gate_pre", "gate_bias"], ["gate_z"]),
-            helper.make_node("Sigmoid", ["gate_z"], ["gate_s"]),
+        ]
+        gate_z = "gate_zp"
+        nodes.append(helper.make_node("Add", ["gate_pre", "gate_bias"], [gate_z]))
+        if "readout_bias" in art.weights:
+            nodes += [helper.make_node("Slice", ["readout_bias", "one", "two", "axis0"], ["gate_b"]),
+                      helper.make_node("Add", [gate_z, "gate_b"], ["gate_z"])]
+            gate_z = "gate_z"
+        nodes += [
+            helper.make_node("Sigmoid", [gate_z], ["gate_s"]),
             helper.make_node("Mul", ["gate_s", "gate_max"], ["gate"]),
             helper.make_node("Add", ["word", "pair"], ["evidence3"]),
             helper.make_node("Squeeze", ["evidence3", "two"], ["evidence"]),
             helper.make_node("Mul", ["gate", "evidence"], ["counted"]),
-            helper.make_node("ReduceSum", ["counted", "axis1"], ["gated"], keepdims=1),
+            helper.make_node("ReduceSum", ["counted", "axis0"], ["gated"], keepdims=0),  # over time: [n]
             helper.make_node("Add", ["state_logit", "gated"], ["total"]),
         ]
         readout = "total"
@@ -135,7 +148,9 @@ def build_graph(art: Artifact) -> onnx.ModelProto:
 
 
 def _evidence_nodes(art: Artifact) -> list[onnx.NodeProto]:
-    """``sentilens.evidence.token_evidence`` on the tail ids: ``word`` and ``pair`` [n, T, 1] float32."""
+    """The pair half of ``sentilens.evidence.token_evidence`` on the time-major tail ids: ``pair``
+    [T, n, 1] float32 (a pair needs the previous step, one row up; the word's own score comes with
+    its embedding row)."""
     a, b = PAIR_MULTIPLIERS
     buckets = art.architecture["evidence_buckets"]
     consts = {"mul_prev": a, "mul_cur": b, "buckets": buckets, "zero_id": 0}
@@ -143,9 +158,9 @@ def _evidence_nodes(art: Artifact) -> list[onnx.NodeProto]:
     nodes = [helper.make_node("Constant", [], [t.name], value=t) for t in art_consts]
     nodes += [
         helper.make_node("Constant", [], ["last_but_one"], value=helper.make_tensor("v", TensorProto.INT64, [1], [-1])),
-        helper.make_node("Constant", [], ["shift"], value=helper.make_tensor("v", TensorProto.INT64, [4], [0, 1, 0, 0])),
+        helper.make_node("Constant", [], ["shift"], value=helper.make_tensor("v", TensorProto.INT64, [4], [1, 0, 0, 0])),
         helper.make_node("Cast", ["ids"], ["cur"], to=TensorProto.INT64),
-        helper.make_node("Slice", ["cur", "zero", "last_but_one", "axis1"], ["cur_head"]),
+        helper.make_node("Slice", ["cur", "zero", "last_but_one", "axis0"], ["cur_head"]),
         helper.make_node("Pad", ["cur_head", "shift"], ["prev"]),
         helper.make_node("Mul", ["prev", "mul_prev"], ["prev_m"]),
         helper.make_node("Mul", ["cur", "mul_cur"], ["cur_m"]),
@@ -159,9 +174,6 @@ def _evidence_nodes(art: Artifact) -> list[onnx.NodeProto]:
         helper.make_node("Not", ["prev_pad"], ["prev_live_b"]),
         helper.make_node("Cast", ["prev_live_b"], ["prev_live2"], to=TensorProto.FLOAT),
         helper.make_node("Unsqueeze", ["prev_live2", "two"], ["prev_live"]),
-        helper.make_node("Gather", ["unigram", "cur"], ["word16"]),
-        helper.make_node("Cast", ["word16"], ["word_raw"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["word_raw", "cur_live"], ["word"]),
         helper.make_node("Gather", ["pairs", "bucket"], ["pair16"]),
         helper.make_node("Cast", ["pair16"], ["pair_raw"], to=TensorProto.FLOAT),
         helper.make_node("Mul", ["pair_raw", "cur_live"], ["pair_cur"]),
@@ -216,6 +228,11 @@ def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict
     directory = Path(directory)
     art = Artifact.load(directory, complete=False)
     target = directory / INT8_FILES["fast_int8"]
+    caps = art.capabilities
+    if art.files.pop("fast_int8", None):  # measured again from scratch: forget the previous int8 scorer
+        art.capabilities = type(caps)(caps.cell, caps.onnx_op, caps.fused, tuple(f for f in caps.features if f != INT8),
+                                      caps.methods)
+        art.write(directory)
     with tempfile.TemporaryDirectory() as tmp:
         quantize_dynamic(str(art.path("fast_onnx")), f"{tmp}/q.onnx", op_types_to_quantize=["LSTM", "MatMul"],
                          weight_type=QuantType.QInt8)
