@@ -45,8 +45,8 @@ class Attribution:
         return [None if s is None else s / top for s in self.scores]
 
     def highlighted(self) -> list[tuple[str, float | None]]:
-        """``gr.HighlightedText`` input: (word + space, score in [-1, 1]) pairs."""
-        return [(t + " ", s) for t, s in zip(self.tokens, self.normalized())]
+        """/explain's ``highlighted``: (word, score in [-1, 1]) pairs, scaled for colouring."""
+        return [(t, s) for t, s in zip(self.tokens, self.normalized())]
 
     def top(self, k: int) -> list[tuple[str, float]]:
         """The k words with the largest |contribution|, strongest first."""

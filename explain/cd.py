@@ -177,25 +177,3 @@ def cd_attribution(model: ScoringModel, fwd: Forward) -> Attribution:
         by_position[read] = rel
     return Attribution("cd", "logit", enc.tokens, per_token(enc, by_position), fwd.probability,
                        total - float(by_position.sum()), total)
-
-
-def phrase_logits(w: LSTMWeights, ids: np.ndarray, span: list[int] | tuple[int, int]) -> tuple[float, float]:
-    """(relevant, irrelevant + readout bias) logits of one span of positions; empty span: all irrelevant."""
-    rel, irr = decompose(w, ids, [tuple(span) if span else (len(ids), len(ids))])
-    return float(rel[0]), float(irr[0] + w.readout_bias)
-
-
-def phrase_score(model: ScoringModel, text: str, first_word: int, last_word: int) -> dict:
-    """CD score of the words ``first_word..last_word`` (token indices, inclusive)."""
-    enc = model.codec.encode(text)
-    if not 0 <= first_word <= last_word < len(enc.tokens):
-        raise ValueError(f"word span {first_word}..{last_word} is outside the review's {len(enc.tokens)} words")
-    pos = enc.positions[first_word: last_word + 1]
-    seen = pos[pos >= 0]
-    phrase = " ".join(enc.tokens[first_word: last_word + 1])
-    if len(seen) == 0:
-        return {"phrase": phrase, "relevant": None, "irrelevant": None, "logit": None,
-                "note": "the model never read these words (they were truncated)"}
-    w = LSTMWeights(model.weights)
-    rel, irr = phrase_logits(w, enc.padded, (int(seen[0]), int(seen[-1]) + 1))
-    return {"phrase": phrase, "relevant": rel, "irrelevant": irr, "logit": rel + irr}

@@ -114,11 +114,6 @@ def token_spans(text: str, tokens: Sequence[str] | None = None) -> list[tuple[in
     return [(origin[m.start()][0], origin[m.end() - 1][1]) for m in found]
 
 
-def tokenize_slow(text: str) -> list[str]:
-    """The reference definition of ``tokenize`` (one regex), kept for tests."""
-    return _TOKEN.findall(standardize(text))
-
-
 def pad(sequences: Sequence[Sequence[int]], maxlen: int, value: int = PAD) -> np.ndarray:
     """Pre-pad and pre-truncate to ``maxlen``, as ``keras.utils.pad_sequences`` does by default."""
     out = np.full((len(sequences), maxlen), value, dtype=np.int32)
@@ -157,10 +152,6 @@ class Vocabulary:
             counts.update(tokens)
         ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
         return cls([w for w, _ in ranked[: vocab_size - FIRST_WORD_ID]])
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str], vocab_size: int) -> Vocabulary:
-        return cls.from_token_lists((tokenize(t) for t in texts), vocab_size)
 
     def word(self, token_id: int) -> str:
         if token_id < FIRST_WORD_ID:

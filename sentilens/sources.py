@@ -41,6 +41,7 @@ import json
 import re
 import sys
 import tarfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,6 +280,25 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     return _parsed(path, f, rows, on_bad_row, tally if tally is not None else Tally())
 
 
+def file_rows(name: str, data: bytes, suffix: str, text_column: str | None = None
+              ) -> Iterator[tuple[str, str | None, int, str | None]]:
+    """One file's rows through the very reader ``read_table`` uses, for readers elsewhere (Spark's
+    executors): ``(where, record as a JSON object or None, row number, problem or None)``. A file
+    that cannot be read at all raises ``DataError``, as ``read_table`` does."""
+    reader = TABLE_READERS.get(suffix)
+    if reader is None:
+        raise DataError(f"{name}: unknown format {suffix or '(no suffix)'}; expected {ACCEPTED}")
+    path = Path(name)
+    f = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline="")
+    for number, (line, parse) in enumerate(reader(path, f, text_column), start=1):
+        where = f"{path}:{line}"
+        record, problem = build_record(where, parse)
+        if problem is not None:
+            yield where, None, number, problem
+        else:
+            yield where, json.dumps({"id": record.id, "text": record.text, "label": record.label}), number, None
+
+
 def build_record(where: str, parse: Callable[[], Record]) -> tuple[Record | None, str | None]:
     """(record, None), or (None, why) when anything fails while building this one row: the one rule
     for a bad row, shared by every reader here and by Spark's executors."""
@@ -341,6 +361,8 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
     _clean(text, "text", where)
     if not text.strip():
         raise DataError(f"{where}: the text is empty")
+    if len(text) > MAX_RECORD_CHARS:  # a Parquet cell or a DataFrame has no line to bound it
+        raise DataError(f"{where}: the text is longer than {MAX_RECORD_CHARS:,} characters")
     rid = obj.get("id")
     if rid is None or rid == "" or (isinstance(rid, float) and rid != rid):  # a missing Parquet/pandas value
         rid = default_id
@@ -469,6 +491,10 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     header = first[1]
     for name in header:
         _clean(name, "header", str(path))
+    twice = sorted(name for name, n in Counter(header).items() if n > 1)
+    if twice:
+        raise DataError(f"{path}: the header names {', '.join(repr(n[:40]) for n in twice[:5])} more than once; "
+                        "which one is meant?")
     column = pick_text_column(header, text_column, str(path))
 
     def parse(line: int, fields: list[str] | str) -> Record:
@@ -482,9 +508,26 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
 
 
 def json_record(raw: str, text_column: str | None, where: str, default_id: str) -> Record:
-    """One JSON object (a JSONL line, or a row Spark serialised) as a record, or ``DataError``."""
+    """One JSON object (a JSONL line, or a row Spark serialised) as a record, or ``DataError``.
+    A key given twice or a number JSON cannot hold (NaN, Infinity, 1e400) is refused, not guessed at."""
+    def unique(pairs: list[tuple[str, object]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            twice = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+            raise DataError(f"{where}: the key {', '.join(repr(k[:40]) for k in twice[:5])} is given more than once")
+        return obj
+
+    def finite(number: str) -> float:
+        value = float(number)
+        if value in (float("inf"), float("-inf")):
+            raise DataError(f"{where}: the number {number[:40]} is too large")
+        return value
+
+    def refuse(constant: str) -> None:
+        raise DataError(f"{where}: {constant} is not a JSON value")
+
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, object_pairs_hook=unique, parse_float=finite, parse_constant=refuse)
     except json.JSONDecodeError as err:
         raise DataError(f"{where}: not valid JSON ({err.msg})") from None
     except RecursionError:

@@ -24,7 +24,7 @@ from sentilens.digest import sha256_of
 from sentilens.errors import InputError
 from sentilens.wording import count
 from serve.analysis import MAX_CHARS
-from serve.annotations import ORDERS, AnnotationStore, Item
+from serve.annotations import LABELS, ORDERS, AnnotationStore, Item
 from serve.review_view import asset, review_html
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
@@ -111,7 +111,7 @@ READ_RATIONALE = """(...args) => {
   args[2] = JSON.stringify(marked.flatMap((t) => t.dataset.i.split(" ").map(Number)));
   return args;
 }"""
-LABEL_NAMES = {"pos": "positive", "neg": "negative", "skip": "skip"}
+LABEL_NAMES = dict(zip(LABELS, ("positive", "negative", "skip")))
 SHOW_MODEL = "(on) => { document.getElementById('ann-text')?.classList.toggle('sl-show-model', !!on); }"
 
 
@@ -314,7 +314,7 @@ class AnnotateTab:
         passed = gr.State([])  # reviews this page passed over with 'Next'
         nxt.click(user_errors(self.next), [order, typed, item_id, passed], [*shown, passed], **private)
         order.change(user_errors(self.reorder), [order, typed], shown, **private)
-        for button, label in ((pos, "pos"), (neg, "neg"), (skip, "skip")):
+        for button, label in zip((pos, neg, skip), LABELS):
             button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
                          js=READ_RATIONALE, **private)
         undo.click(user_errors(self.undo), [order, typed], shown, **private)
@@ -352,8 +352,8 @@ class AnnotateTab:
         def annotate(item_id: str, label: str, annotator: str = "", note: str = "",
                      request: gr.Request = None) -> int:
             """Record a label (pos, neg or skip) for an item; returns the decision id once it is stored."""
-            if label not in ("pos", "neg", "skip"):
-                raise InputError("label must be pos, neg or skip")
+            if label not in LABELS:
+                raise InputError(f"label must be one of {', '.join(LABELS)}")
             try:
                 return self.store.decide(item_id, label, self.annotator(annotator, request), self.model.sha256,
                                          note=(note or "")[:2000])

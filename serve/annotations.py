@@ -298,9 +298,3 @@ class AnnotationStore:
         with self._connect() as db:
             row = db.execute("SELECT text FROM items WHERE item_id = ?", (item_id,)).fetchone()
         return row[0] if row else None
-
-    def history(self, item_id: str) -> list[dict]:
-        with self._connect() as db:
-            rows = db.execute("SELECT label, annotator, created_at, undone FROM decisions WHERE item_id = ? "
-                              "ORDER BY decision_id", (item_id,)).fetchall()
-        return [{"label": a, "annotator": b, "created_at": c, "undone": bool(d)} for a, b, c, d in rows]

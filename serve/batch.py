@@ -37,7 +37,7 @@ from sentilens.sources import ACCEPTED, Tally, read_any
 from sentilens.staging import STOP_SIGNALS, Stopped, check_outputs, staged, stop_on_signals
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
-from serve.scoring import chunks, encode_chunk, score_encoded
+from serve.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, chunks, encode_chunk, score_encoded
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
@@ -155,12 +155,12 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
             rejects[0].writerow([where, problem])
 
     records = read_any(src, text_column, reject, tally=tally, split=split)  # checked before anything is created
-    columns = ["id", "probability", "label", "true_label"] + (["top_words"] if explain else [])
+    columns = list(OUTPUT_COLUMNS if explain else OUTPUT_COLUMNS[:-1])
     labels, probs = [], []
     t0 = time.perf_counter()
     with staged(out, side_file(out)) as (scores_f, rejects_f):
         writer = Writer(scores_f, out, columns, raw_csv)
-        side = Writer(rejects_f, side_file(out), ["where", "problem"], raw_csv)
+        side = Writer(rejects_f, side_file(out), list(REJECT_COLUMNS), raw_csv)
         rejects.append(side.csv)
         # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
@@ -169,8 +169,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
             encoded = prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records))
             for chunk in encoded:
                 result = score_encoded(model, chunk, explain, method)
-                rows = [[d["id"], round(d["probability"], 6), d["label"], d["true_label"]]
-                        + ([d["top_words"]] if explain else []) for d in result.rows(threshold)]
+                rows = [[round(d[c], 6) if c == "probability" else d[c] for c in columns] for d in result.rows(threshold)]
                 for r, prob in zip(result.records, result.probabilities):
                     if r.label is not None:
                         labels.append(r.label)

@@ -39,6 +39,12 @@ def chunks(records: Iterator[Record], size: int = CHUNK, max_chars: int = CHUNK_
         yield chunk
 
 
+# What every scorer (serve.batch, serve.spark) writes for a scored review, in this order; top_words
+# only with --explain. Rejected rows go elsewhere as (where, problem).
+OUTPUT_COLUMNS = ("id", "probability", "label", "true_label", "top_words")
+REJECT_COLUMNS = ("where", "problem")
+
+
 @dataclass
 class Scored:
     records: list[Record] = field(default_factory=list)
@@ -49,10 +55,10 @@ class Scored:
         return ["pos" if p >= threshold else "neg" for p in self.probabilities]
 
     def rows(self, threshold: float = THRESHOLD) -> list[dict]:
-        """One output row per scored record, as every scorer writes it (``top_words`` None unless asked)."""
+        """One output row per scored record, keyed by ``OUTPUT_COLUMNS`` (``top_words`` None unless asked)."""
         words = self.top_words or [None] * len(self.records)
-        return [{"id": r.id, "probability": p, "label": lab, "true_label": label_name(r.label),
-                 "top_words": None if top is None else " ".join(f"{w}:{s:+.3f}" for w, s in top)}
+        return [dict(zip(OUTPUT_COLUMNS, (r.id, p, lab, label_name(r.label),
+                                          None if top is None else " ".join(f"{w}:{s:+.3f}" for w, s in top))))
                 for r, p, lab, top in zip(self.records, self.probabilities, self.labels(threshold), words)]
 
 

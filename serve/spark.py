@@ -25,19 +25,23 @@ import sys
 import time
 from pathlib import Path
 
-from explain.methods import DEFAULT_METHOD, METHODS
+from explain.methods import DEFAULT_METHOD, METHODS, applicable, check_method
 from sentilens.artifact import Artifact
 from sentilens.errors import DataError, InputError, ModelError, SentilensError
 from sentilens.settings import THRESHOLD, spark_environment
 from serve.runtime import DEFAULT_DIR
+from serve.safe_csv import FORMULA_STARTS
+from serve.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = ("sentilens", "explain", "serve")  # what the executors run (no TensorFlow side)
-RESULT_SCHEMA = ("id string, probability double, label string, true_label string, top_words string, "
-                 "where string, problem string")
+RESULT_TYPES = {"id": "string", "probability": "double", "label": "string", "true_label": "string",
+                "top_words": "string", "where": "string", "problem": "string"}
+RESULT_SCHEMA = ", ".join(f"{c} {RESULT_TYPES[c]}" for c in OUTPUT_COLUMNS + REJECT_COLUMNS)
 INPUT_FORMATS = ("csv", "json", "text", "parquet")
 _SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
                    ".parquet": "parquet"}
+_FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentilens.sources reader of each
 _OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
 
@@ -62,10 +66,17 @@ def ship(spark, model_dir: str) -> str:
     """Send the model directory and our code to the executors through Spark; returns the name the
     executors find the model under. The code goes as one zip of the serving packages, so executors
     need only the spark extra's libraries, not this project installed."""
+    sc = spark.sparkContext
+    ship_code(sc)
+    sc.addFile(model_dir, recursive=True)
+    return Path(model_dir.rstrip("/")).name
+
+
+def ship_code(sc) -> None:
+    """Our serving packages to the executors, once per SparkContext."""
     import tempfile
     import zipfile
 
-    sc = spark.sparkContext
     if not getattr(sc, "_sentilens_code", False):
         bundle = Path(tempfile.mkdtemp(prefix="sentilens-code-")) / "sentilens_code.zip"
         with zipfile.ZipFile(bundle, "w") as zf:
@@ -74,8 +85,6 @@ def ship(spark, model_dir: str) -> str:
                     zf.write(file, f"{package}/{file.name}")
         sc.addPyFile(str(bundle))
         sc._sentilens_code = True
-    sc.addFile(model_dir, recursive=True)
-    return Path(model_dir.rstrip("/")).name
 
 
 # ---- on the executors ------------------------------------------------------------------------
@@ -99,32 +108,37 @@ def _executor_model(name: str, sha256: str):
 
 def _score_batches(batches, name: str, sha256: str, text_column: str | None, explain: int, method: str,
                    threshold: float):
-    """mapInPandas body: (where, json row, number) in; RESULT_SCHEMA rows out."""
+    """mapInPandas body: (where, json row, number[, problem]) in; RESULT_SCHEMA rows out. Rows our
+    own readers built (``_problem`` present) are already checked; the rest Spark decoded."""
     import pandas as pd
 
     from sentilens.sources import build_record, json_record
     from serve.scoring import score_chunk
 
-    def parse(raw: str, where: str, number: int):
+    def parse(raw: str, where: str, number: int, ours: bool):
         record = json_record(raw, text_column, where, str(number))
-        if "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
+        if not ours and "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
             raise DataError(f"{where}: the text is not UTF-8")
         return record
 
     model = _executor_model(name, sha256)
     for pdf in batches:
         records, rejected = [], []
-        for where, raw, number in zip(pdf["_where"], pdf["_json"], pdf["_n"]):
-            record, problem = build_record(where, lambda: parse(raw, where, number))
+        ours = "_problem" in pdf.columns
+        problems = pdf["_problem"] if ours else [None] * len(pdf)
+        for where, raw, number, known in zip(pdf["_where"], pdf["_json"], pdf["_n"], problems):
+            if known is not None:
+                rejected.append((where, known))
+                continue
+            record, problem = build_record(where, lambda: parse(raw, where, number, ours))
             if problem is None:
                 records.append(record)
             else:
                 rejected.append((where, problem))
         scored = score_chunk(model, records, explain, method)
-        rows = [d | {"where": None, "problem": None} for d in scored.rows(threshold)]
-        rows += [{"id": None, "probability": None, "label": None, "true_label": None, "top_words": None,
-                  "where": w, "problem": p} for w, p in rejected]
-        yield pd.DataFrame(rows, columns=["id", "probability", "label", "true_label", "top_words", "where", "problem"])
+        rows = [d | dict.fromkeys(REJECT_COLUMNS) for d in scored.rows(threshold)]
+        rows += [dict.fromkeys(OUTPUT_COLUMNS) | dict(zip(REJECT_COLUMNS, bad)) for bad in rejected]
+        yield pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS + REJECT_COLUMNS))
 
 
 # ---- on the driver ---------------------------------------------------------------------------
@@ -140,7 +154,12 @@ def rows_as_json(df, text_column: str | None = None):
 
     column = pick_text_column(list(df.columns), text_column, "the input")
     wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
-    numbered = df.select(F.to_json(F.struct(*wanted), {"ignoreNullFields": "false"}).alias("_json"),
+    types = dict(df.dtypes)
+    # a text column that is not text (binary, a number) is rejected row by row, as serve.batch does,
+    # not serialised as base64 or digits and scored
+    fields = [F.lit(None).cast("string").alias(c) if c == column and types[c] != "string" else F.col(c)
+              for c in wanted]
+    numbered = df.select(F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}).alias("_json"),
                          F.input_file_name().alias("_file"))
 
     def as_row(pair):
@@ -159,10 +178,10 @@ def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | 
     ``expected_sha256`` defaults to the sha256 of the driver's validated copy."""
     if explain < 0:
         raise InputError("explain must be >= 0")
-    if method not in METHODS:
-        raise InputError(f"Unknown explanation method {method!r}; choose one of {', '.join(METHODS)}.")
     if expected_sha256 is None:
-        expected_sha256 = Artifact.load(model_dir).model_sha256
+        expected_sha256 = check_model(model_dir, method)
+    else:
+        check_method(method)  # the executors check it against their (verified) copy of the model
     name = ship(df.sparkSession, str(model_dir))
     rows = df
     if "_json" not in df.columns:
@@ -174,37 +193,41 @@ def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | 
     return rows.mapInPandas(body, RESULT_SCHEMA)
 
 
-def read_input(spark, path: str, input_format: str | None = None):
-    """(_where, _json, _n) rows of INPUT: JSONL and TXT keep their file and line number; CSV and
-    Parquet are read by Spark and numbered in order."""
-    from pyspark.sql import functions as F
+def check_model(model_dir: str | Path, method: str) -> str:
+    """The driver's copy of the model validated (and ``method`` applicable to it), as serve.batch
+    checks them: returns its sha256, which every executor's copy must match."""
+    art = Artifact.load(model_dir)
+    check_method(method, applicable(art.capabilities.features, recorded=art.capabilities.methods))
+    return art.model_sha256
 
-    fmt = input_format or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
+
+def input_format(path: str, given: str | None = None) -> str:
+    """The input's format, from ``--input-format`` or the suffix: checked before Spark starts."""
+    fmt = given or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
     if fmt is None:
         raise DataError(f"{path}: cannot tell the format; pass --input-format ({', '.join(INPUT_FORMATS)})")
-    if fmt in ("json", "text"):
-        lines = (spark.read.text(path).select(F.col("value"), F.input_file_name().alias("file"))
-                 .rdd.zipWithIndex())
-
-        def as_row(pair):
-            (value, file), index = pair
-            raw = value if fmt == "json" else _json_text(value)
-            return f"{Path(file).name}:{index + 1}", raw, index + 1, bool(value.strip())
-
-        return (lines.map(as_row).toDF("_where string, _json string, _n long, _keep boolean")
-                .filter("_keep").drop("_keep"))
-    if fmt == "csv":
-        df = (spark.read.option("header", True).option("multiLine", True).option("escape", '"')
-              .option("mode", "PERMISSIVE").csv(path))
-    else:
-        df = spark.read.parquet(path)
-    return df
+    return fmt
 
 
-def _json_text(value: str) -> str:
-    import json
+def read_input(spark, path: str, fmt: str | None = None, text_column: str | None = None):
+    """(rows, the text column to read them with). CSV, JSONL and TXT files are cut into rows on the
+    executors by serve.batch's own readers (``sentilens.sources.file_rows``: one task per file, the
+    same quoting, line bounds and bad-row rules, numbered by line): (_where, _json, _n, _problem).
+    Parquet is read by Spark and serialised by ``rows_as_json``: (_where, _json, _n)."""
+    fmt = input_format(path, fmt)
+    if fmt == "parquet":
+        return rows_as_json(spark.read.parquet(path), text_column)
+    ship_code(spark.sparkContext)
+    suffix = _FORMAT_SUFFIX[fmt]
 
-    return json.dumps({"text": value}, ensure_ascii=False)
+    def rows_of(pair):
+        from sentilens.sources import file_rows
+
+        uri, data = pair
+        return file_rows(uri.rsplit("/", 1)[-1], data, suffix, text_column)
+
+    rows = spark.sparkContext.binaryFiles(path).flatMap(rows_of)
+    return rows.toDF("_where string, _json string, _n long, _problem string"), "text"
 
 
 def from_spark(err: Exception) -> bool:
@@ -229,25 +252,37 @@ def spark_error(err: Exception) -> SentilensError:
     return DataError(f"Spark failed: {first[:300]}")
 
 
+def neutralized(df):
+    """Every string cell that a spreadsheet would run as a formula (``serve.safe_csv.FORMULA_STARTS``)
+    gets a leading apostrophe."""
+    from pyspark.sql import functions as F
+
+    starts = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+    return df.select(*[F.when(F.col(c).rlike(starts), F.concat(F.lit("'"), F.col(c))).otherwise(F.col(c)).alias(c)
+                       if t == "string" else F.col(c) for c, t in df.dtypes])
+
+
 def run(spark, src: str, out: str, model_dir: str, text_column: str | None, explain: int, method: str,
         threshold: float, out_format: str, input_format: str | None, evaluate: bool,
-        expected_sha256: str | None = None) -> dict:
+        expected_sha256: str | None = None, raw_csv: bool = False) -> dict:
     """Score ``src`` into the folder ``out`` (and ``out/_rejected``); returns the summary."""
     from pyspark.sql import functions as F
 
     t0 = time.perf_counter()
-    source = read_input(spark, src, input_format)
-    if "_json" not in source.columns:
-        source, text_column = rows_as_json(source, text_column)
+    source, text_column = read_input(spark, src, input_format, text_column)
     source = source.persist()
     rows_in = source.count()
     result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256).persist()
     scored = result.filter(F.col("problem").isNull()).drop("where", "problem")
     if not explain:
         scored = scored.drop("top_words")
-    rejected = result.filter(F.col("problem").isNotNull()).select("where", "problem")
-    scored.write.format(out_format).option("header", True).save(out)
-    rejected.write.format(out_format).option("header", True).save(f"{out.rstrip('/')}/_rejected")
+    rejected = result.filter(F.col("problem").isNotNull()).select(*REJECT_COLUMNS)
+    if out_format == "csv" and not raw_csv:  # what serve.batch's SafeWriter does, in Spark's terms
+        scored, rejected = neutralized(scored), neutralized(rejected)
+    for frame, folder in ((scored, out), (rejected, f"{out.rstrip('/')}/_rejected")):
+        (frame.write.format(out_format).option("header", True)
+         .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+         .option("escape", "\"").save(folder))  # RFC 4180 quotes, as csv readers expect
     n_scored, n_rejected = scored.count(), rejected.count()
     seconds = time.perf_counter() - t0
     summary = {"input": src, "output": out, "rejected_file": f"{out.rstrip('/')}/_rejected", "rows_in": rows_in,
@@ -283,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
     p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD, help="explanation method")
     p.add_argument("--evaluate", action="store_true", help="accuracy, ROC AUC, F1, confusion (labelled input)")
+    p.add_argument("--raw-csv", action="store_true", help="with --format csv: write cells as they are, without "
+                                                            "neutralizing spreadsheet formulas")
     p.add_argument("--threshold", type=float, default=THRESHOLD)
     p.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory, shipped to the executors")
@@ -290,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain < 0 or not 0.0 <= args.threshold <= 1.0:
         p.error("--explain must be >= 0 and --threshold in [0, 1]")
     try:
-        expected = Artifact.load(args.model).model_sha256  # a damaged model stops here, before Spark starts
+        expected = check_model(args.model, args.method)  # a damaged model stops here, before Spark starts
+        input_format(args.input, args.input_format)  # and an input we cannot read
         if "://" not in args.output and Path(args.output).exists():
             raise DataError(f"{args.output}: already exists; choose a new folder (nothing was written)")
         try:
@@ -300,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         spark = session(args.master)
         try:
             summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
-                          args.threshold, args.format, args.input_format, args.evaluate, expected)
+                          args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv)
         except SentilensError:
             raise
         except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug

@@ -91,7 +91,7 @@ def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
         with pytest.raises(Exception, match="is being labelled by 'bot' right now"):  # leased to bot
             c.predict(item["item_id"], "neg", "mallory", "", api_name="/annotate")
         assert c.predict(item["item_id"], "pos", "bot", "", api_name="/annotate") == 1
-        with pytest.raises(Exception, match="label must be pos, neg or skip"):
+        with pytest.raises(Exception, match="label must be one of pos, neg, skip"):
             c.predict(item["item_id"], "maybe", "bot", "", api_name="/annotate")
         assert c.predict("bot", "file", api_name="/next_item")["item_id"] == f"{source}#2"
 

@@ -34,13 +34,13 @@ def test_pad_matches_keras_pad_sequences_on_random_cases():
 
 
 def test_vocabulary_ranks_by_frequency_ties_alphabetical_and_caps():
-    vocab = Vocabulary.from_texts(["b a c", "a b", "d a", "e"], vocab_size=4 + 3)
+    vocab = Vocabulary.from_token_lists(map(tokenize, ["b a c", "a b", "d a", "e"]), vocab_size=4 + 3)
     assert vocab.words == ["a", "b", "c"]  # a:3, b:2, then c/d/e tie at 1 -> alphabetical, capped
     assert vocab.index == {"a": 4, "b": 5, "c": 6}
     assert vocab.size == 7
     assert [vocab.word(i) for i in range(7)] == ["<pad>", "<start>", "<oov>", "<unused>", "a", "b", "c"]
     with pytest.raises(ValueError):
-        Vocabulary.from_texts(["a"], vocab_size=4)
+        Vocabulary.from_token_lists([["a"]], vocab_size=4)
 
 
 def test_vocabulary_round_trips_through_a_file(tmp_path):

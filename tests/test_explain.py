@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from explain.attribution import forward
-from explain.cd import LSTMWeights, cd_attribution, decompose, phrase_score
+from explain.cd import LSTMWeights, cd_attribution, decompose
 from explain.methods import METHODS, applicable, attribute, check_method
 from explain.occlusion import occlusion
 from explain.running import running_score
@@ -93,16 +93,6 @@ def test_truncated_words_get_no_score_and_the_rest_align(model, method):
     dropped = len(words) - maxlen
     assert a.scores[:dropped] == [None] * dropped and None not in a.scores[dropped:]
     assert a.tokens[a.scores.index(max(s for s in a.scores if s is not None))] == "splendid"
-
-
-def test_phrase_score_covers_spans_and_truncation(model):
-    out = phrase_score(model, POSITIVE, 5, 6)
-    assert out["phrase"] == "splendid and"
-    assert out["relevant"] + out["irrelevant"] == pytest.approx(cd_attribution(model, forward(model, POSITIVE)).total, abs=1e-6)
-    long = " ".join(["plot"] * 40 + ["splendid"])
-    assert phrase_score(model, long, 0, 1)["relevant"] is None
-    with pytest.raises(ValueError, match="outside the review"):
-        phrase_score(model, POSITIVE, 3, 99)
 
 
 def test_neighbours_are_the_cosine_ranking(model):

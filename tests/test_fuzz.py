@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from explain.methods import METHODS, attribute
-from sentilens.codec import Codec, Vocabulary, _TOKEN, standardize, tokenize, tokenize_slow
+from sentilens.codec import Codec, Vocabulary, _TOKEN, standardize, tokenize
 from serve.runtime import SentimentModel
 
 FRAGMENTS = st.sampled_from(["<br />", "<b>", "</i>", "<script>alert(1)</script>", "&amp;", "&#39;", "**bold**",
@@ -14,6 +14,11 @@ FRAGMENTS = st.sampled_from(["<br />", "<b>", "</i>", "<script>alert(1)</script>
 TEXTS = st.lists(st.one_of(st.text(max_size=60), FRAGMENTS, st.text(alphabet="ab'’ ", max_size=20)),
                  max_size=12).map("".join)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def tokenize_slow(text: str) -> list[str]:
+    """The reference definition of ``tokenize`` (one regex over the standardized text): the oracle."""
+    return _TOKEN.findall(standardize(text))
 
 
 @pytest.fixture(scope="module")

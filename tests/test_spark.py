@@ -83,7 +83,7 @@ def test_csv_parquet_and_text_inputs(spark, tiny_model_dir, tmp_path):
     (tmp_path / "in.txt").write_text("the plot was splendid\n\nthe music was dreadful\n")
     _, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.csv", tmp_path / "o1")
     assert sorted(got) == ["x1", "x3"] and got["x1"]["label"] == "pos" and got["x3"]["label"] == "neg"
-    assert list(rejected.values()) == ["'review' is missing or not a string"]
+    assert list(rejected.values()) == ["the text is empty"]  # as serve.batch says it
     summary, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.parquet", tmp_path / "o2")
     assert sorted(got) == ["3", "p1"] and summary["rows_in"] == 3 and len(rejected) == 1
     summary, got, rejected = spark_run(spark, tiny_model_dir, tmp_path / "in.txt", tmp_path / "o3")
@@ -158,3 +158,70 @@ def test_the_command_end_to_end(tiny_model_dir, tmp_path):
     assert "rows in 8 = scored 4 + rejected 4" in proc.stdout and "accuracy 1.0000" in proc.stdout
     lines = [json.loads(line) for f in sorted(out.glob("part-*.json")) for line in f.read_text().splitlines()]
     assert sorted(r["id"] for r in lines) == ["9", "a", "b", "d"]
+
+
+def _bad_inputs(tmp_path):
+    """One file per guard serve.batch has; each must hold in Spark in the same words."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [f"r{i},the plot was splendid {i},pos" for i in range(30)]
+    rows[2] = 'r2,"an unclosed quote, dreadful,neg'
+    files = {
+        "unclosed.csv": "id,text,label\n" + "\n".join(rows) + "\n",
+        "dupkeys.jsonl": '{"id": "a", "text": "splendid", "text": "dreadful"}\n{"id": "b", "text": "splendid"}\n',
+        "numbers.jsonl": '{"id": 1e400, "text": "splendid"}\n{"id": Infinity, "text": "splendid"}\n'
+                         '{"id": NaN, "text": "splendid"}\n{"id": 1.5, "text": "dreadful"}\n',
+        "long.txt": "splendid " * 450_000 + "\nthe music was dreadful\n",  # 4.05 M characters, then a review
+        "latin1.csv": "id,text\nx1,caf\xe9 splendid\nx2,dreadful\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_bytes(text.encode("latin-1" if name == "latin1.csv" else "utf-8"))
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": pa.array([b"splendid", b"dreadful"], pa.binary())}),
+                   tmp_path / "binary.parquet")
+    return [tmp_path / n for n in [*files, "binary.parquet"]]
+
+
+def test_every_guard_of_serve_batch_holds_in_spark_in_the_same_words(spark, tiny_model_dir, tmp_path):
+    """The same rows scored, the same rows rejected for the same reason, every row accounted for."""
+    for src in _bad_inputs(tmp_path):
+        want, want_rejected = batch_run(tiny_model_dir, src, tmp_path / f"{src.name}.batch.csv")
+        summary, got, got_rejected = spark_run(spark, tiny_model_dir, src, tmp_path / f"{src.name}.out")
+        assert sorted(got) == sorted(want), src.name
+        assert got_rejected == want_rejected and got_rejected, src.name
+        for rid, row in got.items():
+            assert row["probability"] == pytest.approx(float(want[rid]["probability"]), abs=1e-6)
+        assert summary["rows_in"] == len(want) + len(want_rejected) == summary["scored"] + summary["rejected"]
+    assert len(got_rejected) == 2  # the binary text column: every row refused, not scored as base64
+
+
+def test_a_file_the_readers_refuse_whole_fails_spark_in_one_line_as_it_fails_serve_batch(spark, tiny_model_dir,
+                                                                                        tmp_path):
+    from serve.batch import main
+    from serve.spark import from_spark, spark_error
+
+    src = tmp_path / "twice.csv"
+    src.write_text("id,text,text,label\nx,splendid,dreadful,pos\n")
+    with pytest.raises(Exception) as caught:
+        spark_run(spark, tiny_model_dir, src, tmp_path / "out")
+    assert from_spark(caught.value)
+    message = str(spark_error(caught.value))
+    assert "the header names 'text' more than once" in message and "\n" not in message
+    assert main([str(src), "-o", str(tmp_path / "b.csv"), "--model", str(tiny_model_dir), "--quiet"]) == 2
+
+
+def test_csv_output_neutralizes_formulas_as_serve_batch_does(spark, tiny_model_dir, tmp_path):
+    from serve.spark import run
+
+    src = tmp_path / "in.jsonl"
+    ids = ["=HYPERLINK(\"http://127.0.0.1\")", "+1", "-1", "@x", "\t=1+1", "plain"]
+    src.write_text("".join(json.dumps({"id": i, "text": "the plot was splendid"}) + "\n" for i in ids))
+    want, _ = batch_run(tiny_model_dir, src, tmp_path / "batch.csv")
+    run(spark, str(src), str(tmp_path / "out"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None, False)
+    got = [r for f in sorted((tmp_path / "out").glob("part-*.csv"))
+           for r in csv.DictReader(f.open(newline="", encoding="utf-8"))]
+    assert sorted(r["id"] for r in got) == sorted(want) == sorted(["'" + i for i in ids[:5]] + ["plain"])
+    run(spark, str(src), str(tmp_path / "raw"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None, False,
+        raw_csv=True)
+    raw = [r for f in sorted((tmp_path / "raw").glob("part-*.csv")) for r in csv.DictReader(f.open(newline=""))]
+    assert sorted(r["id"] for r in raw) == sorted(ids)  # nothing stripped, not even the tab
