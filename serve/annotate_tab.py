@@ -31,20 +31,7 @@ from serve.scoring import chunks, score_chunk
 from serve.ui_safety import info, md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
-# Keyboard shortcuts: click the buttons by their elem_id unless the user is typing.
-SHORTCUTS = """
-<script>
-document.addEventListener("keydown", (e) => {
-  const t = e.target;
-  if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
-  const ids = {"1": "ann-pos", "2": "ann-neg", "3": "ann-skip", "u": "ann-undo"};
-  const id = ids[e.key];
-  if (!id) return;
-  const button = document.getElementById(id);
-  if (button) { e.preventDefault(); button.click(); }
-});
-</script>
-"""
+SHORTCUTS = f"<script>\n{asset('shortcuts.js')}</script>\n"  # for the page head
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
@@ -106,13 +93,9 @@ NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels 
              "then press 'Next review' or Enter.")
 # Before a label button runs: the words marked as rationale in the page (token indices) go into the
 # hidden rationale box, the third input of the decision handlers.
-READ_RATIONALE = """(...args) => {
-  const marked = [...document.querySelectorAll('#ann-text .sl-tok[aria-pressed="true"]')];
-  args[2] = JSON.stringify(marked.flatMap((t) => t.dataset.i.split(" ").map(Number)));
-  return args;
-}"""
+READ_RATIONALE = asset("read_rationale.js")
 LABEL_NAMES = dict(zip(LABELS, ("positive", "negative", "skip")))
-SHOW_MODEL = "(on) => { document.getElementById('ann-text')?.classList.toggle('sl-show-model', !!on); }"
+SHOW_MODEL = asset("show_model.js")  # "show the model": its hints appear with a class on the review
 
 
 def parse_rationale(raw: object, n_tokens: int) -> list[int]:

@@ -37,9 +37,7 @@ TITLE = "sentilens"
 # of them (or of huge reviews) waits there and never holds up /predict's workers.
 EXPLAIN_QUEUE = {"concurrency_id": "explain", "concurrency_limit": 2}
 PRIVATE = {"api_visibility": "private"}
-# On a narrow screen the result sits under the form: bring it into view once it is there.
-SCROLL_TO_RESULT = ("() => { if (window.innerWidth < 760) { const r = document.getElementById('result'); "
-                    "if (r) r.scrollIntoView({block: 'start'}); } }")
+SCROLL_TO_RESULT = asset("scroll_to_result.js")  # on a narrow screen, bring the result into view
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -160,38 +160,21 @@ def test_the_command_end_to_end(tiny_model_dir, tmp_path):
     assert sorted(r["id"] for r in lines) == ["9", "a", "b", "d"]
 
 
-def _bad_inputs(tmp_path):
-    """One file per guard serve.batch has; each must hold in Spark in the same words."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows = [f"r{i},the plot was splendid {i},pos" for i in range(30)]
-    rows[2] = 'r2,"an unclosed quote, dreadful,neg'
-    files = {
-        "unclosed.csv": "id,text,label\n" + "\n".join(rows) + "\n",
-        "dupkeys.jsonl": '{"id": "a", "text": "splendid", "text": "dreadful"}\n{"id": "b", "text": "splendid"}\n',
-        "numbers.jsonl": '{"id": 1e400, "text": "splendid"}\n{"id": Infinity, "text": "splendid"}\n'
-                         '{"id": NaN, "text": "splendid"}\n{"id": 1.5, "text": "dreadful"}\n',
-        "long.txt": "splendid " * 450_000 + "\nthe music was dreadful\n",  # 4.05 M characters, then a review
-        "latin1.csv": "id,text\nx1,caf\xe9 splendid\nx2,dreadful\n",
-    }
-    for name, text in files.items():
-        (tmp_path / name).write_bytes(text.encode("latin-1" if name == "latin1.csv" else "utf-8"))
-    pq.write_table(pa.table({"id": ["p1", "p2"], "text": pa.array([b"splendid", b"dreadful"], pa.binary())}),
-                   tmp_path / "binary.parquet")
-    return [tmp_path / n for n in [*files, "binary.parquet"]]
-
-
 def test_every_guard_of_serve_batch_holds_in_spark_in_the_same_words(spark, tiny_model_dir, tmp_path):
     """The same rows scored, the same rows rejected for the same reason, every row accounted for."""
-    for src in _bad_inputs(tmp_path):
+    from tests.hostile_files import hostile_files
+
+    for src in hostile_files(tmp_path):
         want, want_rejected = batch_run(tiny_model_dir, src, tmp_path / f"{src.name}.batch.csv")
         summary, got, got_rejected = spark_run(spark, tiny_model_dir, src, tmp_path / f"{src.name}.out")
         assert sorted(got) == sorted(want), src.name
         assert got_rejected == want_rejected and got_rejected, src.name
         for rid, row in got.items():
             assert row["probability"] == pytest.approx(float(want[rid]["probability"]), abs=1e-6)
-        assert summary["rows_in"] == len(want) + len(want_rejected) == summary["scored"] + summary["rejected"]
+        with open(tmp_path / f"{src.name}.batch.csv", newline="", encoding="utf-8") as f:
+            batch_rows = sum(1 for _ in csv.DictReader(f))  # repeated ids are rows of their own
+        assert summary["scored"] == batch_rows and summary["rejected"] == len(want_rejected)
+        assert summary["rows_in"] == summary["scored"] + summary["rejected"]
     assert len(got_rejected) == 2  # the binary text column: every row refused, not scored as base64
 
 

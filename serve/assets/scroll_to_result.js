@@ -1,0 +1,1 @@
+() => { if (window.innerWidth < 760) { const r = document.getElementById('result'); if (r) r.scrollIntoView({block: 'start'}); } }

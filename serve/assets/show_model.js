@@ -1,0 +1,1 @@
+(on) => { document.getElementById('ann-text')?.classList.toggle('sl-show-model', !!on); }
