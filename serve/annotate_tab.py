@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from typing import NamedTuple
 from pathlib import Path
 
 import gradio as gr
@@ -95,6 +96,19 @@ NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels 
 # hidden rationale box, the third input of the decision handlers.
 READ_RATIONALE = asset("read_rationale.js")
 LABEL_NAMES = dict(zip(LABELS, ("positive", "negative", "skip")))
+
+
+class Shown(NamedTuple):
+    """What showing an item fills, by name (the components ``render`` lists in this order)."""
+
+    item_id: object
+    page: object
+    caption: object
+    progress: object
+    note: object
+
+
+UNCHANGED = Shown(*[gr.skip()] * len(Shown._fields))
 SHOW_MODEL = asset("show_model.js")  # "show the model": its hints appear with a class on the review
 
 
@@ -140,11 +154,11 @@ class AnnotateTab:
         except InputError:
             return None
 
-    def show(self, item: Item | None, note: str = "", selected: list[int] = ()):
-        """(item id, review HTML, caption, progress, note) for ``item``, with ``selected`` words marked."""
+    def show(self, item: Item | None, note: str = "", selected: list[int] = ()) -> Shown:
+        """``item`` on screen, with ``selected`` words marked and ``note`` in the note box."""
         progress = self.progress_text()
         if item is None:
-            return "", "", "**Queue empty.** Load reviews above, or export what you have.", progress, ""
+            return Shown("", "", "**Queue empty.** Load reviews above, or export what you have.", progress, "")
         fwd = forward(self.model, item.text)
         a = running_score(self.model, fwd)
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
@@ -153,7 +167,7 @@ class AnnotateTab:
         page = model_note + review_html(item.text, fwd.enc, a.scores, a.space, mode="annotate", selected=selected,
                                         maxlen=self.model.maxlen)
         caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
-        return item.item_id, page, caption, progress, note
+        return Shown(item.item_id, page, caption, progress, note)
 
     def next(self, order: str, typed: str, current: str, passed: list[str] | None, request: gr.Request):
         """'Next review': the next item, passing over the one on screen and every one passed before in
@@ -172,7 +186,7 @@ class AnnotateTab:
         """A new queue order applies at once: the leased item goes back and the queue is asked again."""
         who = self.known(typed, request)
         if who is None:
-            return (gr.skip(),) * 5
+            return UNCHANGED
         self.store.release(who)
         return self.show(self.store.next_item(who, order))
 
@@ -181,7 +195,7 @@ class AnnotateTab:
         name before a reload comes back first)."""
         who = self.known(typed, request)
         if who is None or current:
-            return (gr.skip(),) * 5
+            return UNCHANGED
         return self.show(self.store.next_item(who, order))
 
     def gate(self, typed: str, request: gr.Request):
@@ -229,9 +243,8 @@ class AnnotateTab:
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         report = load_reviews(self.store, self.model, uploaded(file), progress=progress)
         info(report)
-        shown = list(self.start(order, typed, current, request))  # loading never depends on the name
-        shown[3] = self.progress_text()
-        return (md_literal(report), *shown)
+        shown = self.start(order, typed, current, request)  # loading never depends on the name
+        return (md_literal(report), *shown._replace(progress=self.progress_text()))
 
     def export(self, fmt: str):
         if fmt not in ("csv", "jsonl"):
@@ -291,7 +304,7 @@ class AnnotateTab:
             export_file = gr.File(label="Export (download)", interactive=False, elem_id="ann-export-file",
                                   visible=False)
 
-        shown = [item_id, text, info_box, progress, note]
+        shown = list(Shown(item_id, text, info_box, progress, note))  # what `show` fills, in its order
         private = {"api_visibility": "private"}
         gated = [hint, typed, pos, neg, skip, undo, nxt]
         passed = gr.State([])  # reviews this page passed over with 'Next'
@@ -318,11 +331,14 @@ class AnnotateTab:
             name = (name or "")[:64]
             who = self.known(name, request)
             item = self.store.next_item(who, self.default_order) if who else None
-            shown_now = self.show(item) if item is not None else ("", "", "", self.progress_text(), "")
+            shown_now = self.show(item) if item is not None else Shown("", "", "", self.progress_text(), "")
             return (name, *shown_now, *self.gate(name, request))
 
         app.load(user_errors(restore), [saved_name], [typed, *shown, *gated], **private)
+        self.api()
 
+    def api(self) -> None:
+        """/next_item and /annotate: scripted annotation (behind a login the annotator is the logged-in user)."""
         # API for scripted annotation (behind a login the annotator is the logged-in user).
         def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:
             """The next review to label for this annotator (leased to them for a few minutes), or {} when done."""

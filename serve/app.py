@@ -8,6 +8,7 @@ turns it into a message box; review text reaches the page only through ``serve.r
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Literal, TypedDict
 
 import gradio as gr
@@ -77,37 +78,55 @@ def padded_rows(e: Explained) -> dict:
     return {"headers": ["position", "id", "word", "kind"], "data": data}
 
 
+@dataclass
+class AnalyzeOutputs:
+    """The components an analysis fills: handlers answer by component, not by position."""
+
+    result: gr.HTML
+    running: gr.LinePlot
+    encodings: gr.Accordion
+    padded: gr.Dataframe
+    bag: gr.Dataframe
+    ints: gr.Dataframe
+    dropped: gr.Textbox
+
+    def all(self) -> list:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
 class AnalyzeHandlers:
-    def __init__(self, model: SentimentModel):
-        self.model = model
+    def __init__(self, model: SentimentModel, ui: AnalyzeOutputs):
+        self.model, self.ui = model, ui
         self.neighbours = Neighbours(model)
 
-    def analyze(self, text: str, method: str):
+    def analyze(self, text: str, method: str) -> dict:
         e = explain(self.model, text, method)
-        enc = e.view
+        enc, ui = e.view, self.ui
         running = frame(["word number", "P(positive)", "word"],
                         [[r["word_number"], r["score"], r["word"]] for r in running_points(e.fwd)])
-        bag = {"headers": ["word", "count"], "data": [list(x) for x in enc.bag_of_words]}
-        ints = {"headers": ["word", "id"], "data": [list(x) for x in enc.integer_encoding]}
         dropped = " ".join(enc.truncated)
-        return (explained_html(e, method, self.neighbours), gr.update(value=running, visible=True),
-                gr.update(visible=True), padded_rows(e), bag, ints, gr.update(value=dropped, visible=bool(dropped)))
+        return {ui.result: explained_html(e, method, self.neighbours),
+                ui.running: gr.update(value=running, visible=True),
+                ui.encodings: gr.update(visible=True),
+                ui.padded: padded_rows(e),
+                ui.bag: {"headers": ["word", "count"], "data": [list(x) for x in enc.bag_of_words]},
+                ui.ints: {"headers": ["word", "id"], "data": [list(x) for x in enc.integer_encoding]},
+                ui.dropped: gr.update(value=dropped, visible=bool(dropped))}
 
-    def rerun(self, text: str, method: str):
+    def rerun(self, text: str, method: str) -> dict:
         """A new method re-explains the review on screen at once; with no review, nothing happens."""
         if not isinstance(text, str) or not text.strip():
-            return (gr.skip(),) * 7
+            return {}
         return self.analyze(text, method)
 
-    @staticmethod
-    def cleared():
+    def cleared(self) -> dict:
         """After an error: no stale result stays on screen next to the new input."""
-        return "", gr.update(value=None, visible=False), gr.update(visible=False), None, None, None, \
-            gr.update(value="", visible=False)
+        ui = self.ui
+        return {ui.result: "", ui.running: gr.update(value=None, visible=False), ui.encodings: gr.update(visible=False),
+                ui.padded: None, ui.bag: None, ui.ints: None, ui.dropped: gr.update(value="", visible=False)}
 
 
 def build_analyze(model: SentimentModel) -> None:
-    h = AnalyzeHandlers(model)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=340):
             review = gr.Textbox(label="Review", lines=8, max_lines=20, placeholder="Type or paste a movie review",
@@ -134,7 +153,8 @@ def build_analyze(model: SentimentModel) -> None:
             padded = gr.Dataframe(label="Padded encoding", interactive=False, max_height=320, elem_id="padded",
                                   datatype=["str", "str", "str", "str"])
 
-    outputs = [result, running, encodings, padded, bag, ints, dropped]
+    ui = AnalyzeOutputs(result, running, encodings, padded, bag, ints, dropped)
+    h, outputs = AnalyzeHandlers(model, ui), ui.all()
     for trigger in (analyze.click, review.submit):
         event = trigger(user_errors(h.analyze), [review, method], outputs, **EXPLAIN_QUEUE, **PRIVATE)
         event.failure(h.cleared, None, outputs, **PRIVATE)

@@ -168,19 +168,19 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
                      enumerate([("The night was splendid!", 0.5), ("A dreadful film.", 0.6), ("the river", 0.9)])])
     tab = AnnotateTab(model, store, default_order="uncertain")
     first = tab.start("uncertain", "ann", "", None)
-    assert first[0] == "f#0" and 'data-mode="annotate"' in first[1] and "sl-model-only" in first[1]
+    assert first.item_id == "f#0" and 'data-mode="annotate"' in first.page and "sl-model-only" in first.page
     shown = tab.decide("pos", "f#0", "clear", json.dumps([3, 0, 3]), "uncertain", "ann", None)
-    assert shown[0] == "f#1"
+    assert shown.item_id == "f#1"
     assert store.current_labels()[0]["rationale"] == json.dumps(["the", "splendid"])
     back = tab.undo("uncertain", "ann", None)
-    assert back[0] == "f#0" and back[4] == "clear" and back[1].count('aria-pressed="true"') == 2
+    assert back.item_id == "f#0" and back.note == "clear" and back.page.count('aria-pressed="true"') == 2
     shown = tab.next("uncertain", "ann", "f#0", [], None)
     assert shown[0] == "f#1" and shown[-1] == ["f#0"]  # Next moves on...
     shown = tab.next("uncertain", "ann", "f#1", shown[-1], None)
     assert shown[0] == "f#2" and shown[-1] == ["f#0", "f#1"]  # ...and on, not back and forth
     shown = tab.next("uncertain", "ann", "f#2", shown[-1], None)
     assert shown[0] in ("f#0", "f#1", "f#2") and shown[-1] == []  # all passed: round again
-    assert tab.reorder("file", "ann", None)[0] == "f#0"  # a new order applies at once
+    assert tab.reorder("file", "ann", None).item_id == "f#0"  # a new order applies at once
     with pytest.raises(InputError, match="not in this review"):
         parse_rationale("[7]", 4)
     with pytest.raises(InputError, match="could not be read"):
