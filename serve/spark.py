@@ -42,6 +42,7 @@ INPUT_FORMATS = ("csv", "json", "text", "parquet")
 _SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
                    ".parquet": "parquet"}
 _FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentilens.sources reader of each
+MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
 _OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
 
@@ -201,6 +202,25 @@ def check_model(model_dir: str | Path, method: str) -> str:
     return art.model_sha256
 
 
+def check_file_sizes(sc, path: str) -> None:
+    """Each CSV/JSONL/TXT file reaches one task whole: refuse one over ``MAX_FILE_BYTES`` before any
+    is read (Hadoop's own listing, so any filesystem Spark reads)."""
+    jvm = sc._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(sc._jsc.hadoopConfiguration())
+    found = fs.globStatus(hpath) or []
+    files = []
+    for status in found:
+        files += list(fs.listStatus(status.getPath())) if status.isDirectory() else [status]
+    if not files:
+        raise DataError(f"{path}: no such file or folder")
+    for status in files:
+        if status.isFile() and status.getLen() > MAX_FILE_BYTES:
+            raise DataError(f"{status.getPath().getName()}: {status.getLen() / 2**30:.1f} GiB; a CSV, JSONL or TXT "
+                            f"file is read whole by one task, at most {MAX_FILE_BYTES / 2**30:.0f} GiB: split it, "
+                            "or convert it to Parquet (python -m serve.convert), which Spark reads in parts")
+
+
 def input_format(path: str, given: str | None = None) -> str:
     """The input's format, from ``--input-format`` or the suffix: checked before Spark starts."""
     fmt = given or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
@@ -217,7 +237,9 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
     fmt = input_format(path, fmt)
     if fmt == "parquet":
         return rows_as_json(spark.read.parquet(path), text_column)
-    ship_code(spark.sparkContext)
+    sc = spark.sparkContext
+    check_file_sizes(sc, path)
+    ship_code(sc)
     suffix = _FORMAT_SUFFIX[fmt]
 
     def rows_of(pair):

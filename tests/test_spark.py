@@ -208,3 +208,16 @@ def test_csv_output_neutralizes_formulas_as_serve_batch_does(spark, tiny_model_d
         raw_csv=True)
     raw = [r for f in sorted((tmp_path / "raw").glob("part-*.csv")) for r in csv.DictReader(f.open(newline=""))]
     assert sorted(r["id"] for r in raw) == sorted(ids)  # nothing stripped, not even the tab
+
+
+def test_a_text_file_too_large_for_one_task_is_refused_before_it_is_read(spark, tiny_model_dir, tmp_path, monkeypatch):
+    import serve.spark as module
+
+    src = tmp_path / "big.jsonl"
+    src.write_text(ROWS[0] + "\n" * 200)
+    monkeypatch.setattr(module, "MAX_FILE_BYTES", 100)
+    for given in (src, tmp_path):  # the file, or the folder holding it
+        with pytest.raises(module.DataError, match="big.jsonl: 0.0 GiB; a CSV, JSONL or TXT file is read whole"):
+            module.read_input(spark, str(given), "json")
+    with pytest.raises(module.DataError, match="no such file or folder"):
+        module.read_input(spark, str(tmp_path / "missing.jsonl"))
