@@ -20,6 +20,7 @@ driver expects. Never TensorFlow. Needs the spark extra (``pip install -e ".[spa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from explain.methods import DEFAULT_METHOD, METHODS, applicable, check_method
 from sentilens.artifact import Artifact
+from sentilens.digest import file_sha256
 from sentilens.errors import DataError, InputError, ModelError, SentilensError
 from sentilens.settings import THRESHOLD, spark_environment
 from serve.runtime import DEFAULT_DIR
@@ -48,8 +50,10 @@ _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256)
 
 
 def session(master: str = "local[2]", app_name: str = "sentilens"):
-    """A SparkSession; a local master binds only to 127.0.0.1 and runs no web UI."""
-    local = master.startswith("local")
+    """A SparkSession with no web UI; with a local master, or a cluster's master on loopback
+    (``spark://127.0.0.1:7077``), the driver binds only to 127.0.0.1."""
+    host = re.sub(r"^[a-z]+://", "", master).split(",")[0].rsplit(":", 1)[0]
+    local = master.startswith("local") or host in ("127.0.0.1", "localhost")
     spark_environment(local)
     from pyspark.sql import SparkSession
 
@@ -65,12 +69,26 @@ def session(master: str = "local[2]", app_name: str = "sentilens"):
 
 def ship(spark, model_dir: str) -> str:
     """Send the model directory and our code to the executors through Spark; returns the name the
-    executors find the model under. The code goes as one zip of the serving packages, so executors
-    need only the spark extra's libraries, not this project installed."""
+    executors find the model under. Both go as zip archives (``addArchive``, ``addPyFile``), which every
+    cluster manager delivers; executors need only the spark extra's libraries, not this project."""
+    import tempfile
+    import zipfile
+
     sc = spark.sparkContext
     ship_code(sc)
-    sc.addFile(model_dir, recursive=True)
-    return Path(model_dir.rstrip("/")).name
+    model = Path(model_dir)
+    files = sorted(f for f in model.iterdir() if f.is_file())
+    contents = hashlib.sha256("".join(f"{f.name}:{file_sha256(f)}\n" for f in files).encode()).hexdigest()
+    name = f"sentilens-model-{contents[:16]}"  # the executors validate it in full (against the driver's sha256)
+    shipped = getattr(sc, "_sentilens_models", set())
+    if name not in shipped:  # an archive reaches executors under every cluster manager (a local folder does not)
+        bundle = Path(tempfile.mkdtemp(prefix="sentilens-model-")) / f"{name}.zip"
+        with zipfile.ZipFile(bundle, "w") as zf:
+            for file in files:
+                zf.write(file, file.name)
+        sc.addArchive(f"{bundle}#{name}")
+        sc._sentilens_models = shipped | {name}
+    return name
 
 
 def ship_code(sc) -> None:
@@ -222,8 +240,17 @@ def check_file_sizes(sc, path: str) -> None:
 
 
 def input_format(path: str, given: str | None = None) -> str:
-    """The input's format, from ``--input-format`` or the suffix: checked before Spark starts."""
+    """The input's format, from ``--input-format``, the suffix, or (a local folder) the suffix its files
+    share: checked before Spark starts."""
     fmt = given or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
+    folder = Path(path)
+    if fmt is None and "://" not in path and folder.is_dir():
+        suffixes = {f.suffix.lower() for f in folder.iterdir() if f.is_file() and not f.name.startswith(("_", "."))}
+        formats = {_SUFFIX_FORMATS.get(suffix) for suffix in suffixes}
+        if len(formats) == 1 and None not in formats:
+            return formats.pop()
+        raise DataError(f"{path}: a folder of {', '.join(sorted(suffixes)) or 'no files'}; expected files of one "
+                        f"format, or pass --input-format ({', '.join(INPUT_FORMATS)})")
     if fmt is None:
         raise DataError(f"{path}: cannot tell the format; pass --input-format ({', '.join(INPUT_FORMATS)})")
     return fmt

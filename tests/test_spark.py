@@ -221,3 +221,90 @@ def test_a_text_file_too_large_for_one_task_is_refused_before_it_is_read(spark, 
             module.read_input(spark, str(given), "json")
     with pytest.raises(module.DataError, match="no such file or folder"):
         module.read_input(spark, str(tmp_path / "missing.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A Spark standalone cluster as deployed: pyspark's own Master and two Workers (one core each),
+    every one bound to 127.0.0.1; stopped, all of them, at the end."""
+    import os
+    import time
+    from pathlib import Path
+
+    import pyspark
+
+    from bench.server import free_port
+
+    home = Path(pyspark.__file__).parent
+    work = tmp_path_factory.mktemp("cluster")
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    klass = str(home / "bin" / "spark-class")
+    procs = [subprocess.Popen([klass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+                               str(port), "--webui-port", str(free_port())], env=env, stdout=subprocess.DEVNULL,
+                              stderr=open(work / "master.log", "w"))]
+    try:
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [klass, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--cores", "1",
+                 "--memory", "1g", "--webui-port", str(free_port()), "--work-dir", str(work / f"worker{i}")],
+                env=env, stdout=subprocess.DEVNULL, stderr=open(work / f"worker{i}.log", "w")))
+        deadline = time.monotonic() + 120
+        while sum("Successfully registered with master" in (work / f"worker{i}.log").read_text()
+                  for i in range(2)) < 2:
+            assert time.monotonic() < deadline, (work / "master.log").read_text()[-2000:]
+            assert all(p.poll() is None for p in procs), "a cluster process exited"
+            time.sleep(0.5)
+        yield url
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_a_standalone_cluster_scores_a_parquet_folder_as_serve_batch_does(cluster, tiny_model_dir, tmp_path):
+    """The model and the code reach the executors as archives (a local folder would not); every input row
+    comes out once, scored or rejected, equal to serve.batch."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    texts = ["the plot was splendid", "the music was dreadful", None, "a dreadful night, then splendid"]
+    for part in range(3):  # several files, several row groups, a repeated id, a null text
+        table = pa.table({"id": [f"{part}-{i}" if i != 3 else "same" for i in range(4)], "text": texts})
+        pq.write_table(table, folder / f"part-{part}.parquet", row_group_size=2)
+    out = tmp_path / "scored"
+    proc = subprocess.run([sys.executable, "-m", "serve.spark", str(folder), "-o", str(out), "--model",
+                           str(tiny_model_dir), "--master", cluster], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "rows in 12 = scored 9 + rejected 3" in proc.stdout
+    got = pq.read_table(out).to_pylist()
+    assert len(got) == 9 and sum(r["id"] == "same" for r in got) == 3
+    single = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"id": ["0-0", "0-1"], "text": texts[:2]}), single)
+    want, _ = batch_run(tiny_model_dir, single, tmp_path / "batch.csv")
+    for r in got:
+        if r["id"] in want:
+            assert r["probability"] == pytest.approx(float(want[r["id"]]["probability"]), abs=1e-6)
+
+
+def test_the_format_of_a_folder_is_its_files_and_is_known_before_spark_starts(tmp_path):
+    from serve.spark import DataError, input_format
+
+    (tmp_path / "a").mkdir()
+    for name in ("part-0.parquet", "part-1.parquet", "_SUCCESS", ".part-0.crc"):
+        (tmp_path / "a" / name).write_text("")
+    assert input_format(str(tmp_path / "a")) == "parquet"  # Spark's own markers do not count
+    (tmp_path / "a" / "notes.csv").write_text("")
+    with pytest.raises(DataError, match="a folder of .csv, .parquet; expected files of one format"):
+        input_format(str(tmp_path / "a"))
+    assert input_format(str(tmp_path / "a"), "csv") == "csv" and input_format("x/*.jsonl") == "json"
