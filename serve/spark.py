@@ -162,24 +162,44 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
 
 # ---- on the driver ---------------------------------------------------------------------------
 
-def rows_as_json(df, text_column: str | None = None):
-    """Any DataFrame -> ((_where, _json, _n) rows, the text column): each row serialised as one JSON
-    object (its text, id and label columns), numbered from 1 in the DataFrame's order, so every
-    format goes through the same record builder. ``_where`` is the file name and that number (just
-    the number for a DataFrame that was not read from files)."""
+def json_rows(df, text_column: str | None, where: str):
+    """(the column holding each row as one JSON object of its text, id and label columns, the text
+    column), so that every format goes through the same record builder. A text column that is not text
+    (binary, a number) is written as null and so rejected row by row, as serve.batch does, instead of
+    being serialised as base64 or digits and scored."""
     from pyspark.sql import functions as F
 
     from sentilens.sources import pick_text_column
 
-    column = pick_text_column(list(df.columns), text_column, "the input")
+    column = pick_text_column(list(df.columns), text_column, where)
     wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
     types = dict(df.dtypes)
-    # a text column that is not text (binary, a number) is rejected row by row, as serve.batch does,
-    # not serialised as base64 or digits and scored
     fields = [F.lit(None).cast("string").alias(c) if c == column and types[c] != "string" else F.col(c)
               for c in wanted]
-    numbered = df.select(F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}).alias("_json"),
-                         F.input_file_name().alias("_file"))
+    return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}), column
+
+
+def parquet_rows(spark, path: str, text_column: str | None = None):
+    """Parquet as (_where, _json, _n) rows, read by Spark in parts; ``where`` is the file and the row's
+    position in it, from Spark's file metadata (no numbering pass over the data)."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(path)
+    raw, column = json_rows(df, text_column, path)
+    n = F.col("_metadata.row_index") + 1
+    rows = df.select(F.concat_ws(":", F.col("_metadata.file_name"), n.cast("string")).alias("_where"),
+                     raw.alias("_json"), n.alias("_n"))
+    return rows, column
+
+
+def rows_as_json(df, text_column: str | None = None):
+    """Any DataFrame (a notebook's) -> ((_where, _json, _n) rows, the text column), numbered from 1 in
+    the DataFrame's order; ``_where`` is the file name and that number (just the number for a
+    DataFrame that was not read from files)."""
+    from pyspark.sql import functions as F
+
+    raw, column = json_rows(df, text_column, "the input")
+    numbered = df.select(raw.alias("_json"), F.input_file_name().alias("_file"))
 
     def as_row(pair):
         (raw, file), index = pair
@@ -260,10 +280,10 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
     """(rows, the text column to read them with). CSV, JSONL and TXT files are cut into rows on the
     executors by serve.batch's own readers (``sentilens.sources.file_rows``: one task per file, the
     same quoting, line bounds and bad-row rules, numbered by line): (_where, _json, _n, _problem).
-    Parquet is read by Spark and serialised by ``rows_as_json``: (_where, _json, _n)."""
+    Parquet is read by Spark in parts (``parquet_rows``): (_where, _json, _n)."""
     fmt = input_format(path, fmt)
     if fmt == "parquet":
-        return rows_as_json(spark.read.parquet(path), text_column)
+        return parquet_rows(spark, path, text_column)
     sc = spark.sparkContext
     check_file_sizes(sc, path)
     ship_code(sc)
