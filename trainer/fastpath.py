@@ -72,10 +72,11 @@ def build_graph(art: Artifact) -> onnx.ModelProto:
     inits = [_external(art, r) for r in ("embedding", "W", "R", "B", "readout_kernel")]
     inits += [helper.make_tensor("axis0", TensorProto.INT64, [1], [0]),
               helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
-              helper.make_tensor("flat", TensorProto.INT64, [1], [-1]),
-              helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-              helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-              helper.make_tensor("two", TensorProto.INT64, [1], [2])]
+              helper.make_tensor("flat", TensorProto.INT64, [1], [-1])]
+    if evidence:  # slice bounds and axes of the evidence and gate nodes
+        inits += [helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+                  helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+                  helper.make_tensor("two", TensorProto.INT64, [1], [2])]
     inputs = [helper.make_tensor_value_info("ids", TensorProto.INT32, ["T", "n"]),
               helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [1, "n", H]),
               helper.make_tensor_value_info("initial_c", TensorProto.FLOAT, [1, "n", H]),
