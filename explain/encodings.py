@@ -23,7 +23,12 @@ class EncodingView:
     notice: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """For /explain: the padded rows from the first real id on, the leading pad zeros as their
+        count (``padding``), so a short review's answer does not carry a row per pad."""
+        out = asdict(self)
+        lead = next((i for i, row in enumerate(self.padded) if row["kind"] != "pad"), len(self.padded))
+        out["padding"], out["padded"] = lead, out["padded"][lead:]
+        return out
 
 
 def _kind(token_id: int) -> str:

@@ -54,7 +54,9 @@ def test_explain(client, method):
     assert words == ["the", "plot", "was", "dreadful"]
     top = max(out["attribution"]["tokens"], key=lambda t: abs(t["score"]))
     assert top["word"] == "dreadful" and top["score"] < 0
-    assert len(out["encodings"]["padded"]) == 24
+    padded = out["encodings"]["padded"]  # the pads as their count, then a row per real position
+    assert out["encodings"]["padding"] == 24 - 5 and len(padded) == 5 and padded[0]["position"] == 19
+    assert [p["word"] for p in padded] == ["<start>", "the", "plot", "was", "dreadful"]
     assert [(p["word_number"], p["word"]) for p in out["running_score"]][-4:] == [
         (1, "the"), (2, "plot"), (3, "was"), (4, "dreadful")]
 
