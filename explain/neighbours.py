@@ -18,6 +18,9 @@ class Neighbours:
         norms = np.linalg.norm(table, axis=1, keepdims=True)
         self.unit = table / np.maximum(norms, 1e-12)
         self.vocab = model.codec.vocab
+        # (word, k) -> its k nearest: the common words of every review are ranked once, not on each
+        # Analyze (bounded by the vocabulary times the few k the app asks for)
+        self._known: dict[tuple[str, int], list[tuple[str, float]]] = {}
 
     def __call__(self, word: str, k: int = 10) -> list[tuple[str, float]]:
         """The k words nearest to ``word``; ``KeyError`` with advice when it is not in the vocabulary."""
@@ -40,6 +43,10 @@ class Neighbours:
         k = min(k, len(rows) - 1)
         if k <= 0:
             return out | {w: [] for w, _ in known}
+        for word, _ in known:
+            if (word, k) in self._known:
+                out[word] = self._known[(word, k)]
+        known = [(w, i) for w, i in known if out[w] is None]
         for start in range(0, len(known), 256):
             part = known[start:start + 256]
             ids = np.array([i for _, i in part])
@@ -48,5 +55,5 @@ class Neighbours:
             best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             for (word, _), row, cand in zip(part, sims, best):
                 cand = cand[np.argsort(-row[cand])]
-                out[word] = [(self.vocab.words[c], float(row[c])) for c in cand]
+                out[word] = self._known[(word, k)] = [(self.vocab.words[c], float(row[c])) for c in cand]
         return out

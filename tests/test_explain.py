@@ -108,6 +108,14 @@ def test_neighbours_are_the_cosine_ranking(model):
     assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
     with pytest.raises(KeyError, match="not among the model's"):
         nb("zzzzunknown")
+    # ranked once and remembered: a table mixing remembered and new words equals a fresh one's
+    words = ["splendid", "plot", "zzzzunknown", "dreadful", "night"]
+    nb.table(words[:2], k=5)
+    mixed, fresh = nb.table(words, k=5), Neighbours(model).table(words, k=5)
+    assert mixed.keys() == fresh.keys() and mixed["zzzzunknown"] is None and nb("splendid", k=5) == got
+    for word in ("splendid", "plot", "dreadful", "night"):  # (a product in another batch: float rounding)
+        assert [w for w, _ in mixed[word]] == [w for w, _ in fresh[word]]
+        assert [v for _, v in mixed[word]] == pytest.approx([v for _, v in fresh[word]], abs=1e-6)
     with pytest.raises(KeyError, match="type one word"):
         nb("two words")
 
