@@ -24,6 +24,7 @@ import hashlib
 import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from explain.methods import DEFAULT_METHOD, METHODS, applicable, check_method
@@ -47,6 +48,7 @@ _FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentil
 MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
 _OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
+_bundles: Path | None = None  # the driver's folder of zips for the executors (see _zip)
 
 
 def session(master: str = "local[2]", app_name: str = "sentilens"):
@@ -71,9 +73,6 @@ def ship(spark, model_dir: str) -> str:
     """Send the model directory and our code to the executors through Spark; returns the name the
     executors find the model under. Both go as zip archives (``addArchive``, ``addPyFile``), which every
     cluster manager delivers; executors need only the spark extra's libraries, not this project."""
-    import tempfile
-    import zipfile
-
     sc = spark.sparkContext
     ship_code(sc)
     model = Path(model_dir)
@@ -82,28 +81,35 @@ def ship(spark, model_dir: str) -> str:
     name = f"sentilens-model-{contents[:16]}"  # the executors validate it in full (against the driver's sha256)
     shipped = getattr(sc, "_sentilens_models", set())
     if name not in shipped:  # an archive reaches executors under every cluster manager (a local folder does not)
-        bundle = Path(tempfile.mkdtemp(prefix="sentilens-model-")) / f"{name}.zip"
-        with zipfile.ZipFile(bundle, "w") as zf:
-            for file in files:
-                zf.write(file, file.name)
-        sc.addArchive(f"{bundle}#{name}")
+        sc.addArchive(f"{_zip(name, [(f, f.name) for f in files])}#{name}")
         sc._sentilens_models = shipped | {name}
     return name
 
 
 def ship_code(sc) -> None:
     """Our serving packages to the executors, once per SparkContext."""
-    import tempfile
-    import zipfile
-
     if not getattr(sc, "_sentilens_code", False):
-        bundle = Path(tempfile.mkdtemp(prefix="sentilens-code-")) / "sentilens_code.zip"
-        with zipfile.ZipFile(bundle, "w") as zf:
-            for package in CODE:
-                for file in (ROOT / package).glob("*.py"):
-                    zf.write(file, f"{package}/{file.name}")
-        sc.addPyFile(str(bundle))
+        sc.addPyFile(str(_zip("sentilens_code", [(file, f"{package}/{file.name}") for package in CODE
+                                                 for file in sorted((ROOT / package).glob("*.py"))])))
         sc._sentilens_code = True
+
+
+def _zip(name: str, entries: list[tuple[Path, str]]) -> Path:
+    """``entries`` (file, name in the archive) as ``name``.zip in this process's bundle folder, which
+    Spark serves to the executors for as long as the process runs and which goes with the process."""
+    global _bundles
+    if _bundles is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _bundles = Path(tempfile.mkdtemp(prefix="sentilens-spark-"))
+        atexit.register(shutil.rmtree, _bundles, ignore_errors=True)
+    bundle = _bundles / f"{name}.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        for file, arcname in entries:
+            zf.write(file, arcname)
+    return bundle
 
 
 # ---- on the executors ------------------------------------------------------------------------
@@ -295,7 +301,7 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
         uri, data = pair
         return file_rows(uri.rsplit("/", 1)[-1], data, suffix, text_column)
 
-    rows = spark.sparkContext.binaryFiles(path).flatMap(rows_of)
+    rows = sc.binaryFiles(path).flatMap(rows_of)
     return rows.toDF("_where string, _json string, _n long, _problem string"), "text"
 
 
@@ -342,7 +348,7 @@ def run(spark, src: str, out: str, model_dir: str, text_column: str | None, expl
     source = source.persist()
     rows_in = source.count()
     result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256).persist()
-    scored = result.filter(F.col("problem").isNull()).drop("where", "problem")
+    scored = result.filter(F.col("problem").isNull()).drop(*REJECT_COLUMNS)
     if not explain:
         scored = scored.drop("top_words")
     rejected = result.filter(F.col("problem").isNotNull()).select(*REJECT_COLUMNS)
