@@ -265,11 +265,9 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     if path.suffix.lower() == ".parquet":
         return _parsed(path, contextlib.nullcontext(), _parquet_rows(path, text_column), on_bad_row,
                        tally if tally is not None else Tally())
-    reader = TABLE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"{path}: unknown format {path.suffix or '(no suffix)'}; expected {ACCEPTED}")
+    reader = _table_reader(path)
     try:
-        f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        f = open(path, **TEXT_OPEN)
     except OSError as err:
         raise DataError(f"{path}: cannot open ({err.strerror})") from None
     try:
@@ -280,16 +278,28 @@ def read_table(path: str | Path, text_column: str | None = None, on_bad_row: Bad
     return _parsed(path, f, rows, on_bad_row, tally if tally is not None else Tally())
 
 
+# How every table is decoded: a BOM dropped, bytes that are not UTF-8 kept as lone surrogates (the
+# row holding them is rejected by ``_clean``), line ends left to the reader (CSV needs them as written).
+TEXT_OPEN = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
+
+
+def _table_reader(path: Path, suffix: str | None = None) -> Callable[[Path, io.TextIOBase, str | None], RowParsers]:
+    """The reader of ``suffix`` (by default the path's own), or ``DataError`` naming what is accepted."""
+    suffix = path.suffix if suffix is None else suffix
+    reader = TABLE_READERS.get(suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unknown format {suffix or '(no suffix)'}; expected {ACCEPTED}")
+    return reader
+
+
 def file_rows(name: str, data: bytes, suffix: str, text_column: str | None = None
               ) -> Iterator[tuple[str, str | None, int, str | None]]:
     """One file's rows through the very reader ``read_table`` uses, for readers elsewhere (Spark's
     executors): ``(where, record as a JSON object or None, row number, problem or None)``. A file
     that cannot be read at all raises ``DataError``, as ``read_table`` does."""
-    reader = TABLE_READERS.get(suffix)
-    if reader is None:
-        raise DataError(f"{name}: unknown format {suffix or '(no suffix)'}; expected {ACCEPTED}")
     path = Path(name)
-    f = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = _table_reader(path, suffix)
+    f = io.TextIOWrapper(io.BytesIO(data), **TEXT_OPEN)
     for number, (line, parse) in enumerate(reader(path, f, text_column), start=1):
         where = f"{path}:{line}"
         record, problem = build_record(where, parse)
