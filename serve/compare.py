@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from sentilens.errors import SentilensError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, Limits, read_any
+from sentilens.sources import ACCEPTED, BadRow, Record, read_any
 from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, label_name, score_chunk
@@ -27,11 +28,13 @@ from serve.scoring import chunks, label_name, score_chunk
 
 
 def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | None = None,
-            limits: Limits | None = None) -> dict:
+            read: Callable[[Path, BadRow], Iterator[Record]] | None = None) -> dict:
     """Scores of both models on ``src``; returns the summary and the changed rows (only their text is
-    kept: memory grows with the reviews whose label changed, not with the file)."""
+    kept: memory grows with the reviews whose label changed, not with the file). ``read`` reads the
+    source (the app passes ``serve.uploads.read_upload``, the upload rule); by default ``read_any``."""
     rejected: list[tuple[str, str]] = []
-    records = read_any(src, text_column, lambda where, problem: rejected.append((where, problem)), limits=limits)
+    read = read or (lambda path, on_bad_row: read_any(path, text_column, on_bad_row))
+    records = read(src, lambda where, problem: rejected.append((where, problem)))
     labels, pa, pb, changed = [], [], [], []
     for chunk in chunks(records):
         sa, sb = score_chunk(a, chunk).probabilities, score_chunk(b, chunk).probabilities

@@ -16,7 +16,6 @@ import gradio as gr
 from explain.methods import METHODS
 from explain.neighbours import Neighbours
 from sentilens.errors import InputError
-from sentilens.sources import Limits
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.analysis import explain
@@ -25,7 +24,7 @@ from serve.compare import compare
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.ui_safety import md_literal, user_errors
-from serve.uploads import LIMITS, UPLOAD_TYPES, uploaded
+from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 CHANGED_SHOWN = 200
 
@@ -47,9 +46,9 @@ class CompareTab:
         return (explained_html(ea, method, self.neighbours[0]), explained_html(eb, method, self.neighbours[1]),
                 summary)
 
-    def many(self, path: Path, name: str, limits: Limits | None = None):
-        """Both models on a labelled file: (summary, changed-reviews table)."""
-        s = compare(self.a, self.b, path, limits=limits)
+    def many(self, path: Path, name: str, read=None):
+        """Both models on a labelled file (read by ``read``, see ``compare``): (summary, changed-reviews table)."""
+        s = compare(self.a, self.b, path, read=read)
         if not s["reviews"]:
             raise InputError(f"{name} has no review both models could read.")
         lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}: the models agree on "
@@ -75,7 +74,7 @@ class CompareTab:
 
     def on_file(self, file):
         path = uploaded(file)
-        return self.many(path, path.name, limits=LIMITS)
+        return self.many(path, path.name, read=read_upload)  # the upload rule Annotate follows too
 
     # ---- layout -----------------------------------------------------------------------------
     def render(self) -> None:
