@@ -21,13 +21,13 @@ class EncodingView:
     padded: list[dict]  # one row per position: position, id, word, kind (pad/start/word/oov)
     truncated: list[str]  # words the model never reads
     notice: str
+    padding: int  # how many pad zeros ``padded`` starts with (``Encoding.first_position``)
 
     def to_dict(self) -> dict:
         """For /explain: the padded rows from the first real id on, the leading pad zeros as their
         count (``padding``), so a short review's answer does not carry a row per pad."""
         out = asdict(self)
-        lead = next((i for i, row in enumerate(self.padded) if row["kind"] != "pad"), len(self.padded))
-        out["padding"], out["padded"] = lead, out["padded"][lead:]
+        out["padded"] = out["padded"][self.padding:]
         return out
 
 
@@ -53,6 +53,7 @@ def encoding_view(codec: Codec, text: str, enc: Encoding | None = None) -> Encod
         padded=padded,
         truncated=enc.tokens[: enc.n_truncated],
         notice=truncation_notice(len(enc.tokens), enc.n_truncated, codec.maxlen),
+        padding=enc.first_position,
     )
 
 

@@ -70,7 +70,7 @@ def theme() -> gr.themes.Base:
 def padded_rows(e: Explained) -> dict:
     """The padded encoding from the first real id on, the padding before it in one row."""
     rows = e.view.padded
-    first = e.fwd.enc.first_position
+    first = e.view.padding
     data = [[str(r["position"]), str(r["id"]), r["word"], r["kind"]] for r in rows[first:]]
     if first:  # (all text: the table shows numbers and ranges alike)
         span = "0" if first == 1 else f"0-{first - 1}"
