@@ -83,16 +83,14 @@ def build_graph(art: Artifact) -> onnx.ModelProto:
               helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["n"])]
     # The lookup table is built from initializers only, so onnxruntime folds it once at load: a float32
     # table (and, with evidence, the word's own score as one more column) instead of a cast per batch.
-    nodes = [helper.make_node("Cast", ["embedding"], ["table"], to=TensorProto.FLOAT),
-             helper.make_node("Gather", ["table", "ids"], ["x_emb"])]
-    lstm_input = "x_emb"
     if evidence:
+        E = art.weights["embedding"].shape[-1]
         inputs.append(helper.make_tensor_value_info("positions", TensorProto.INT64, ["T", "n"]))
         inits += [_external(art, r) for r in ("unigram", "pairs", "position")]
         inits += [helper.make_tensor("pad_row", TensorProto.FLOAT16, [1, 1], [0.0]),  # a pad carries no evidence
                   helper.make_tensor("no_end", TensorProto.INT64, [1], [np.iinfo(np.int64).max]),
-                  helper.make_tensor("embed_dim", TensorProto.INT64, [1], [art.weights["embedding"].shape[-1]]),
-                  helper.make_tensor("embed_end", TensorProto.INT64, [1], [art.weights["embedding"].shape[-1] + 1])]
+                  helper.make_tensor("embed_dim", TensorProto.INT64, [1], [E]),
+                  helper.make_tensor("embed_end", TensorProto.INT64, [1], [E + 1])]
         nodes = [helper.make_node("Slice", ["unigram", "one", "no_end", "axis0"], ["unigram_words"]),
                  helper.make_node("Concat", ["pad_row", "unigram_words"], ["unigram_live"], axis=0),
                  helper.make_node("Concat", ["embedding", "unigram_live"], ["table16"], axis=1),
@@ -102,6 +100,10 @@ def build_graph(art: Artifact) -> onnx.ModelProto:
         nodes += _evidence_nodes(art)
         nodes.append(helper.make_node("Concat", ["x_word", "pair"], ["x_with"], axis=-1))
         lstm_input = "x_with"
+    else:
+        nodes = [helper.make_node("Cast", ["embedding"], ["table"], to=TensorProto.FLOAT),
+                 helper.make_node("Gather", ["table", "ids"], ["x_emb"])]
+        lstm_input = "x_emb"
     nodes += [
         helper.make_node("LSTM", [lstm_input, "W", "R", "B", "sequence_lens", "initial_h", "initial_c"],
                          ["Y" if evidence else "", "Y_h"], hidden_size=H),

@@ -24,13 +24,12 @@ weights tried and the one chosen (or the replay size), and the parent's test acc
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from sentilens.artifact import WORD_EVIDENCE
-from sentilens.codec import OOV, Codec, Vocabulary, tokenize
+from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import ExportError, InputError
 from sentilens.staging import check_folder
@@ -112,8 +111,8 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
 
 def grown_vocabulary(vocab: Vocabulary, texts: list[str], limit: int = MAX_NEW_WORDS) -> tuple[Vocabulary, list[str]]:
     """``vocab`` with the words of ``texts`` it lacks appended (most frequent first, ties alphabetical)."""
-    counts = Counter(w for t in texts for w in tokenize(t) if w not in vocab.index)
-    new = [w for w, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))[:limit]]
+    unknown = ([w for w in tokenize(t) if w not in vocab.index] for t in texts)
+    new = Vocabulary.from_token_lists(unknown, limit + FIRST_WORD_ID).words  # the codec's own ranking
     return Vocabulary(vocab.words + new), new
 
 
