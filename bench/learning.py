@@ -33,7 +33,7 @@ def main() -> None:
 
     from serve.runtime import SentimentModel
     from trainer.baseline import PEERS, fit_peer
-    from trainer.data import Split, load_files
+    from trainer.data import load_files
     from trainer.finetune import fine_tune
 
     corpus = load_files(args.data)

@@ -49,8 +49,6 @@ def test_the_pad_table_is_the_state_after_each_number_of_pads(tiny_model_dir):
 
 
 def test_int8_is_served_only_when_the_export_kept_it(tiny_model_dir, committed_model_dir):
-    from sentilens.errors import ModelError
-
     fp32, int8 = SentimentModel(committed_model_dir), SentimentModel(committed_model_dir, precision="int8")
     measured = int8.artifact.int8
     assert measured["kept"] and measured["fp32_accuracy"] - measured["accuracy"] <= measured["max_accuracy_loss"]
