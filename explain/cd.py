@@ -81,6 +81,12 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
     gate is not decomposed, so only the i, f, c blocks are split, with one ``tanh`` call
     per step (sigmoid(x) = (1 + tanh(x / 2)) / 2). With ``pad_table`` (the state after each number of
     pads, ``serve.runtime``) the leading pads are skipped when no span covers them.
+
+    The true states are computed first, in one pass, so that the loop over the phrases only reads
+    them; the products with the gate biases are folded into the gates (``shifted``), the gated
+    evidence is summed after the loop from each covering row's gate input, and with one word per
+    span the covering row is the newest, reached by slicing. ``explain.reference.decompose_rowwise``
+    is the version before these changes, the oracle this one is tested against (to 1e-6).
     """
     H, T, K = w.units, len(ids), len(spans)
     H2, H3 = 2 * H, 3 * H
@@ -93,76 +99,119 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
         evidence = token_evidence(ids, w.unigram, w.pairs)  # [T, 2]: the LSTM reads it beside the embedding
         x = np.concatenate([x, evidence], axis=1)
         counted = evidence.sum(axis=1).astype(np.float64)
-        rel_gated, gated = np.zeros(K), 0.0
     xw = x @ w.W  # [T, 4H], bias kept apart
-    # The i, f, c blocks are kept pre-scaled for tanh: sigmoid(x) = (1 + tanh(x / 2)) / 2, and in
-    # act(rel) - act(irr) the constant cancels, leaving (tanh(rel / 2) - tanh(irr / 2)) / 2.
-    scale = np.r_[np.full(H2, 0.5), np.ones(H)].astype(np.float32)
-    coef = np.r_[np.full(H2, 0.25), np.full(H, 0.5)].astype(np.float32)  # Shapley 1/2 x the slope above
-    R3s, b3s, xw3s = w.R[:, :H3] * scale, w.bias[:H3] * scale, xw[:, :H3] * scale
-    base = _activate(w.bias, H)[:H3]  # act(bias) per gate
-    bi, bf, bg = base[:H], base[H:H2], base[H2:H3]
-    rel_h, rel_c = np.zeros((K, H), np.float32), np.zeros((K, H), np.float32)
-    h, c = np.zeros(H, np.float32), np.zeros(H, np.float32)
     first = 0
+    h, c = np.zeros(H, np.float32), np.zeros(H, np.float32)
     if pad_table is not None:
         pads = int(np.argmax(ids != 0)) if (ids != 0).any() else T
         first = min(pads, int(starts.min()) if K else pads)
         h, c = pad_table[first, 0].astype(np.float32), pad_table[first, 1].astype(np.float32)
+    steps = T - first
+    # The true states first (one row), in the very arithmetic of the version before (the oracle), so
+    # that the loop over the phrases only reads them as rows of arrays.
+    full = np.empty((steps, 4 * H), np.float32)  # pre-activation without bias
+    gates = np.empty((steps, 4 * H), np.float32)
+    cells = np.empty((steps, H), np.float32)
+    hidden = np.empty((steps, H), np.float32)
+    for s in range(steps):
+        np.add(xw[first + s], h @ w.R, out=full[s])
+        g = gates[s]
+        np.add(full[s], w.bias, out=g)
+        g[H2:H3] = np.tanh(g[H2:H3])
+        g_c = g[H2:H3].copy()
+        g[:] = sigmoid(g)  # _activate's sigmoid on all four blocks at once, then the c block put back
+        g[H2:H3] = g_c
+        c = g[H:H2] * c + g[:H] * g_c
+        h = g[H3:] * np.tanh(c)
+        cells[s], hidden[s] = c, h
+    # In act(rel) - act(irr) the sigmoids' constant cancels, leaving (tanh(rel / 2) - tanh(irr / 2)) / 2.
+    scale = np.r_[np.full(H2, 0.5), np.ones(H)].astype(np.float32)
+    coef = np.r_[np.full(H2, 0.25), np.full(H, 0.5)].astype(np.float32)  # Shapley 1/2 x the slope above
+    base = _activate(w.bias, H)[:H3]  # act(bias) per gate
+    bi, bg = base[:H], base[H2:H3]
+    b3s = w.bias[:H3] * scale
+    R3s = np.ascontiguousarray(w.R[:, :H3] * scale)
+    xw3s = xw[first:, :H3] * scale
+    true_pre = full[:, :H3] * scale + b3s  # relevant + irrelevant + bias, in the halved units
+    # The true gates' share of each relevant gate, plus act(bias): with q = relevant gate + act(bias),
+    # f c + i (g + bg) + bi g (the paper's products) is qf c + qi qg - bi bg, and qf c + qi qg inside the
+    # phrase, where the bias products belong to the phrase too.
+    shifted = 0.5 * (gates[:, :H3] - base) + base
+    out_half = 0.5 * gates[:, H3:]  # the output gate is not decomposed
+    half_hidden = 0.5 * hidden
+    bibg = bi * bg
+    # Which phrases cover each step, as (step, row) pairs grouped by step; with one word per phrase
+    # (the app's case) that is the row joining at the step, and plain slices replace the fancy indexing.
+    ts = np.arange(first, T)
+    cover_s, cover_k = np.nonzero((starts[None, :] <= ts[:, None]) & (stops[None, :] > ts[:, None]))
+    bounds = np.searchsorted(cover_s, np.arange(steps + 1))
+    single = bool(K) and bool((stops - starts == 1).all()) and len(np.unique(starts)) == K
+    cover_z = np.empty(len(cover_s), np.float32)  # each covering row's gate input after its word
+    n_live = np.searchsorted(starts, ts, side="right")
+    rel_h, rel_c = np.zeros((K, H), np.float32), np.zeros((K, H), np.float32)
     # Work buffers reused every step: fresh arrays this size would cost a page fault each.
     pre = np.empty((2 * K, H3), np.float32)  # rows [0, A): relevant, [A, 2A): irrelevant
-    cell = np.empty((2 * K, H), np.float32)
-    part = np.empty((K, H3), np.float32)
-    new_c = np.empty((K, H), np.float32)
-    for t in range(first, T):
-        full = xw[t] + h @ w.R  # true pre-activation without bias, shared by every row
-        gates = _activate(full + w.bias, H)
-        c_next = gates[H:H2] * c + gates[:H] * gates[H2:H3]
-        h_next = gates[H3:] * np.tanh(c_next)
-        A = int(np.searchsorted(starts, t, side="right"))
-        if A:
-            inside = (stops[:A] > t)[:, None]
-            rel, irr, p, nc = pre[:A], pre[A:2 * A], part[:A], new_c[:A]
-            np.matmul(rel_h[:A], R3s, out=rel)
-            np.add(rel, xw3s[t], out=rel, where=inside)  # the phrase's own word
-            np.subtract(full[:H3] * scale, rel, out=irr)
-            both = pre[:2 * A]
-            both += b3s
-            np.tanh(both, out=both)
-            # Shapley average of the two orders: the relevant part of each gate
-            np.subtract(rel, irr, out=p)
-            p *= coef
-            p += 0.5 * (gates[:H3] - base)
-            ri, rf, rg = p[:, :H], p[:, H:H2], p[:, H2:]
-            np.multiply(rf + bf, rel_c[:A], out=nc)
-            nc += ri * (rg + bg)
-            nc += bi * rg
-            np.add(nc, bi * bg, out=nc, where=inside)
-            th = cell[:2 * A]
-            th[:A] = nc
-            np.subtract(c_next, nc, out=th[A:])
-            np.tanh(th, out=th)  # tanh(relevant cell), tanh(irrelevant cell)
-            rel_c[:A] = nc
-            np.subtract(th[:A], th[A:], out=rel_h[:A])
-            rel_h[:A] += np.tanh(c_next)
-            rel_h[:A] *= 0.5 * gates[H3:]  # the output gate is not decomposed
-        if w.evidence and counted[t]:
-            bias = w.gate_bias[t]
-            z = float(h_next @ w.gate_kernel) + bias
-            gated += GATE_MAX * sigmoid(z) * counted[t]
-            if A:
-                rows = np.flatnonzero(stops[:A] > t)  # the phrases this word belongs to
-                z_rel = rel_h[rows] @ w.gate_kernel
-                share = 0.5 * ((sigmoid(z_rel + bias) - sigmoid(bias)) + (sigmoid(z) - sigmoid(z - z_rel)))
-                rel_gated[rows] += GATE_MAX * (share + sigmoid(bias)) * counted[t]
-        h, c = h_next, c_next
+    work = np.empty((2, K, H), np.float32)
+    for s in range(steps):
+        A = int(n_live[s])
+        if not A:
+            continue
+        lo, hi = bounds[s], bounds[s + 1]
+        rel, irr = pre[:A], pre[A:2 * A]
+        np.matmul(rel_h[:A], R3s, out=rel)
+        if single and hi > lo:  # the word's row is the newest
+            inside = slice(A - 1, A)
+        else:
+            inside = cover_k[lo:hi]
+        rel[inside] += xw3s[s]  # the phrase's own word
+        np.subtract(true_pre[s], rel, out=irr)  # (true + bias) - relevant: the irrelevant part, with bias
+        rel += b3s
+        both = pre[:2 * A]
+        np.tanh(both, out=both)
+        # Shapley average of the two orders: the relevant part of each gate (shifted by act(bias))
+        q = rel
+        q -= irr
+        q *= coef
+        q += shifted[s]
+        qi, qf, qg = q[:, :H], q[:, H:H2], q[:, H2:]
+        nc, t1, t2 = rel_c[:A], work[0, :A], work[1, :A]
+        nc *= qf
+        np.multiply(qi, qg, out=t1)
+        nc += t1
+        if single and hi > lo:
+            nc[: A - 1] -= bibg
+        else:
+            nc -= bibg
+            nc[inside] += bibg
+        np.tanh(nc, out=t1)  # tanh(relevant cell)
+        np.subtract(cells[s], nc, out=t2)
+        np.tanh(t2, out=t2)  # tanh(irrelevant cell)
+        t1 -= t2
+        h = rel_h[:A]
+        np.multiply(t1, out_half[s], out=h)
+        h += half_hidden[s]  # o (tanh(rel) - tanh(irr) + tanh(c)) / 2
+        if w.evidence and hi > lo:
+            cover_z[lo:hi] = h[inside] @ w.gate_kernel
     rel_logit = np.empty(K)
-    final = float(h.astype(np.float64) @ w.kernel)
-    if w.evidence:
-        rel_logit[order] = rel_h.astype(np.float64) @ w.kernel + rel_gated
-        return rel_logit, final + gated - rel_logit
+    final = float(hidden[-1].astype(np.float64) @ w.kernel) if steps else float(h.astype(np.float64) @ w.kernel)
     rel_logit[order] = rel_h.astype(np.float64) @ w.kernel
-    return rel_logit, final - rel_logit
+    if not w.evidence:
+        return rel_logit, final - rel_logit
+    # The gated evidence: gate_t * evidence_t summed over the steps; a phrase's share of a step it
+    # covers is (its part of the gate + the gate's bias part) times that step's evidence.
+    # (float32 where the version before computed in float32, so both give the same digits)
+    bias = w.gate_bias[first:]
+    z = (hidden @ w.gate_kernel).astype(np.float64) + bias
+    gated = float((GATE_MAX * sigmoid(z) * counted[first:]).sum())
+    counts = counted[first + cover_s] != 0
+    if counts.any():
+        si, ki, zr = cover_s[counts], cover_k[counts], cover_z[counts]
+        b = bias[si]
+        share = 0.5 * ((sigmoid(zr + b) - sigmoid(b)) + (sigmoid(z[si]) - sigmoid(z[si] - zr)))
+        rel_gated = np.zeros(K)
+        np.add.at(rel_gated, order[ki], GATE_MAX * (share + sigmoid(b)) * counted[first + si])
+        rel_logit += rel_gated
+    return rel_logit, final + gated - rel_logit
 
 
 def cd_attribution(model: ScoringModel, fwd: Forward) -> Attribution:

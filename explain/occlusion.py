@@ -1,9 +1,12 @@
 """Occlusion (leave one word out): each read word in turn replaced by the OOV id.
 
-All variants are scored in one batched ORT call; contribution = p(review) - p(variant).
-Replacing rather than deleting keeps every other word at its position and the truncation
-window where it was, so the difference measures the word and nothing else. The review's own
-probability comes from the forward pass the caller already has.
+Contribution = p(review) - p(variant). Replacing rather than deleting keeps every other word at
+its position and the truncation window where it was, so the difference measures the word and
+nothing else. The review's own probability comes from the forward pass the caller already has.
+
+A fused LSTM export is replayed in numpy with the variants sharing the review's states up to
+their word (``explain.replay``: half the steps); any other model scores every variant in one
+batched onnxruntime call (``batched``, also the oracle the replay is tested against).
 """
 
 from __future__ import annotations
@@ -11,16 +14,27 @@ from __future__ import annotations
 import numpy as np
 
 from explain.attribution import Attribution, Forward, ScoringModel, per_token
+from explain.replay import LSTM_ROLES, Replay, occluded
 from sentilens.codec import OOV
 
 
 def occlusion(model: ScoringModel, fwd: Forward) -> Attribution:
     enc, read = fwd.enc, fwd.read_positions
-    variants = np.repeat(enc.padded[None, :], len(read), axis=0)
-    variants[np.arange(len(read)), read] = OOV
     by_position = np.zeros(len(enc.padded))
-    if read:  # the padding-skipping scorer when the model has one: every variant has the review's length
-        score = getattr(model, "score_ids", model.run)
-        by_position[read] = fwd.probability - score(variants).astype(np.float64)
+    if read:
+        if LSTM_ROLES <= set(model.weights):
+            scores = occluded(Replay(model.weights), enc.padded, read, getattr(model, "pad_table", None))
+        else:
+            scores = batched(model, enc.padded, read)
+        by_position[read] = fwd.probability - scores
     return Attribution("occlusion", "probability", enc.tokens, per_token(enc, by_position),
                        fwd.probability, fwd.probability - float(by_position.sum()), fwd.probability)
+
+
+def batched(model: ScoringModel, padded: np.ndarray, read: list[int]) -> np.ndarray:
+    """P(positive) of every variant, all scored by onnxruntime in one batch (the padding-skipping
+    scorer when the model has one: every variant has the review's length)."""
+    variants = np.repeat(padded[None, :], len(read), axis=0)
+    variants[np.arange(len(read)), read] = OOV
+    score = getattr(model, "score_ids", model.run)
+    return score(variants).astype(np.float64)

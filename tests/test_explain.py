@@ -164,8 +164,9 @@ def test_methods_reuse_the_callers_forward_pass(model):
     for name in METHODS:
         calls.clear()
         attribute(Counting(), POSITIVE, name, fwd=fwd)
-        # running and cd need no model call at all; occlusion scores only its variants
-        assert calls == ([] if name != "occlusion" else [len(fwd.read_positions)])
+        # none calls the model again: occlusion replays the fused LSTM's variants in numpy
+        # (tests/test_explain_oracles.py covers the models it scores with onnxruntime instead)
+        assert calls == []
 
 
 def test_unknown_and_inapplicable_methods_are_refused_with_a_sentence():
