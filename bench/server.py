@@ -23,13 +23,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *args: str, env: dict | None = None, log: Path | None = None):
+    def __init__(self, *args: str, env: dict | None = None, log: Path | None = None, root: Path = ROOT):
+        """``root``: the checkout whose ``serve`` runs (another revision's, to compare in one run)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = open(log or os.devnull, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=root, stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
         )
         deadline = time.time() + 90

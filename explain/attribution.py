@@ -88,6 +88,21 @@ def forward(model: ScoringModel, text: str, enc: Encoding | None = None) -> Forw
     return Forward(enc, float(prob[0]), running[0])
 
 
+_PREPARED: dict[tuple[type, int], tuple[dict, object]] = {}
+
+
+def prepared(kind: type, weights: dict[str, np.ndarray]):
+    """``kind(weights)`` built once per weights dict (a model's weights are read once and kept), so an
+    explanation does not regroup the same arrays on every request. Holds the dict, so its id stays its own."""
+    key = (kind, id(weights))
+    hit = _PREPARED.get(key)
+    if hit is None or hit[0] is not weights:
+        if len(_PREPARED) >= 8:  # a handful of models at most (Compare holds two)
+            _PREPARED.pop(next(iter(_PREPARED)))
+        hit = _PREPARED[key] = (weights, kind(weights))
+    return hit[1]
+
+
 def readout_bias(weights: dict[str, np.ndarray]) -> float:
     """The Dense readout's bias (the export drops it when it is exactly zero)."""
     bias = weights.get("readout_bias")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.attribution import Attribution, Forward, ScoringModel, per_token, readout_bias
+from explain.attribution import Attribution, Forward, ScoringModel, per_token, prepared, readout_bias
 from sentilens.evidence import GATE_MAX, token_evidence
 from sentilens.lstm import gate_rows, sigmoid
 
@@ -94,18 +94,22 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
     stops = np.array([e for _, e in spans], dtype=np.int64)
     order = np.argsort(starts, kind="stable")
     starts, stops = starts[order], stops[order]
-    x = w.embedding[ids].astype(np.float32)
-    if w.evidence:
-        evidence = token_evidence(ids, w.unigram, w.pairs)  # [T, 2]: the LSTM reads it beside the embedding
-        x = np.concatenate([x, evidence], axis=1)
-        counted = evidence.sum(axis=1).astype(np.float64)
-    xw = x @ w.W  # [T, 4H], bias kept apart
     first = 0
     h, c = np.zeros(H, np.float32), np.zeros(H, np.float32)
     if pad_table is not None:
         pads = int(np.argmax(ids != 0)) if (ids != 0).any() else T
         first = min(pads, int(starts.min()) if K else pads)
         h, c = pad_table[first, 0].astype(np.float32), pad_table[first, 1].astype(np.float32)
+    # Inputs from ``first`` on only (a short review in a long window would otherwise cost the window):
+    # xw[s] is step s = position first + s; counted stays by position.
+    x = w.embedding[ids[first:]].astype(np.float32)
+    if w.evidence:
+        lead = 1 if first else 0  # a pair needs the id before
+        evidence = token_evidence(ids[first - lead:], w.unigram, w.pairs)[lead:]  # the LSTM reads it beside the embedding
+        x = np.concatenate([x, evidence], axis=1)
+        counted = np.zeros(T)
+        counted[first:] = evidence.sum(axis=1)
+    xw = x @ w.W  # [steps, 4H], bias kept apart
     steps = T - first
     # The true states first (one row), in the very arithmetic of the version before (the oracle), so
     # that the loop over the phrases only reads them as rows of arrays.
@@ -114,7 +118,7 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
     cells = np.empty((steps, H), np.float32)
     hidden = np.empty((steps, H), np.float32)
     for s in range(steps):
-        np.add(xw[first + s], h @ w.R, out=full[s])
+        np.add(xw[s], h @ w.R, out=full[s])
         g = gates[s]
         np.add(full[s], w.bias, out=g)
         g[H2:H3] = np.tanh(g[H2:H3])
@@ -131,7 +135,7 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
     bi, bg = base[:H], base[H2:H3]
     b3s = w.bias[:H3] * scale
     R3s = np.ascontiguousarray(w.R[:, :H3] * scale)
-    xw3s = xw[first:, :H3] * scale
+    xw3s = xw[:, :H3] * scale
     true_pre = full[:, :H3] * scale + b3s  # relevant + irrelevant + bias, in the halved units
     # The true gates' share of each relevant gate, plus act(bias): with q = relevant gate + act(bias),
     # f c + i (g + bg) + bi g (the paper's products) is qf c + qi qg - bi bg, and qf c + qi qg inside the
@@ -217,7 +221,7 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
 def cd_attribution(model: ScoringModel, fwd: Forward) -> Attribution:
     """Each read word's relevant logit, from one batched decomposition over all of them."""
     enc, read = fwd.enc, fwd.read_positions
-    w = LSTMWeights(model.weights)
+    w = prepared(LSTMWeights, model.weights)
     T = len(enc.padded)
     rel, irr = decompose(w, enc.padded, [(p, p + 1) for p in read] or [(T, T)], getattr(model, "pad_table", None))
     total = float(rel[0] + irr[0] + w.readout_bias)  # the same in every row: the model's logit

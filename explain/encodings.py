@@ -7,7 +7,7 @@ really reads (``maxlen`` ids, pad zeros first, the oldest words dropped when too
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sentilens.codec import OOV, PAD, START, Codec, Encoding
 from sentilens.wording import count
@@ -18,17 +18,16 @@ class EncodingView:
     tokens: list[str]
     bag_of_words: list[tuple[str, int]]  # most frequent first, then alphabetical
     integer_encoding: list[tuple[str, int]]  # (word, id) in review order
-    padded: list[dict]  # one row per position: position, id, word, kind (pad/start/word/oov)
+    padded: list[dict]  # a row per position from the first real id on: position, id, word, kind (start/word/oov)
     truncated: list[str]  # words the model never reads
     notice: str
-    padding: int  # how many pad zeros ``padded`` starts with (``Encoding.first_position``)
+    padding: int  # how many pad zeros come before ``padded`` (``Encoding.first_position``): a count, not rows
 
     def to_dict(self) -> dict:
-        """For /explain: the padded rows from the first real id on, the leading pad zeros as their
-        count (``padding``), so a short review's answer does not carry a row per pad."""
-        out = asdict(self)
-        out["padded"] = out["padded"][self.padding:]
-        return out
+        """For /explain (fresh lists: the view is frozen and may be cached)."""
+        return {"tokens": list(self.tokens), "bag_of_words": [list(p) for p in self.bag_of_words],
+                "integer_encoding": [list(p) for p in self.integer_encoding], "padded": [dict(r) for r in self.padded],
+                "truncated": list(self.truncated), "notice": self.notice, "padding": self.padding}
 
 
 def _kind(token_id: int) -> str:
@@ -41,8 +40,9 @@ def encoding_view(codec: Codec, text: str, enc: Encoding | None = None) -> Encod
     counts = Counter(enc.tokens)
     bag = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
     words_at = {int(p): t for t, p in zip(enc.tokens, enc.positions) if p >= 0}
+    first = enc.first_position
     padded = []
-    for pos, token_id in enumerate(enc.padded.tolist()):
+    for pos, token_id in enumerate(enc.padded[first:].tolist(), start=first):
         kind = _kind(token_id)
         word = words_at.get(pos, codec.vocab.word(token_id))
         padded.append({"position": pos, "id": token_id, "word": word, "kind": kind})
@@ -53,7 +53,7 @@ def encoding_view(codec: Codec, text: str, enc: Encoding | None = None) -> Encod
         padded=padded,
         truncated=enc.tokens[: enc.n_truncated],
         notice=truncation_notice(len(enc.tokens), enc.n_truncated, codec.maxlen),
-        padding=enc.first_position,
+        padding=first,
     )
 
 

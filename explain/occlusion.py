@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.attribution import Attribution, Forward, ScoringModel, per_token
+from explain.attribution import Attribution, Forward, ScoringModel, per_token, prepared
 from explain.replay import LSTM_ROLES, Replay, occluded
 from sentilens.codec import OOV
 
@@ -23,7 +23,7 @@ def occlusion(model: ScoringModel, fwd: Forward) -> Attribution:
     by_position = np.zeros(len(enc.padded))
     if read:
         if LSTM_ROLES <= set(model.weights):
-            scores = occluded(Replay(model.weights), enc.padded, read, getattr(model, "pad_table", None))
+            scores = occluded(prepared(Replay, model.weights), enc.padded, read, getattr(model, "pad_table", None))
         else:
             scores = batched(model, enc.padded, read)
         by_position[read] = fwd.probability - scores

@@ -8,6 +8,8 @@ turns it into a message box; review text reaches the page only through ``serve.r
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Literal, TypedDict
 
@@ -69,9 +71,8 @@ def theme() -> gr.themes.Base:
 
 def padded_rows(e: Explained) -> dict:
     """The padded encoding from the first real id on, the padding before it in one row."""
-    rows = e.view.padded
     first = e.view.padding
-    data = [[str(r["position"]), str(r["id"]), r["word"], r["kind"]] for r in rows[first:]]
+    data = [[str(r["position"]), str(r["id"]), r["word"], r["kind"]] for r in e.view.padded]
     if first:  # (all text: the table shows numbers and ranges alike)
         span = "0" if first == 1 else f"0-{first - 1}"
         data.insert(0, [span, "0", f"<pad> x {first}", f"padding ({count(first, 'zero')})"])
@@ -95,18 +96,43 @@ class AnalyzeOutputs:
 
 
 class AnalyzeHandlers:
+    """Analyze answers in two steps: the coloured review first (what a person reads), then the plot and
+    the encoding tables (a Vega plot and three tables cost the browser about as much again: bench/interaction.py).
+    The second step reads the explanation the first computed, kept for a moment by (review, method)."""
+
+    KEEP = 32  # explanations kept for the second step (a few per concurrent user)
+
     def __init__(self, model: SentimentModel, ui: AnalyzeOutputs):
         self.model, self.ui = model, ui
         self.neighbours = Neighbours(model)
+        self._recent: OrderedDict[tuple[str, str], Explained] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _explained(self, text: str, method: str) -> Explained:
+        with self._lock:
+            e = self._recent.get((text, method))
+        if e is None:
+            e = explain(self.model, text, method)
+            with self._lock:
+                self._recent[(text, method)] = e
+                while len(self._recent) > self.KEEP:
+                    self._recent.popitem(last=False)
+        return e
 
     def analyze(self, text: str, method: str) -> dict:
-        e = explain(self.model, text, method)
+        e = self._explained(text, method)
+        return {self.ui.result: explained_html(e, method, self.neighbours)}
+
+    def details(self, text: str, method: str) -> dict:
+        """The running-score plot and the encodings of the review just analysed."""
+        if not isinstance(text, str) or not text.strip():
+            return {}
+        e = self._explained(text, method)
         enc, ui = e.view, self.ui
         running = frame(["word number", "P(positive)", "word"],
                         [[r["word_number"], r["score"], r["word"]] for r in running_points(e.fwd)])
         dropped = " ".join(enc.truncated)
-        return {ui.result: explained_html(e, method, self.neighbours),
-                ui.running: gr.update(value=running, visible=True),
+        return {ui.running: gr.update(value=running, visible=True),
                 ui.encodings: gr.update(visible=True),
                 ui.padded: padded_rows(e),
                 ui.bag: {"headers": ["word", "count"], "data": [list(x) for x in enc.bag_of_words]},
@@ -155,12 +181,16 @@ def build_analyze(model: SentimentModel) -> None:
 
     ui = AnalyzeOutputs(result, running, encodings, padded, bag, ints, dropped)
     h, outputs = AnalyzeHandlers(model, ui), ui.all()
+    details = [running, encodings, padded, bag, ints, dropped]
     for trigger in (analyze.click, review.submit):
-        event = trigger(user_errors(h.analyze), [review, method], outputs, **EXPLAIN_QUEUE, **PRIVATE)
+        event = trigger(user_errors(h.analyze), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
         event.failure(h.cleared, None, outputs, **PRIVATE)
-        event.success(None, None, None, js=SCROLL_TO_RESULT, **PRIVATE)
-    method.change(user_errors(h.rerun), [review, method], outputs, **EXPLAIN_QUEUE, **PRIVATE) \
-        .failure(h.cleared, None, outputs, **PRIVATE)
+        # scrolled once the plot and tables below it are in: before, a short page cannot bring it to the top
+        event.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE) \
+            .success(None, None, None, js=SCROLL_TO_RESULT, **PRIVATE)
+    rerun = method.change(user_errors(h.rerun), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
+    rerun.failure(h.cleared, None, outputs, **PRIVATE)
+    rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
 
 
 def build_model_tab(model: SentimentModel) -> None:
@@ -226,6 +256,13 @@ def build_api(model: SentimentModel) -> None:
                    "api_name='/explain').")
     gr.api(user_errors(api_predict), api_name="predict", api_description=predict_doc)
     gr.api(user_errors(api_explain), api_name="explain", api_description=explain_doc, **EXPLAIN_QUEUE)
+
+    def api_health() -> str:
+        return "ok"
+
+    gr.api(api_health, api_name="health",
+           api_description="Answers 'ok' without touching the model, through the same queue as /predict: a liveness "
+                           "check, and the floor bench/load.py measures Gradio's own cost per request with.")
 
 
 def build_app(model: SentimentModel, annotate=None, compare=None) -> gr.Blocks:

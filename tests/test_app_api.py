@@ -26,7 +26,7 @@ def client(server):
 @pytest.mark.server
 def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert list(api) == ["/predict", "/explain", "/next_item", "/annotate"]
+    assert list(api) == ["/predict", "/explain", "/health", "/next_item", "/annotate"]
     method = api["/explain"]["parameters"][1]
     assert method["parameter_name"] == "method" and method["python_type"]["type"] == "Literal['running', 'occlusion', 'cd']"
     returns = api["/explain"]["returns"][0]["python_type"]["type"]
@@ -36,6 +36,11 @@ def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(c
     info = json.loads(urllib.request.urlopen(client.src.rstrip("/") + "/gradio_api/info", timeout=10).read())  # noqa: S310
     for name in ("/predict", "/explain"):
         assert "Example:" in info["named_endpoints"][name]["description"]
+
+
+@pytest.mark.server
+def test_health_answers_without_the_model(client):
+    assert client.predict(api_name="/health") == "ok"
 
 
 @pytest.mark.server

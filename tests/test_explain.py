@@ -125,10 +125,11 @@ def test_encoding_view_same_bag_different_order(model):
     b = encoding_view(model.codec, "the plot was dreadful not splendid")
     assert a.bag_of_words == b.bag_of_words
     assert a.integer_encoding != b.integer_encoding
-    assert len(a.padded) == model.codec.maxlen
+    # the pads as their count, then a row per position from the start marker on
+    assert a.padding == model.codec.maxlen - 7 and len(a.padded) == 7
+    assert [row["position"] for row in a.padded] == list(range(model.codec.maxlen - 7, model.codec.maxlen))
     kinds = [row["kind"] for row in a.padded]
-    assert kinds[: model.codec.maxlen - 7] == ["pad"] * (model.codec.maxlen - 7)
-    assert kinds[-7] == "start" and a.padded[-1]["word"] == "dreadful"
+    assert kinds[0] == "start" and "pad" not in kinds and a.padded[-1]["word"] == "dreadful"
     assert "read all of them" in a.notice
 
 
