@@ -18,8 +18,12 @@ DEFAULT_PORT = 7860
 # Set for this process (and its children) unless the user chose a value, before numpy loads:
 # small matrix products (explanations, one review) run fastest on one BLAS thread, and a
 # multi-threaded OpenBLAS spinning beside onnxruntime's threads slows them 10-20x under load;
-# TensorFlow's C++ start-up chatter is silenced unless asked for.
-PROCESS_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+# TensorFlow's C++ start-up chatter is silenced unless asked for. Gradio's queue rebuilds a pandas
+# summary of its last 10,000 events after every event, for a monitoring page sentilens does not use: a
+# cost that grows with the events served (a third of a request's CPU under bench/load.py); it is kept
+# over the last 1,000 events and refreshed every 1,000.
+PROCESS_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+                    "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000", "GRADIO_ANALYTICS_MAX_EVENTS": "1000"}
 
 
 def apply_process_defaults(environ: dict | None = None) -> None:
