@@ -163,7 +163,8 @@ def build_analyze(model: SentimentModel) -> None:
             analyze = gr.Button("Analyze", variant="primary", elem_id="analyze")
         with gr.Column(scale=1, min_width=340):
             result = gr.HTML("", elem_id="result", js_on_load=asset("review.js"), padding=True)
-    gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[review], label="Examples (our own reviews)", elem_id="examples")
+    examples = gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[review], label="Examples (our own reviews)",
+                           elem_id="examples")
     running = gr.LinePlot(x="word number", y="P(positive)", title="Running score: P(positive) after each word read",
                           tooltip=["word number", "word", "P(positive)"], y_lim=[0, 1], height=260, visible=False,
                           elem_id="running")
@@ -182,7 +183,7 @@ def build_analyze(model: SentimentModel) -> None:
     ui = AnalyzeOutputs(result, running, encodings, padded, bag, ints, dropped)
     h, outputs = AnalyzeHandlers(model, ui), ui.all()
     details = [running, encodings, padded, bag, ints, dropped]
-    for trigger in (analyze.click, review.submit):
+    for trigger in (analyze.click, review.submit, examples.load_input_event.then):  # an example runs on click
         event = trigger(user_errors(h.analyze), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
         event.failure(h.cleared, None, outputs, **PRIVATE)
         # scrolled once the plot and tables below it are in: before, a short page cannot bring it to the top

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from explain.methods import METHODS
 from explain.neighbours import Neighbours
-from sentilens.codec import Encoding, token_spans
+from sentilens.codec import OOV, Encoding, token_spans
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.palette import DARK, legend_gradient, shade
@@ -98,14 +98,14 @@ class _Buttons:
         given = [self.scores[i] for i in idx if self.scores[i] is not None] if self.scores else []
         if given:
             score = sum(given)
-            tip = f"{words}: {value_text(score, self.space)} ({direction(score)})"
+            tip = f"{shown}: {value_text(score, self.space)} ({direction(score)})"  # the word as written
             if abs(score) / self.top >= FAINT:
                 bg, fg = shade(score / self.top)
                 dark_bg, dark_fg = shade(score / self.top, DARK)
                 attrs["style"] = f"--sl-bg:{bg};--sl-fg:{fg};--sl-bg-dark:{dark_bg};--sl-fg-dark:{dark_fg}"
             attrs["data-tip"] = tip
         elif self.scores is not None:
-            attrs["data-tip"] = f"{words}: not read by the model"
+            attrs["data-tip"] = f"{shown}: not read by the model"
         if self.mode == "annotate":
             attrs["aria-pressed"] = "true" if self.selected & set(idx) else "false"
         elif "data-tip" in attrs:
@@ -148,7 +148,8 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
     if n_unread:
         limit = maxlen or len(enc.padded)
         parts.append(f'<details class="sl-unread"><summary>{count(n_unread, "word")} at the start that the model '
-                     f'did not read (show)</summary><div class="sl-text">{unread}</div></details>')
+                     f'did not read <span class="sl-when-closed">(show)</span><span class="sl-when-open">(hide)'
+                     f'</span></summary><div class="sl-text">{unread}</div></details>')
         parts.append(f'<p class="sl-start" role="note">&#x2193; The model starts reading here: it reads at most '
                      f'{limit:,} ids, so only the last {count(len(tokens) - n_unread, "word")} of this review.</p>')
         parts.append(f'<div class="sl-text">{read}</div>')
@@ -172,18 +173,29 @@ def legend_html(space: str, method_label: str) -> str:
             'tab to it and use the arrow keys, for its exact value; click it for similar words.</p></div>')
 
 
-def verdict_html(positive: float, threshold: float) -> str:
-    """The label in the app's colours, with both probabilities in words."""
+def verdict_html(positive: float, threshold: float, known_words: int | None = None) -> str:
+    """The label in the app's colours, with both probabilities in words. With ``known_words`` 0 (no word
+    the model read is in its vocabulary) there is no verdict to give: it says so, and shows the score as
+    what the model makes of the start marker and unknown-word ids alone."""
+    if known_words == 0:
+        return ('<div class="sl-verdict"><span class="sl-badge sl-badge-unknown">No known words</span> '
+                f'<span class="sl-prob">The model knows none of these words: {positive:.1%} positive is what it '
+                'gives the start marker and unknown-word ids, not a judgement of this review.</span></div>')
     pos = positive >= threshold
     name = "Positive" if pos else "Negative"
     return (f'<div class="sl-verdict"><span class="sl-badge {"sl-badge-pos" if pos else "sl-badge-neg"}">{name}</span>'
             f' <span class="sl-prob">{positive:.1%} positive, {1 - positive:.1%} negative</span></div>')
 
 
+def known_words(enc: Encoding) -> int:
+    """How many of the words the model read are in its vocabulary."""
+    return sum(1 for i, p in zip(enc.ids, enc.positions.tolist()) if p >= 0 and i != OOV)
+
+
 def explained_html(e: Explained, method: str, neighbours: Neighbours | None = None) -> str:
     """Verdict, legend and the review coloured word by word, with the notice on what was read."""
     a = e.attribution
     nb = neighbours.table(e.fwd.enc.tokens[e.fwd.enc.n_truncated:] + e.fwd.enc.tokens) if neighbours else None
-    return (verdict_html(a.probability, THRESHOLD) + legend_html(a.space, METHODS[method].label)
+    return (verdict_html(a.probability, THRESHOLD, known_words(e.fwd.enc)) + legend_html(a.space, METHODS[method].label)
             + review_html(e.text, e.fwd.enc, a.scores, a.space, mode="explain", neighbours=nb, maxlen=len(e.fwd.enc.padded))
             + f"<p class=\"sl-notice\">{html.escape(e.view.notice)}</p>")

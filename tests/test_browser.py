@@ -242,6 +242,8 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     analyze(browser, LONG)
     fold = browser.find_element(By.CSS_SELECTOR, "#result details.sl-unread")
     assert fold.get_attribute("open") is None and "the model did not read" in fold.text
+    summary = fold.find_element(By.TAG_NAME, "summary")
+    assert "(show)" in summary.text and "(hide)" not in summary.text  # the label says what a click does
     marker = browser.find_element(By.CSS_SELECTOR, "#result .sl-start")
     assert marker.is_displayed() and "starts reading here" in marker.text
     shown = [w for w in words(browser) if w.is_displayed()]
@@ -250,10 +252,11 @@ def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     shot(browser, "analyze-long")
     fold.find_element(By.TAG_NAME, "summary").click()
     assert [w for w in words(browser) if w.is_displayed()][0].text == "Dreadful"
+    assert "(hide)" in summary.text and "(show)" not in summary.text
     assert "not read by the model" in words(browser)[0].get_attribute("data-tip")
     # the running score is by word number in the review, with the words in the tooltip
-    running = browser.find_element(By.ID, "running")
-    assert running.is_displayed() and "word number" in running.text
+    running = wait(browser, lambda d: next((e for e in d.find_elements(By.ID, "running") if e.is_displayed()), None))
+    assert "word number" in running.text  # the plot follows the coloured review in a second step
     # the encodings: the dropped words listed; no padding in a long review
     browser.find_element(By.XPATH, "//*[@id='encodings']//button[contains(., 'What the model sees')]").click()
     dropped = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#dropped textarea"))
@@ -292,6 +295,18 @@ def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     shot(browser, "analyze-phone")
     axe(browser, "analyze at 390x844")
+
+
+def test_an_example_runs_on_click(page):
+    from serve.app import EXAMPLES
+
+    example = wait(page, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "#examples button, #examples tr")
+                                         if e.is_displayed() and EXAMPLES[1][:20] in e.text), None))
+    example.click()
+    first_words = EXAMPLES[1].split()[:3]
+    wait(page, lambda d: [w.text.strip(",.;!") for w in words(d)][:3] == [w.strip(",.;!") for w in first_words])
+    assert page.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value") == EXAMPLES[1]
+    wait(page, lambda d: plots_drawn(d) >= 1)  # the plot and tables follow, as after Analyze
 
 
 def test_click_to_coloured_review_latency_is_measured_and_printed(page):

@@ -191,3 +191,27 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
     assert tab.start("uncertain", "", "", None) == nothing  # no name: nothing happens, no error
     assert tab.start("uncertain", "ann", "f#0", None) == nothing  # an item on screen stays there
     assert store.next_item("ann", "file").item_id == "f#0"  # still leased to ann, not moved on
+
+
+@pytest.mark.parametrize("text", ["\U0001f3ac\U0001f37f!!", "zzzz qqqq wwww", "Zzzz, QQQQ."])
+def test_a_review_without_a_known_word_gets_no_verdict(model, text):
+    """Emoji only, or only words outside the vocabulary: the page says the model knows none of them
+    instead of a red or blue verdict, and still shows the score for what it is."""
+    from serve.analysis import explain
+    from serve.review_view import explained_html
+
+    e = explain(model, text, "running")
+    page = explained_html(e, "running")
+    assert "No known words" in page and "sl-badge-unknown" in page
+    assert "sl-badge-pos" not in page and "sl-badge-neg" not in page
+    assert f"{e.fwd.probability:.1%} positive is what it gives" in page
+    known = explained_html(explain(model, text + " splendid", "running"), "running")
+    assert "No known words" not in known and "sl-badge-pos" in known
+
+
+def test_tooltips_name_the_word_as_written(model):
+    from serve.analysis import explain
+    from serve.review_view import explained_html
+
+    page = explained_html(explain(model, "The night was SPLENDID, really", "running"), "running")
+    assert 'data-tip="SPLENDID: ' in page and 'data-w="splendid"' in page  # shown as typed; looked up as read
