@@ -38,8 +38,10 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
              annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
-             compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None):
-    """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py."""
+             compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None,
+             port: int | None = None):
+    """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
+    ``port``, when the caller knows it, puts the app's address into the API page's examples."""
     from serve.annotate_tab import AnnotateTab, load_reviews
     from serve.annotations import AnnotationStore
     from serve.app import build_app, launch_options
@@ -57,7 +59,8 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
         from serve.compare_tab import CompareTab
 
         compare = CompareTab(model, SentimentModel(compare_dir), store)
-    app = build_app(model, AnnotateTab(model, store), compare)
+    address = f"http://{host or env.host}:{port}/" if port else None
+    app = build_app(model, AnnotateTab(model, store, address=address), compare, address=address)
     app.queue(default_concurrency_limit=concurrency)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
-                                      compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host)
+                                      compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
+                                      port=args.port)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +29,7 @@ from serve.annotations import LABELS, ORDERS, AnnotationStore, Item
 from serve.review_view import asset, review_html
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
+from serve.api_docs import client_call, describe
 from serve.ui_safety import info, md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
@@ -127,7 +128,9 @@ def parse_rationale(raw: object, n_tokens: int) -> list[int]:
 
 class AnnotateTab:
     def __init__(self, model: SentimentModel, store: AnnotationStore, default_order: str = "uncertain",
-                 export_dir: str | Path | None = None):
+                 export_dir: str | Path | None = None, address: str | None = None):
+        """``address``: the app's URL when known, for the API page's examples."""
+        self.address = address
         self.model = model
         self.store = store
         self.default_order = default_order
@@ -359,5 +362,19 @@ class AnnotateTab:
             except KeyError:
                 raise InputError(f"no item {str(item_id)[:200]!r} in the queue") from None
 
-        gr.api(user_errors(next_item), api_name="next_item")
-        gr.api(user_errors(annotate), api_name="annotate")
+        # typed choices: the API page and the client list the allowed values
+        next_item.__annotations__ |= {"annotator": str, "order": Literal[tuple(ORDERS)], "return": dict}
+        annotate.__annotations__ |= {"item_id": str, "label": Literal[LABELS], "annotator": str, "note": str,
+                                     "return": int}
+        who = ("who is labelling (behind a login, the logged-in user, whatever is given); empty: 'anonymous'")
+        describe(gr.api(user_errors(next_item), api_name="next_item", api_description=(
+                     "The next review to label, leased to this annotator for a few minutes. Example: "
+                     + client_call(self.address, "ana", "uncertain", api_name="/next_item"))),
+                 [who, "the queue order: " + "; ".join(f"'{o}' = {what}" for o, what in ORDERS.items())],
+                 ["item_id, text, model_score (P(positive) from the served model), given_label (the file's own "
+                  "label or null); {} when nothing is left"])
+        describe(gr.api(user_errors(annotate), api_name="annotate", api_description=(
+                     "Record a label for an item from /next_item; a later label supersedes it. Example: "
+                     + client_call(self.address, "ITEM_ID", "pos", "ana", api_name="/annotate"))),
+                 ["the item_id /next_item gave", "'pos', 'neg' or 'skip'", who, "a free note (up to 2,000 characters)"],
+                 ["the decision's id once it is stored"])

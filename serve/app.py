@@ -20,6 +20,7 @@ from explain.neighbours import Neighbours
 from sentilens.wording import count
 from serve import model_card
 from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
+from serve.api_docs import client_call, describe
 from serve.annotate_tab import SHORTCUTS
 from serve.uploads import MAX_UPLOAD_BYTES
 from serve.palette import css as palette_css
@@ -230,8 +231,9 @@ class Explanation(TypedDict):
     encodings: dict
 
 
-def build_api(model: SentimentModel) -> None:
-    """/predict and /explain, documented on the API page (parameters, returns, an example)."""
+def build_api(model: SentimentModel, address: str | None = None) -> None:
+    """/predict, /explain and /health, documented on the API page (every parameter and return, an example
+    with the app's address when it is known)."""
     Method = Literal[tuple(model.methods)]  # the API page lists the allowed names
 
     def api_predict(text: str) -> Prediction:
@@ -243,35 +245,43 @@ def build_api(model: SentimentModel) -> None:
     api_explain.__annotations__ |= {"text": str, "method": Method, "return": Explanation}
     api_predict.__annotations__ |= {"text": str, "return": Prediction}
 
-    predict_doc = ("Score one review. text: the review (up to 100,000 characters). Returns label ('positive' or "
-                   "'negative'), positive = P(positive) in [0, 1], negative = 1 - positive. Example: "
-                   "Client('http://127.0.0.1:7860/').predict('A sharp, funny film.', api_name='/predict').")
+    text_doc = f"the review, as written (up to {MAX_CHARS:,} characters; markup and case do not matter)"
+    prediction_doc = ("label: 'positive' or 'negative'; positive: P(positive) in [0, 1]; negative: 1 - positive")
+    predict_doc = (f"Score one review. Example: {client_call(address, 'A sharp, funny film.', api_name='/predict')}")
     methods = "; ".join(f"'{m}' = {METHODS[m].summary}" for m in model.methods)
-    explain_doc = (f"Explain one review. text: the review; method: {methods}. Returns label, positive, negative "
-                   "(as /predict); attribution: method, space ('probability' or 'logit'), probability, baseline, "
-                   "total, tokens (word, score in that space, normalized in [-1, 1]; score null for words the model "
-                   "did not read); highlighted: [word, normalized score] pairs; running_score: [{word_number, word, "
-                   "position, score}] = P(positive) after each word read; encodings: tokens, bag_of_words, "
-                   "integer_encoding, padded (position, id, word, kind), truncated (words never read), notice. "
-                   "Example: Client('http://127.0.0.1:7860/').predict('Not bad at all.', 'occlusion', "
-                   "api_name='/explain').")
-    gr.api(user_errors(api_predict), api_name="predict", api_description=predict_doc)
-    gr.api(user_errors(api_explain), api_name="explain", api_description=explain_doc, **EXPLAIN_QUEUE)
+    explanation_doc = ("label, positive, negative (as /predict); attribution: method, space ('probability' or "
+                       "'logit'), probability, baseline, total, tokens (word, score in that space, normalized in "
+                       "[-1, 1]; score null for words the model did not read); highlighted: [word, normalized score] "
+                       "pairs; running_score: [{word_number, word, position, score}] = P(positive) after each word "
+                       "read; encodings: tokens, bag_of_words, integer_encoding, padded (position, id, word, kind) from "
+                       "the first real id on, padding (how many pad zeros come before it), truncated (words never "
+                       "read), notice")
+    explain_doc = (f"Explain one review: which words moved the score. Example: "
+                   f"{client_call(address, 'Not bad at all.', 'occlusion', api_name='/explain')}")
+    describe(gr.api(user_errors(api_predict), api_name="predict", api_description=predict_doc),
+             [text_doc], [prediction_doc])
+    describe(gr.api(user_errors(api_explain), api_name="explain", api_description=explain_doc, **EXPLAIN_QUEUE),
+             [text_doc, f"the explanation method: {methods}"], [explanation_doc])
 
     def api_health() -> str:
         return "ok"
 
-    gr.api(api_health, api_name="health",
-           api_description="Answers 'ok' without touching the model, through the same queue as /predict: a liveness "
-                           "check, and the floor bench/load.py measures Gradio's own cost per request with.")
+    api_health.__annotations__["return"] = str  # a type, not the string this module's annotations are
+
+    describe(gr.api(api_health, api_name="health",
+                    api_description="Answers 'ok' without touching the model, through the same queue as /predict: a "
+                                    "liveness check, and the floor bench/load.py measures Gradio's own cost per request "
+                                    f"with. Example: {client_call(address, api_name='/health')}"),
+             [], ["the text 'ok'"])
 
 
-def build_app(model: SentimentModel, annotate=None, compare=None) -> gr.Blocks:
+def build_app(model: SentimentModel, annotate=None, compare=None, address: str | None = None) -> gr.Blocks:
     """The whole UI. ``annotate`` is a ``serve.annotate_tab.AnnotateTab`` or None; ``compare`` a
-    ``serve.compare_tab.CompareTab`` (a second model) or None."""
+    ``serve.compare_tab.CompareTab`` (a second model) or None; ``address``, the URL the app is served
+    on when known, goes into the API page's examples."""
     # Uploads land in Gradio's temporary folder: files older than an hour are removed every ten minutes.
     with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as app:
-        build_api(model)  # first: /predict and /explain lead the API page
+        build_api(model, address)  # first: /predict and /explain lead the API page
         saved_name = annotate.browser_state() if annotate is not None else None
         gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score (blue toward positive, "
                     f"red toward negative), and the numbers the model really reads.")

@@ -54,6 +54,8 @@ def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | 
         y = np.asarray([labels[i] for i in known])
         summary["a"] = classification_report(y, pa[known])
         summary["b"] = classification_report(y, pb[known])
+        summary["labelled"] = len(known)
+        summary["right"] = {"a": int((la[known] == (y == 1)).sum()), "b": int((lb[known] == (y == 1)).sum())}
         summary["fixed"] = int(sum(lb[i] == labels[i] and la[i] != labels[i] for i in known))
         summary["broken"] = int(sum(la[i] == labels[i] and lb[i] != labels[i] for i in known))
     return summary

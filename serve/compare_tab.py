@@ -27,12 +27,14 @@ from serve.ui_safety import md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 CHANGED_SHOWN = 200
+SAME_MODEL = "**A and B are the same model** (the same sha256): they cannot disagree."
 
 
 class CompareTab:
     def __init__(self, model: SentimentModel, other: SentimentModel, store: AnnotationStore | None = None):
         self.a, self.b, self.store = model, other, store
         self.methods = tuple(m for m in model.methods if m in other.methods)
+        self.same_model = model.sha256 == other.sha256
         self.neighbours = (Neighbours(model), Neighbours(other))
 
     # ---- handlers ----------------------------------------------------------------------------
@@ -42,9 +44,16 @@ class CompareTab:
         pa, pb = ea.attribution.probability, eb.attribution.probability
         same = (pa >= THRESHOLD) == (pb >= THRESHOLD)
         summary = (f"A: **{pa:.1%}** positive, B: **{pb:.1%}** positive: "
-                   + ("the same label." if same else "**the label changed.**"))
+                   + ("the same label." if same else "**the label changed.**")
+                   + (f" {SAME_MODEL}" if self.same_model else ""))
         return (explained_html(ea, method, self.neighbours[0]), explained_html(eb, method, self.neighbours[1]),
                 summary)
+
+    def rerun(self, text: str, method: str):
+        """A new method re-explains the review on screen; with no review, nothing changes."""
+        if not isinstance(text, str) or not text.strip():
+            return gr.update(), gr.update(), gr.update()
+        return self.one(text, method)
 
     def many(self, path: Path, name: str, read=None):
         """Both models on a labelled file (read by ``read``, see ``compare``): (summary, changed-reviews table)."""
@@ -54,11 +63,16 @@ class CompareTab:
         lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}: the models agree on "
                  f"**{s['agreement']:.1%}**; {count(len(s['changed']), 'review')} changed label.")]
         if "a" in s:
-            lines.append(f"Accuracy on the labelled ones: A **{s['a']['accuracy']:.4f}**, B **{s['b']['accuracy']:.4f}**; "
-                         f"of the changed labels {s['fixed']:,} became right and {s['broken']:,} became wrong.")
+            n, right = s["labelled"], s["right"]
+            lines.append(f"Right on the {count(n, 'labelled review')}: A **{right['a']:,} of {n:,}** "
+                         f"({right['a'] / n:.1%}), B **{right['b']:,} of {n:,}** ({right['b'] / n:.1%}); of the changed "
+                         f"labels {s['fixed']:,} became right and {s['broken']:,} became wrong.")
+        if self.same_model:
+            lines.append(SAME_MODEL)
         rows = [[r["id"], round(r["a"], 3), round(r["b"], 3), r["true_label"], " ".join(r["text"].split())[:200]]
                 for r in s["changed"][:CHANGED_SHOWN]]
-        return "\n\n".join(lines), {"headers": ["id", "A", "B", "true label", "review"], "data": rows}
+        table = {"headers": ["id", "A", "B", "true label", "review"], "data": rows}
+        return "\n\n".join(lines), gr.update(value=table, visible=bool(rows))  # no empty table
 
     def on_annotations(self):
         if self.store is None:
@@ -79,12 +93,13 @@ class CompareTab:
     # ---- layout -----------------------------------------------------------------------------
     def render(self) -> None:
         gr.Markdown(f"A: the served model `{self.a.sha256[:12]}` ({md_literal(str(self.a.directory.name))}); "
-                    f"B: `{self.b.sha256[:12]}` ({md_literal(str(self.b.directory.name))}).")
+                    f"B: `{self.b.sha256[:12]}` ({md_literal(str(self.b.directory.name))})."
+                    + (f"\n\n{SAME_MODEL}" if self.same_model else ""), elem_id="cmp-models")
         with gr.Row():
             review = gr.Textbox(label="Review", lines=4, scale=3, elem_id="cmp-review")
             with gr.Column(scale=1):
                 method = gr.Radio(choices=[(METHODS[m].label, m) for m in self.methods], value=self.methods[0],
-                                  label="Explanation method")
+                                  label="Explanation method", elem_id="cmp-method")
                 go = gr.Button("Compare", variant="primary", elem_id="cmp-go")
         with gr.Row():
             with gr.Column(min_width=320):
@@ -99,10 +114,11 @@ class CompareTab:
             upload = gr.File(label="or on a labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)", file_types=UPLOAD_TYPES)
         report = gr.Markdown(elem_id="cmp-report")
         changed = gr.Dataframe(label="Reviews whose label changed", interactive=False, wrap=True,
-                               headers=["id", "A", "B", "true label", "review"])
+                               headers=["id", "A", "B", "true label", "review"], visible=False, elem_id="cmp-changed")
         private = {"api_visibility": "private"}
         outputs = [words_a, words_b, summary]
         go.click(user_errors(self.one), [review, method], outputs, **private)
         review.submit(user_errors(self.one), [review, method], outputs, **private)
+        method.change(user_errors(self.rerun), [review, method], outputs, **private)  # a new method re-runs
         on_ann.click(user_errors(self.on_annotations), None, [report, changed], **private)
         upload.upload(user_errors(self.on_file), [upload], [report, changed], **private)

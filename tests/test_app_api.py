@@ -34,8 +34,13 @@ def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(c
         assert f"{key}:" in returns
     assert api["/predict"]["returns"][0]["python_type"]["type"] == "dict(label: str, positive: float, negative: float)"
     info = json.loads(urllib.request.urlopen(client.src.rstrip("/") + "/gradio_api/info", timeout=10).read())  # noqa: S310
-    for name in ("/predict", "/explain"):
-        assert "Example:" in info["named_endpoints"][name]["description"]
+    for name, endpoint in info["named_endpoints"].items():  # every parameter and return says what it means
+        assert f"Client('{client.src.rstrip('/')}/')" in endpoint["description"], name  # the app's own address
+        for value in endpoint["parameters"] + endpoint["returns"]:
+            assert len(value["python_type"]["description"]) > 5, (name, value)
+    order = info["named_endpoints"]["/next_item"]["parameters"][1]
+    assert order["python_type"]["type"] == "Literal['uncertain', 'errors', 'file']"
+    assert info["named_endpoints"]["/annotate"]["parameters"][1]["python_type"]["type"] == "Literal['pos', 'neg', 'skip']"
 
 
 @pytest.mark.server

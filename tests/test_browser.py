@@ -599,6 +599,11 @@ def test_compare_tab_shows_both_models_side_by_side(browser, tmp_path):
             badge = browser.find_element(By.CSS_SELECTOR, f"{side} .sl-badge")
             assert style(browser, badge, "background-color") == rgb(POSITIVE if badge.text == "Positive" else NEGATIVE)
             assert [w.text for w in words(browser, side)][-1] == "superb"
+        assert not [e for e in browser.find_elements(By.ID, "cmp-changed") if e.is_displayed()]  # no empty table
+        # a new method re-runs both sides at once
+        browser.find_element(By.XPATH, "//*[@id='cmp-method']//label[contains(., 'contextual decomposition')]").click()
+        for side in ("#cmp-a", "#cmp-b"):
+            wait(browser, lambda d, side=side: "logit contribution" in text_of(d, f"{side} .sl-legend"))
         wait(browser, settled)
         shot(browser, "compare")
         axe(browser, "compare")

@@ -1,6 +1,9 @@
 """serve.compare: two models on the same reviews, accuracy of each, agreement and what changed."""
 
 import csv
+import re
+
+import gradio as gr
 
 from serve.compare import compare, main
 from serve.runtime import SentimentModel
@@ -57,12 +60,29 @@ def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path)
     store.decide("x#1", "neg", "ann", "sha")
     store.decide("x#2", "pos", "ann", "sha")
     report, changed = tab.on_annotations()
-    assert report.startswith("**2 reviews** from the annotations") and "Accuracy on the labelled ones" in report
-    assert changed["headers"] == ["id", "A", "B", "true label", "review"]
+    assert report.startswith("**2 reviews** from the annotations") and "Right on the 2 labelled reviews: A **" in report
+    assert re.search(r"A \*\*[0-2] of 2\*\* \(\d+\.\d%\), B \*\*[0-2] of 2\*\*", report)
+    assert changed["visible"] == bool(changed["value"]["data"])  # the table only when a label changed
+    assert changed["value"]["headers"] == ["id", "A", "B", "true label", "review"]
+    assert "same model" not in report and "same model" not in summary
+    assert tab.rerun("  ", "cd") == (gr.update(), gr.update(), gr.update())  # no review: nothing changes
+    assert "Contextual decomposition" in tab.rerun("The plot was splendid!", "cd")[0]  # the legend names it
     src = tmp_path / "[x](y).csv"
     src.write_text("text,label\nthe plot was splendid,pos\n")
     report, _ = tab.on_file(str(src))
     assert "[x](y)" not in report and "&#91;x&#93;" in report  # the file name is inert in Markdown
+
+
+def test_comparing_a_model_with_itself_says_so(tiny_model_dir, tmp_path):
+    from serve.compare_tab import CompareTab
+
+    tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(tiny_model_dir))
+    assert tab.same_model and "the same model" in tab.one("The plot was splendid!", "running")[2]
+    src = tmp_path / "r.csv"
+    src.write_text("text,label\nthe plot was splendid,pos\nthe music was dreadful,pos\n")
+    report, changed = tab.on_file(str(src))
+    assert "A **1 of 2** (50.0%), B **1 of 2** (50.0%)" in report and "the same model" in report
+    assert changed["visible"] is False  # nothing changed label: no empty table
 
 
 def test_the_app_gets_a_compare_tab_with_a_second_model(tiny_model_dir, committed_model_dir, tmp_path):

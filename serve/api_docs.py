@@ -1,0 +1,33 @@
+"""What the API page says about each endpoint: a description per parameter and return value, and
+examples with the app's own address.
+
+``gr.api`` builds each parameter's JSON schema from its type hint alone; the API page prints that
+schema's description after its generic line ("The input value that is provided in the '1st' Api
+component"), so the meaning of every parameter and return is written into the schema here.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+from gradio.context import get_blocks_context
+
+
+def describe(dependency: gr.events.Dependency, parameters: list[str], returns: list[str]) -> None:
+    """Give the endpoint ``dependency`` (what ``gr.api`` returned) one description per parameter, in
+    order, and per return value."""
+    blocks = get_blocks_context().blocks
+    # Gradio reads a parameter's text from "additional_description" and a return's from "description"
+    for ids, texts, key in ((dependency["inputs"], parameters, "additional_description"),
+                            (dependency["outputs"], returns, "description")):
+        if len(ids) != len(texts):
+            raise ValueError(f"{len(ids)} values to describe, {len(texts)} descriptions given")
+        for block_id, text in zip(ids, texts):
+            api = blocks[block_id]
+            api._api_info = {**api._api_info, key: text}  # what api_info() hands the API page
+
+
+def client_call(address: str | None, *args: str, api_name: str) -> str:
+    """A gradio_client line for the docs, with the address the app was started on when it is known."""
+    where = repr(address) if address else "'<this app's URL>'"
+    shown = ", ".join([*(repr(a) for a in args), f"api_name={api_name!r}"])
+    return f"Client({where}).predict({shown})"
