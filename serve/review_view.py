@@ -162,14 +162,25 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
     return f'<div class="sl-review" data-mode="{mode}" data-nb="{data}">{note}{"".join(parts)}{panel}</div>'
 
 
-def legend_html(space: str, method_label: str) -> str:
-    """The colour bar: direction at both ends, units and how to get exact values."""
+def scale_text(value: float, space: str) -> str:
+    """A magnitude on the legend's scale, in the method's units."""
+    return f"{value * 100:.1f} points" if space == "probability" else f"{value:.2f} logit"
+
+
+def legend_html(space: str, method_label: str, top: float | None = None) -> str:
+    """The colour bar: direction at both ends, a numeric scale in the method's units (``top``: the largest
+    contribution's size, which gets full colour), and how to get exact values."""
     units = "change in P(positive) it caused" if space == "probability" else "logit contribution"
     method = html.escape(method_label[:1].upper() + method_label[1:])
     bar = f"--sl-bar:{legend_gradient()};--sl-bar-dark:{legend_gradient(DARK)}"
-    return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="{bar}">'
-            f'</span><div class="sl-legend-ends"><span>&#x2190; toward negative</span><span>toward positive &#x2192;'
-            f'</span></div><p>{method}. Colour: each word\'s {units}, the strongest at full colour. Hover a word, or '
+    scale, full = "", "the strongest at full colour"
+    if top:
+        size = scale_text(top, space)
+        scale = (f'<div class="sl-legend-scale"><span>&#x2212;{size}</span><span>0</span><span>+{size}</span></div>')
+        full = f"full colour at &#xB1;{size}"
+    return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="{bar}"></span>{scale}'
+            f'<div class="sl-legend-ends"><span>&#x2190; toward negative</span><span>toward positive &#x2192;'
+            f'</span></div><p>{method}. Colour: each word\'s {units}, {full}. Hover a word, or '
             'tab to it and use the arrow keys, for its exact value; click it for similar words.</p></div>')
 
 
@@ -196,6 +207,7 @@ def explained_html(e: Explained, method: str, neighbours: Neighbours | None = No
     """Verdict, legend and the review coloured word by word, with the notice on what was read."""
     a = e.attribution
     nb = neighbours.table(e.fwd.enc.tokens[e.fwd.enc.n_truncated:] + e.fwd.enc.tokens) if neighbours else None
-    return (verdict_html(a.probability, THRESHOLD, known_words(e.fwd.enc)) + legend_html(a.space, METHODS[method].label)
+    top = max((abs(v) for v in a.scores if v is not None), default=0.0)
+    return (verdict_html(a.probability, THRESHOLD, known_words(e.fwd.enc)) + legend_html(a.space, METHODS[method].label, top)
             + review_html(e.text, e.fwd.enc, a.scores, a.space, mode="explain", neighbours=nb, maxlen=len(e.fwd.enc.padded))
             + f"<p class=\"sl-notice\">{html.escape(e.view.notice)}</p>")

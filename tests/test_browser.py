@@ -322,7 +322,6 @@ def test_click_to_coloured_review_latency_is_measured_and_printed(page):
           f"max {ordered[-1]:.0f} ms over {len(times)} clicks")
     # the plot and the tables follow the review in a second step
     wait(page, lambda d: plots_drawn(d) >= 1)
-    assert "250" in page.find_element(By.ID, "running").text or plots_drawn(page) >= 1
 
 
 def test_model_card_and_api_page(page):
@@ -339,6 +338,11 @@ def test_model_card_and_api_page(page):
     wait(browser, lambda d: plots_drawn(d) == 2)  # accuracy and loss by epoch
     shot(browser, "model")
     axe(browser, "model")
+    viewport(browser, 390, 844)  # on a phone nothing in the card scrolls sideways (a sha256 wraps)
+    wait(browser, lambda d: d.execute_script("const c = document.getElementById('card'); "
+                                             "return c.scrollWidth <= c.clientWidth;"))
+    axe(browser, "model at 390x844")
+    viewport(browser, 1366, 900)
     browser.find_element(By.CSS_SELECTOR, "footer .show-api").click()
     api = wait(browser, lambda d: "/explain" in d.find_element(By.TAG_NAME, "body").text and
                d.find_element(By.TAG_NAME, "body").text)

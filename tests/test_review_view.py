@@ -215,3 +215,16 @@ def test_tooltips_name_the_word_as_written(model):
 
     page = explained_html(explain(model, "The night was SPLENDID, really", "running"), "running")
     assert 'data-tip="SPLENDID: ' in page and 'data-w="splendid"' in page  # shown as typed; looked up as read
+
+
+def test_the_legend_has_a_numeric_scale_in_the_methods_units(model):
+    from serve.analysis import explain
+    from serve.review_view import explained_html
+
+    for method, unit in (("running", "points"), ("cd", "logit")):
+        e = explain(model, "The night was splendid but the music dreadful", method)
+        top = max(abs(v) for v in e.attribution.scores if v is not None)
+        size = f"{top * 100:.1f} points" if unit == "points" else f"{top:.2f} logit"
+        page = explained_html(e, method)
+        assert f'<div class="sl-legend-scale"><span>&#x2212;{size}</span><span>0</span><span>+{size}</span>' in page
+        assert f"full colour at &#xB1;{size}" in page
