@@ -33,7 +33,8 @@ from serve.api_docs import client_call, describe
 from serve.ui_safety import info, md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
-SHORTCUTS = f"<script>\n{asset('shortcuts.js')}</script>\n"  # for the page head
+# for the page head: Annotate's keys, and names for Gradio's upload buttons that match what they show
+SHORTCUTS = f"<script>\n{asset('shortcuts.js')}</script>\n<script>\n{asset('upload_names.js')}</script>\n"
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
