@@ -218,12 +218,14 @@ def decompose(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
     return rel_logit, final + gated - rel_logit
 
 
-def cd_attribution(model: ScoringModel, fwd: Forward) -> Attribution:
-    """Each read word's relevant logit, from one batched decomposition over all of them."""
+def cd_attribution(model: ScoringModel, fwd: Forward, decomposition=None) -> Attribution:
+    """Each read word's relevant logit, from one batched decomposition over all of them
+    (``decomposition``: ``decompose`` unless given, e.g. the version it replaced, ``explain.reference``)."""
     enc, read = fwd.enc, fwd.read_positions
     w = prepared(LSTMWeights, model.weights)
     T = len(enc.padded)
-    rel, irr = decompose(w, enc.padded, [(p, p + 1) for p in read] or [(T, T)], getattr(model, "pad_table", None))
+    rel, irr = (decomposition or decompose)(w, enc.padded, [(p, p + 1) for p in read] or [(T, T)],
+                                            getattr(model, "pad_table", None))
     total = float(rel[0] + irr[0] + w.readout_bias)  # the same in every row: the model's logit
     by_position = np.zeros(T)
     if read:

@@ -18,17 +18,21 @@ from explain.replay import LSTM_ROLES, Replay, occluded
 from sentilens.codec import OOV
 
 
-def occlusion(model: ScoringModel, fwd: Forward) -> Attribution:
+def occlusion(model: ScoringModel, fwd: Forward, score_variants=None) -> Attribution:
+    """``score_variants(model, padded, read)`` gives P(positive) of each variant: ``replayed`` for a fused
+    LSTM, ``batched`` otherwise, unless one is given (the reference passes ``batched``)."""
     enc, read = fwd.enc, fwd.read_positions
     by_position = np.zeros(len(enc.padded))
     if read:
-        if LSTM_ROLES <= set(model.weights):
-            scores = occluded(prepared(Replay, model.weights), enc.padded, read, getattr(model, "pad_table", None))
-        else:
-            scores = batched(model, enc.padded, read)
-        by_position[read] = fwd.probability - scores
+        score = score_variants or (replayed if LSTM_ROLES <= set(model.weights) else batched)
+        by_position[read] = fwd.probability - score(model, enc.padded, read)
     return Attribution("occlusion", "probability", enc.tokens, per_token(enc, by_position),
                        fwd.probability, fwd.probability - float(by_position.sum()), fwd.probability)
+
+
+def replayed(model: ScoringModel, padded: np.ndarray, read: list[int]) -> np.ndarray:
+    """P(positive) of every variant, the fused LSTM replayed in numpy from the review's shared states."""
+    return occluded(prepared(Replay, model.weights), padded, read, getattr(model, "pad_table", None))
 
 
 def batched(model: ScoringModel, padded: np.ndarray, read: list[int]) -> np.ndarray:

@@ -11,36 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.attribution import Attribution, Forward, ScoringModel, per_token
-from explain.cd import LSTMWeights, _activate
-from explain.occlusion import batched
+from explain.attribution import Attribution, Forward, ScoringModel
+from explain.cd import LSTMWeights, _activate, cd_attribution
+from explain.occlusion import batched, occlusion
 from sentilens.evidence import GATE_MAX, token_evidence
 from sentilens.lstm import sigmoid
 
 
 def occlusion_batched(model: ScoringModel, fwd: Forward) -> Attribution:
     """Occlusion with every variant scored from its first step (the L^2 steps the replay halves)."""
-    enc, read = fwd.enc, fwd.read_positions
-    by_position = np.zeros(len(enc.padded))
-    if read:
-        by_position[read] = fwd.probability - batched(model, enc.padded, read)
-    return Attribution("occlusion", "probability", enc.tokens, per_token(enc, by_position),
-                       fwd.probability, fwd.probability - float(by_position.sum()), fwd.probability)
+    return occlusion(model, fwd, score_variants=batched)
 
 
 def cd_rowwise(model: ScoringModel, fwd: Forward) -> Attribution:
     """``explain.cd.cd_attribution`` on ``decompose_rowwise``."""
-    enc, read = fwd.enc, fwd.read_positions
-    w = LSTMWeights(model.weights)
-    T = len(enc.padded)
-    rel, irr = decompose_rowwise(w, enc.padded, [(p, p + 1) for p in read] or [(T, T)],
-                                 getattr(model, "pad_table", None))
-    total = float(rel[0] + irr[0] + w.readout_bias)
-    by_position = np.zeros(T)
-    if read:
-        by_position[read] = rel
-    return Attribution("cd", "logit", enc.tokens, per_token(enc, by_position), fwd.probability,
-                       total - float(by_position.sum()), total)
+    return cd_attribution(model, fwd, decomposition=decompose_rowwise)
 
 
 def decompose_rowwise(w: LSTMWeights, ids: np.ndarray, spans: list[tuple[int, int]],
