@@ -300,7 +300,7 @@ class AnnotateTab:
             neg = gr.Button("Negative (2)", elem_id="ann-neg", interactive=False)
             skip = gr.Button("Skip (3)", elem_id="ann-skip", interactive=False)
             undo = gr.Button("Undo (u)", elem_id="ann-undo", interactive=False)
-            nxt = gr.Button("Next review", elem_id="ann-next", interactive=False)
+            nxt = gr.Button("Next review (n)", elem_id="ann-next", interactive=False)
         note = gr.Textbox(label="Note (optional)", elem_id="ann-note", max_length=2000)
         with gr.Row():
             export_fmt = gr.Radio(choices=["csv", "jsonl"], value="csv", label="Export format")

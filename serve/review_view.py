@@ -145,13 +145,20 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
             cursor = s.end
         (chunks_read if cut < len(segs) else chunks_unread).append(_gap(text[cursor:]))
         unread, read = "".join(chunks_unread), "".join(chunks_read)
-    if n_unread:
-        limit = maxlen or len(enc.padded)
+    limit = maxlen or len(enc.padded)
+    start_note = (f'The model starts reading here: it reads at most {limit:,} ids, so only the last '
+                  f'{count(len(tokens) - n_unread, "word")} of this review.')
+    if n_unread and mode == "annotate":
+        # A person judges the whole review: nothing is folded away. What the model did not read is
+        # marked only with the model's view (``#ann-text.sl-show-model``, review.css).
+        parts.append(f'<div class="sl-text"><div class="sl-unread-words">{unread}</div><p class="sl-start '
+                     f'sl-model-only" role="note">&#x2191; The words above were not read by the model. &#x2193; '
+                     f'{start_note}</p>{read}</div>')
+    elif n_unread:
         parts.append(f'<details class="sl-unread"><summary>{count(n_unread, "word")} at the start that the model '
                      f'did not read <span class="sl-when-closed">(show)</span><span class="sl-when-open">(hide)'
                      f'</span></summary><div class="sl-text">{unread}</div></details>')
-        parts.append(f'<p class="sl-start" role="note">&#x2193; The model starts reading here: it reads at most '
-                     f'{limit:,} ids, so only the last {count(len(tokens) - n_unread, "word")} of this review.</p>')
+        parts.append(f'<p class="sl-start" role="note">&#x2193; {start_note}</p>')
         parts.append(f'<div class="sl-text">{read}</div>')
     else:
         parts.append(f'<div class="sl-text">{unread}{read}</div>')

@@ -380,6 +380,76 @@ def pressed(browser):
     return [int(w.get_attribute("data-i")) for w in words(browser, "#ann-text") if w.get_attribute("aria-pressed") == "true"]
 
 
+def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
+    """Issue 20's flow: the name typed and Enter, then only keys; nothing renames the annotator, no
+    error appears, every label lands; ? lists the keys and Esc closes it; e goes to the note and Esc
+    comes back out of it, so the next key labels again."""
+    src = tmp_path / "many.csv"
+    rows = [f'k{i},"{REVIEWS[i % len(REVIEWS)]} (copy {i})",' for i in range(24)]
+    src.write_text("id,text,label\n" + "\n".join(rows) + "\n")
+    db = tmp_path / "db.sqlite3"
+    viewport(browser, 1366, 900)
+    decided = lambda: sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0]  # noqa: E731
+    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        name_box(browser).click()
+        ActionChains(browser).send_keys("dave", Keys.ENTER).perform()
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
+        wait(browser, lambda d: "sl-tok" in (d.switch_to.active_element.get_attribute("class") or ""))  # on the review
+        keys = "1231231231" + "2131231212"
+        for i, key in enumerate(keys[:19]):
+            ActionChains(browser).send_keys(key).perform()
+            wait(browser, lambda d, n=i + 1: decided() == n)
+            wait(browser, settled)
+        # the help list opens and closes from the keyboard
+        ActionChains(browser).send_keys("?").perform()
+        help_box = wait(browser, lambda d: next((e for e in d.find_elements(By.ID, "ann-help") if e.is_displayed()), None))
+        assert "Next review" in help_box.text and "Edit the note" in help_box.text
+        ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+        wait(browser, lambda d: not d.find_element(By.ID, "ann-help").is_displayed())
+        # e: into the note; typed keys are text there; Esc: out again, and the next key labels
+        ActionChains(browser).send_keys("e").perform()
+        ActionChains(browser).send_keys("meh3").perform()
+        note = browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea")
+        assert note.get_attribute("value") == "meh3" and decided() == 19
+        ActionChains(browser).send_keys(Keys.ESCAPE, keys[19]).perform()
+        wait(browser, lambda d: decided() == 20)
+        assert name_box(browser).get_attribute("value") == "dave"
+        labels = sqlite3.connect(db).execute("SELECT annotator, label, note FROM decisions ORDER BY decision_id").fetchall()
+        assert {a for a, _, _ in labels} == {"dave"}
+        assert [lab for _, lab, _ in labels] == [{"1": "pos", "2": "neg", "3": "skip"}[k] for k in keys]
+        assert labels[-1][2] == "meh3"
+        assert not [t for t in browser.find_elements(By.CSS_SELECTOR, ".toast-body") if t.is_displayed()]  # no error
+        # n moves on without a label
+        before = text_of(browser, "#ann-info")
+        ActionChains(browser).send_keys("n").perform()
+        wait(browser, lambda d: text_of(d, "#ann-info") != before)
+        assert decided() == 20
+
+
+def test_annotate_shows_the_whole_review_and_marks_what_the_model_read_on_request(browser, tmp_path):
+    """Issue 20.2: a person judges the whole text, so nothing is folded in Annotate; where the model
+    starts reading is marked only with the model's view shown."""
+    src = tmp_path / "long.jsonl"
+    src.write_text(json.dumps({"id": "long1", "text": LONG}) + "\n")
+    viewport(browser, 1366, 900)
+    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        name_box(browser).send_keys("lena\n")
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
+        shown = [w for w in words(browser, "#ann-text") if w.is_displayed()]
+        assert len(shown) == len(LONG.split()) > MAXLEN and shown[0].text == "Dreadful"
+        assert not browser.find_elements(By.CSS_SELECTOR, "#ann-text details")
+        marker = browser.find_element(By.CSS_SELECTOR, "#ann-text .sl-start")
+        assert not marker.is_displayed()
+        browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").click()
+        wait(browser, lambda d: marker.is_displayed())
+        assert "not read by the model" in marker.text and "starts reading here" in marker.text
+        assert style(browser, shown[0], "color") == "rgb(90, 90, 90)"  # greyed with the model shown
+
+
 def test_annotate_as_a_labeller_would(browser, tmp_path):
     src = tmp_path / "to_label.csv"
     src.write_text("id,text,label\n" + "\n".join(f'r{i},"{r}",' for i, r in enumerate(REVIEWS)) + "\n")

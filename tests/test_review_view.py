@@ -67,7 +67,8 @@ class Tags(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         self.attrs += [name for name, _ in attrs]
-        if tag == "summary" or ("class", "sl-start") in attrs or ("class", "sl-note") in attrs:
+        classes = dict(attrs).get("class", "").split()
+        if tag == "summary" or "sl-start" in classes or "sl-note" in classes:
             self.skip += 1
 
     def handle_endtag(self, tag):
