@@ -10,6 +10,7 @@ when the app has logins, else the name typed in the tab, which the browser keeps
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 import time
@@ -34,7 +35,7 @@ from serve.ui_safety import info, md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 # for the page head: Annotate's keys, and names for Gradio's upload buttons that match what they show
-SHORTCUTS = f"<script>\n{asset('shortcuts.js')}</script>\n<script>\n{asset('upload_names.js')}</script>\n"
+SHORTCUTS = "".join(f"<script>\n{asset(name)}</script>\n" for name in ("shortcuts.js", "drafts.js", "upload_names.js"))
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
@@ -168,8 +169,10 @@ class AnnotateTab:
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
         model_note = (f'<p class="sl-model-only">Model: <strong>{item.model_score:.1%} positive</strong>. '
                       f"Label in the file: {given}.</p>")
-        page = model_note + review_html(item.text, fwd.enc, a.scores, a.space, mode="annotate", selected=selected,
-                                        maxlen=self.model.maxlen)
+        review = review_html(item.text, fwd.enc, a.scores, a.space, mode="annotate", selected=selected,
+                             maxlen=self.model.maxlen)
+        # data-item: the review's key, for the drafts this browser keeps (assets/drafts.js)
+        page = f'<div data-item="{html.escape(item.item_id, quote=True)}">{model_note}{review}</div>'
         caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
         return Shown(item.item_id, page, caption, progress, note)
 
@@ -272,13 +275,14 @@ class AnnotateTab:
                 f"agreement with the model: **{agree}**.")
 
     # ---- layout -----------------------------------------------------------------------------
-    @staticmethod
-    def browser_state() -> gr.BrowserState:
-        """The annotator's name, kept in this browser. Create it outside the tabs: a tab's content
-        mounts only when first opened, too late for the page-load event that reads it."""
-        return gr.BrowserState("", storage_key="sentilens-annotator")
+    def browser_state(self) -> tuple[gr.BrowserState, gr.BrowserState]:
+        """The annotator's name and queue order, kept in this browser. Create them outside the tabs: a
+        tab's content mounts only when first opened, too late for the page-load event that reads them."""
+        return (gr.BrowserState("", storage_key="sentilens-annotator"),
+                gr.BrowserState(self.default_order, storage_key="sentilens-order"))
 
-    def render(self, app: gr.Blocks, saved_name: gr.BrowserState) -> None:
+    def render(self, app: gr.Blocks, saved: tuple[gr.BrowserState, gr.BrowserState]) -> None:
+        saved_name, saved_order = saved
         with gr.Row():
             upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
                              file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload", height=150)
@@ -313,7 +317,8 @@ class AnnotateTab:
         gated = [hint, typed, pos, neg, skip, undo, nxt]
         passed = gr.State([])  # reviews this page passed over with 'Next'
         nxt.click(user_errors(self.next), [order, typed, item_id, passed], [*shown, passed], **private)
-        order.change(user_errors(self.reorder), [order, typed], shown, **private)
+        order.input(user_errors(self.reorder), [order, typed], shown, **private)  # a person's choice, not a restore
+        order.change(lambda chosen: chosen, [order], [saved_order], show_progress="hidden", **private)
         for button, label in zip((pos, neg, skip), LABELS):
             button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
                          js=READ_RATIONALE, **private)
@@ -330,15 +335,17 @@ class AnnotateTab:
         for done in (typed.submit, typed.blur):
             done(user_errors(self.start), [order, typed, item_id], shown, **quiet)
 
-        def restore(name: str, request: gr.Request):
-            """On page load: the saved name, and the item leased to it (so a reload loses nothing)."""
+        def restore(name: str, chosen: str, request: gr.Request):
+            """On page load: the saved name and queue order, and the item leased to the name (so a reload
+            loses nothing; the note and marked words come back from the browser, assets/drafts.js)."""
             name = (name or "")[:64]
+            chosen = chosen if chosen in ORDERS else self.default_order
             who = self.known(name, request)
-            item = self.store.next_item(who, self.default_order) if who else None
+            item = self.store.next_item(who, chosen) if who else None
             shown_now = self.show(item) if item is not None else Shown("", "", "", self.progress_text(), "")
-            return (name, *shown_now, *self.gate(name, request))
+            return (name, chosen, *shown_now, *self.gate(name, request))
 
-        app.load(user_errors(restore), [saved_name], [typed, *shown, *gated], **private)
+        app.load(user_errors(restore), [saved_name, saved_order], [typed, order, *shown, *gated], **private)
         self.api()
 
     def api(self) -> None:

@@ -282,14 +282,14 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
     # Uploads land in Gradio's temporary folder: files older than an hour are removed every ten minutes.
     with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as app:
         build_api(model, address)  # first: /predict and /explain lead the API page
-        saved_name = annotate.browser_state() if annotate is not None else None
+        saved = annotate.browser_state() if annotate is not None else None
         gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score (blue toward positive, "
                     f"red toward negative), and the numbers the model really reads.")
         with gr.Tab("Analyze"):
             build_analyze(model)
         if annotate is not None:
             with gr.Tab("Annotate"):
-                annotate.render(app, saved_name)
+                annotate.render(app, saved)
         if compare is not None:
             with gr.Tab("Compare"):
                 compare.render()

@@ -504,14 +504,25 @@ def test_annotate_as_a_labeller_would(browser, tmp_path):
         # a new queue order applies at once
         browser.find_element(By.XPATH, "//*[@id='ann-order']//label[contains(., 'file order')]").click()
         wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
-        # the name and the item survive a reload
+        # the name, the queue order, the item, its half-written note and marked words survive a reload
+        words(browser, "#ann-text")[2].click()
+        browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea").send_keys("half written")
         browser.refresh()
         open_tab(browser, "Annotate")
         wait(browser, lambda d: name_box(d).get_attribute("value") == "alice")
         wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
+        checked = browser.find_element(By.XPATH, "//*[@id='ann-order']//label[contains(., 'file order')]//input")
+        assert checked.is_selected()
+        wait(browser, lambda d: pressed(d) == [2])
+        note_box = browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea")
+        wait(browser, lambda d: note_box.get_attribute("value") == "half written")
         browser.find_element(By.ID, "ann-progress").click()  # focus on the page, not in a field
         ActionChains(browser).send_keys("3").perform()  # keyboard: Skip
         wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        note, chosen = sqlite3.connect(db).execute(
+            "SELECT note, rationale_tokens FROM decisions ORDER BY decision_id DESC LIMIT 1").fetchone()
+        assert note == "half written" and json.loads(chosen) == [2]  # the restored draft is what was sent
+        wait(browser, lambda d: note_box.get_attribute("value") == "" and pressed(d) == [])  # the next one starts clean
         browser.find_element(By.ID, "ann-progress").click()
         ActionChains(browser).send_keys("2").perform()  # keyboard: Negative
         wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))

@@ -62,7 +62,8 @@ element.addEventListener("mouseup", () => {
   if (!hit.length) return;
   hit.forEach((t) => t.setAttribute("aria-pressed", "true"));
   sel.removeAllRanges();
-  selecting = true;  // the click that ends a drag must not toggle its word back
+  selecting = true;  // the click that ends a drag must not toggle its word back...
+  setTimeout(() => { selecting = false; }, 0);  // ...but a drag that ends off a word sends no click to reset it
   showChosen();
 });
 
