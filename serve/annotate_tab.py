@@ -21,7 +21,7 @@ import gradio as gr
 
 from explain.attribution import forward
 from explain.running import running_score
-from sentilens.codec import tokenize
+from sentilens.codec import token_spans, tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import InputError
 from sentilens.wording import count
@@ -159,9 +159,10 @@ class AnnotateTab:
         except InputError:
             return None
 
-    def show(self, item: Item | None, note: str = "", selected: list[int] = ()) -> Shown:
-        """``item`` on screen, with ``selected`` words marked and ``note`` in the note box."""
-        progress = self.progress_text()
+    def show(self, item: Item | None, note: str = "", selected: list[int] = (), who: str | None = None) -> Shown:
+        """``item`` on screen, with ``selected`` words marked and ``note`` in the note box; the progress
+        line counts ``who``'s own labels."""
+        progress = self.progress_text(who)
         if item is None:
             return Shown("", "", "**Queue empty.** Load reviews above, or export what you have.", progress, "")
         fwd = forward(self.model, item.text)
@@ -187,7 +188,7 @@ class AnnotateTab:
         item = self.store.next_item(who, order, exclude=passed)
         if item is not None and item.item_id in passed:  # everything else is done: start the round again
             passed = []
-        return (*self.show(item), passed[-1000:])
+        return (*self.show(item, who=who), passed[-1000:])
 
     def reorder(self, order: str, typed: str, request: gr.Request):
         """A new queue order applies at once: the leased item goes back and the queue is asked again."""
@@ -195,7 +196,7 @@ class AnnotateTab:
         if who is None:
             return UNCHANGED
         self.store.release(who)
-        return self.show(self.store.next_item(who, order))
+        return self.show(self.store.next_item(who, order), who=who)
 
     def start(self, order: str, typed: str, current: str, request: gr.Request):
         """Once a name is given and nothing is on screen: the first item (the one leased to this
@@ -203,7 +204,7 @@ class AnnotateTab:
         who = self.known(typed, request)
         if who is None or current:
             return UNCHANGED
-        return self.show(self.store.next_item(who, order))
+        return self.show(self.store.next_item(who, order), who=who)
 
     def gate(self, typed: str, request: gr.Request):
         """Buttons work once the annotator is known; the page says so until then."""
@@ -223,9 +224,11 @@ class AnnotateTab:
             raise InputError("That review is no longer in the queue; press 'Next review'.")
         tokens = tokenize(text)  # the codec's words: what the page numbered
         picked = parse_rationale(rationale, len(tokens))
+        spans = token_spans(text, tokens)  # the words as written ("Loved", not "loved"), when they can be found
+        words = [text[slice(*spans[i])] if spans else tokens[i] for i in picked]
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
-                          rationale=[tokens[i] for i in picked], rationale_tokens=picked)
-        return self.show(self.store.next_item(who, order))
+                          rationale=words, rationale_tokens=picked)
+        return self.show(self.store.next_item(who, order), who=who)
 
     def decider(self, label: str):
         """A handler for one label's button (Gradio reads the signature to pass the request)."""
@@ -243,15 +246,15 @@ class AnnotateTab:
         item = self.store.next_item(who, order)  # the undone item, leased to them again
         if undone is None:
             info("Nothing to undo.")
-            return self.show(item)
+            return self.show(item, who=who)
         info(f"Undone: your {LABEL_NAMES[undone.label]} label; the review is back with your note and rationale.")
-        return self.show(item, undone.note, undone.rationale_tokens)
+        return self.show(item, undone.note, undone.rationale_tokens, who=who)
 
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         report = load_reviews(self.store, self.model, uploaded(file), progress=progress)
         info(report)
         shown = self.start(order, typed, current, request)  # loading never depends on the name
-        return (md_literal(report), *shown._replace(progress=self.progress_text()))
+        return (md_literal(report), *shown._replace(progress=self.progress_text(self.known(typed, request))))
 
     def export(self, fmt: str):
         if fmt not in ("csv", "jsonl"):
@@ -268,11 +271,22 @@ class AnnotateTab:
         info(f"Exported {count(labelled, 'labelled review')} and {count(skipped, 'skipped review')}.")
         return str(out)
 
-    def progress_text(self) -> str:
-        p = self.store.progress()
-        agree = "n/a" if p["agreement"] is None else f"{p['agreement']:.0%}"
-        return (f"Done **{p['done']:,} / {p['total']:,}** ({p['labelled']:,} labelled, {p['skipped']:,} skipped); "
-                f"agreement with the model: **{agree}**.")
+    def progress_text(self, who: str | None = None) -> str:
+        """The queue's progress (a bar and done / left) and, once the annotator is known, their own
+        counts: nobody sees another's labels as theirs."""
+        p = self.store.progress(who)
+        share = lambda a: "n/a" if a is None else f"{a:.0%}"  # noqa: E731
+        left = p["total"] - p["done"]
+        text = (f'<progress value="{p["done"]}" max="{max(p["total"], 1)}" aria-label="Reviews done in this queue">'
+                f'</progress> Done **{p["done"]:,} / {p["total"]:,}**, {left:,} left (everyone: '
+                f'{p["labelled"]:,} labelled, {p["skipped"]:,} skipped; agreement with the model: '
+                f'**{share(p["agreement"])}**).')
+        if who is None:
+            return text + " Type your name to see your own counts."
+        m = p["mine"]
+        return (text + f"  \nYou ({md_literal(who)}): **{m['pos']:,} positive, {m['neg']:,} negative, "
+                f"{m['skipped']:,} skipped**; {m['last_hour']:,} in the last hour; your labels agree with the "
+                f"model on **{share(m['agreement'])}**.")
 
     # ---- layout -----------------------------------------------------------------------------
     def browser_state(self) -> tuple[gr.BrowserState, gr.BrowserState]:
@@ -342,7 +356,7 @@ class AnnotateTab:
             chosen = chosen if chosen in ORDERS else self.default_order
             who = self.known(name, request)
             item = self.store.next_item(who, chosen) if who else None
-            shown_now = self.show(item) if item is not None else Shown("", "", "", self.progress_text(), "")
+            shown_now = self.show(item, who=who) if item is not None else Shown("", "", "", self.progress_text(who), "")
             return (name, chosen, *shown_now, *self.gate(name, request))
 
         app.load(user_errors(restore), [saved_name, saved_order], [typed, order, *shown, *gated], **private)

@@ -101,6 +101,23 @@ class Item:
     model_score: float
 
 
+_KEY = re.compile(r"(.*?)@[0-9a-f]{8}#(.*)", re.S)
+
+
+def source_id(item_id: str) -> str:
+    """The input file's own id inside a queue key ``FILE@SHA8#ID`` (the key itself when it has no such form)."""
+    found = _KEY.fullmatch(item_id)
+    return found.group(2) if found else item_id
+
+
+def _counts(decided: list[tuple[str, float]]) -> dict:
+    """Labelled and skipped among (label, model score) pairs, and the share of labels the model agrees with."""
+    labelled = [(lab, s) for lab, s in decided if lab != "skip"]
+    agree = sum((lab == "pos") == (s >= THRESHOLD) for lab, s in labelled)
+    return {"labelled": len(labelled), "skipped": len(decided) - len(labelled),
+            "agreement": agree / len(labelled) if labelled else None}
+
+
 class AnnotationStore:
     def __init__(self, path: str | Path):
         self.path = str(path)
@@ -236,17 +253,29 @@ class AnnotationStore:
         return Undone(row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
 
     # ---- reporting -----------------------------------------------------------------------
-    def progress(self) -> dict:
+    def progress(self, annotator: str | None = None, now: float | None = None) -> dict:
+        """The queue's counts (an item is done once anyone decided it) and, for ``annotator``, their own
+        under ``mine``: their latest live decision per item by label, how many of them in the hour before
+        ``now``, and how often their labels agree with the model's score at loading."""
         with self._connect() as db:
             total = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             rows = db.execute(
                 """SELECT d.label, d.model_score FROM decisions d
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)""").fetchall()
-        labelled = [(lab, s) for lab, s in rows if lab != "skip"]
-        agree = sum((lab == "pos") == (s >= THRESHOLD) for lab, s in labelled)
-        return {"total": total, "done": len(rows), "labelled": len(labelled), "skipped": len(rows) - len(labelled),
-                "agreement": agree / len(labelled) if labelled else None}
+            own = [] if annotator is None else db.execute(
+                """SELECT d.label, d.model_score, d.created_at FROM decisions d
+                   WHERE d.annotator = ? AND d.undone = 0
+                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
+                                          WHERE item_id = d.item_id AND annotator = d.annotator AND undone = 0)""",
+                (annotator,)).fetchall()
+        out = {"total": total, "done": len(rows), **_counts([(lab, s) for lab, s in rows])}
+        if annotator is not None:
+            hour_ago = (time.time() if now is None else now) - 3600
+            out["mine"] = {**_counts([(lab, s) for lab, s, _ in own]),
+                           "pos": sum(lab == "pos" for lab, _, _ in own), "neg": sum(lab == "neg" for lab, _, _ in own),
+                           "last_hour": sum(at >= hour_ago for _, _, at in own)}
+        return out
 
     def current_labels(self) -> list[dict]:
         """The latest live decision of every decided item (labelled or skipped), with its text."""
@@ -265,7 +294,8 @@ class AnnotationStore:
     def export(self, path: str | Path, raw_csv: bool = False) -> tuple[int, int]:
         """Every decided item as CSV or JSONL that ``python -m trainer --extra`` reads; returns
         (labelled, skipped). ``label`` is 1/0, empty (CSV) or null (JSONL) for a skipped item, whose
-        ``status`` says so; ``created_at`` is ISO 8601 in UTC; ``rationale`` (words) and
+        ``status`` says so; ``id`` is the queue's key (``FILE@SHA8#ID``) and ``source_id`` the input's own id
+        (``ID``; ``ID~2`` for the second row that repeated it); ``created_at`` is ISO 8601 in UTC; ``rationale`` (words as written) and
         ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL).
 
         CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
@@ -275,13 +305,14 @@ class AnnotationStore:
         for r in self.current_labels():
             skipped = r["label"] == "skip"
             rows.append(r | {
+                "source_id": source_id(r["id"]),
                 "label": ("" if not jsonl else None) if skipped else int(r["label"] == "pos"),
                 "status": "skipped" if skipped else "labelled",
                 "created_at": iso_time(r["created_at"]),
                 "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
                 "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
             })
-        columns = ["id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score", "note",
+        columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score", "note",
                    "rationale", "rationale_tokens"]
         if jsonl:
             with open(path, "w", encoding="utf-8") as f:

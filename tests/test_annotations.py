@@ -88,6 +88,28 @@ def test_progress_and_agreement(store):
     assert p == {"total": 5, "done": 3, "labelled": 2, "skipped": 1, "agreement": 0.5}
 
 
+def test_each_annotator_sees_their_own_counts(store):
+    """Issue 20.4: the queue's progress is shared, the counts under 'mine' are the annotator's own (their
+    latest live decision per item), with how many fell in the last hour."""
+    import time
+
+    store.decide("b", "pos", "ann", "s")  # agrees with 0.97
+    store.decide("c", "pos", "ann", "s")  # disagrees with 0.03
+    store.decide("c", "neg", "ann", "s")  # ann changes their mind: the latest counts
+    store.decide("d", "skip", "bob", "s")
+    store.decide("b", "neg", "bob", "s")  # bob disagrees with ann (and the model) on b
+    now = time.time()
+    ann, bob = store.progress("ann", now=now), store.progress("bob", now=now)
+    assert ann["total"] == bob["total"] == 5 and ann["done"] == bob["done"] == 3  # the queue: b, c, d
+    assert ann["mine"] == {"pos": 1, "neg": 1, "labelled": 2, "skipped": 0, "agreement": 1.0, "last_hour": 2}
+    assert bob["mine"] == {"pos": 0, "neg": 1, "labelled": 1, "skipped": 1, "agreement": 0.0, "last_hour": 2}
+    assert store.progress("ann", now=now + 7200)["mine"]["last_hour"] == 0
+    assert store.progress("carol")["mine"]["labelled"] == 0 and "mine" not in store.progress()
+    store.undo("ann")  # ann's 'neg' on c is taken back: their 'pos' on c is live again
+    assert store.progress("ann", now=now)["mine"] == {"pos": 2, "neg": 0, "labelled": 2, "skipped": 0,
+                                                      "agreement": 0.5, "last_hour": 2}
+
+
 def test_queue_resumes_after_restart(tmp_path):
     path = tmp_path / "ann.sqlite3"
     s = AnnotationStore(path)
@@ -329,3 +351,24 @@ def test_a_small_archive_that_unpacks_to_400_mb_is_refused_with_flat_memory(tiny
     assert compressed < 1_000_000
     assert "unpacks to more than 128 MB; the limit is 128 MB" in message
     assert grew_mb < 50  # nothing of the 400 MB was held
+
+
+def test_exports_carry_the_files_own_id_and_the_rationale_as_written(tmp_path, tiny_model_dir):
+    """Issue 20.8: ``source_id`` beside the queue's key, and the marked words as the review wrote them."""
+    import json
+
+    from serve.annotate_tab import AnnotateTab
+    from serve.annotations import source_id
+    from serve.runtime import SentimentModel
+
+    store = AnnotationStore(tmp_path / "ann.sqlite3")
+    key = "my#file@name.csv@0123abcd#row #7"
+    store.add_items([(key, "Loved it. Truly GREAT fun!", None, 0.9)])
+    tab = AnnotateTab(SentimentModel(tiny_model_dir), store)
+    tab.decide("pos", key, "", json.dumps([0, 3]), "file", "ann", None)
+    out = tmp_path / "export.jsonl"
+    store.export(out)
+    row = json.loads(out.read_text())
+    assert (row["id"], row["source_id"]) == (key, "row #7")
+    assert row["rationale"] == ["Loved", "GREAT"] and row["rationale_tokens"] == [0, 3]
+    assert source_id("reviews.csv@adb6ca1b#r16~2") == "r16~2" and source_id("plain") == "plain"

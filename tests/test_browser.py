@@ -519,6 +519,10 @@ def test_annotate_as_a_labeller_would(browser, tmp_path):
         browser.find_element(By.ID, "ann-progress").click()  # focus on the page, not in a field
         ActionChains(browser).send_keys("3").perform()  # keyboard: Skip
         wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        assert "3 left" in text_of(browser, "#ann-progress")  # issue 20.4: a bar, done / left, and my own counts
+        assert "You (alice): 0 positive, 0 negative, 1 skipped; 1 in the last hour" in text_of(browser, "#ann-progress")
+        bar = browser.find_element(By.CSS_SELECTOR, "#ann-progress progress")
+        assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("1", "4")
         note, chosen = sqlite3.connect(db).execute(
             "SELECT note, rationale_tokens FROM decisions ORDER BY decision_id DESC LIMIT 1").fetchone()
         assert note == "half written" and json.loads(chosen) == [2]  # the restored draft is what was sent

@@ -172,7 +172,7 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
     assert first.item_id == "f#0" and 'data-mode="annotate"' in first.page and "sl-model-only" in first.page
     shown = tab.decide("pos", "f#0", "clear", json.dumps([3, 0, 3]), "uncertain", "ann", None)
     assert shown.item_id == "f#1"
-    assert store.current_labels()[0]["rationale"] == json.dumps(["the", "splendid"])
+    assert store.current_labels()[0]["rationale"] == json.dumps(["The", "splendid"])  # as written (issue 20.8)
     back = tab.undo("uncertain", "ann", None)
     assert back.item_id == "f#0" and back.note == "clear" and back.page.count('aria-pressed="true"') == 2
     shown = tab.next("uncertain", "ann", "f#0", [], None)
