@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
     p.add_argument("--compare", metavar="DIR", help="a second model directory (e.g. a fine-tuned one): adds a Compare "
                                                     "tab with both side by side")
     p.add_argument("--auth", help=argparse.SUPPRESS)  # refused below, with the way to do it
+    p.add_argument("--overlap", type=int, default=1, metavar="K",
+                   help="annotators per review (default 1); with 2 or more the Team tab measures their agreement")
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
     p.add_argument("--allowed-host", action="append", default=list(env.allowed_hosts), metavar="NAME",
                    help="a host name the app answers to besides loopback and --host (repeatable; or "
@@ -39,7 +41,7 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
              annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
              compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None,
-             port: int | None = None):
+             port: int | None = None, overlap: int = 1):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
     ``port``, when the caller knows it, puts the app's address into the API page's examples."""
     from serve.annotate_tab import AnnotateTab, load_reviews
@@ -50,7 +52,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
 
     env = settings or Settings.from_env()
     model = SentimentModel(model_dir or DEFAULT_DIR)
-    store = AnnotationStore(db or env.db)
+    store = AnnotationStore(db or env.db, overlap=overlap)
     logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
     if annotate:
         print(load_reviews(store, model, annotate))
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
                                       compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
-                                      port=args.port)
+                                      port=args.port, overlap=args.overlap)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,6 +7,12 @@ WAL lets readers and one writer work at once, and a busy timeout makes two annot
 is derived from the tables, so after a restart it resumes where it stopped. Items
 handed to an annotator are leased for a few minutes so that two people do not get the
 same review.
+
+A team sets an overlap k: each review is handed to up to k different annotators (their votes),
+the queue finishes reviews that have some votes first, and a lead may record an adjudicated
+label (a decision marked ``adjudicated``), which settles the review. The settled label is the
+adjudicated one, else the label every vote agrees on; votes that disagree leave it "disputed".
+With no overlap (k = 1) a later label corrects an earlier one instead.
 """
 
 from __future__ import annotations
@@ -55,13 +61,15 @@ CREATE TABLE IF NOT EXISTS decisions (
     note TEXT NOT NULL DEFAULT '',
     rationale TEXT NOT NULL DEFAULT '[]',   -- JSON list of words that justify the label
     rationale_tokens TEXT NOT NULL DEFAULT '[]',  -- JSON list of their token indices in the review
-    undone INTEGER NOT NULL DEFAULT 0
+    undone INTEGER NOT NULL DEFAULT 0,
+    adjudicated INTEGER NOT NULL DEFAULT 0       -- 1: a lead's label that settles a disagreement
 );
 CREATE INDEX IF NOT EXISTS decisions_item ON decisions(item_id, undone);
 CREATE TABLE IF NOT EXISTS leases (
-    item_id TEXT PRIMARY KEY,
+    item_id TEXT NOT NULL,
     annotator TEXT NOT NULL,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    PRIMARY KEY (item_id, annotator)   -- with an overlap, one review is out to several annotators at once
 );
 """
 
@@ -118,18 +126,33 @@ def _counts(decided: list[tuple[str, float]]) -> dict:
             "agreement": agree / len(labelled) if labelled else None}
 
 
+MAX_OVERLAP = 20
+# how many different annotators have a live vote on review i (a lead's adjudication is not a vote)
+VOTERS = ("(SELECT COUNT(DISTINCT d.annotator) FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0 "
+          "AND d.adjudicated = 0)")
+
+
 class AnnotationStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, overlap: int = 1):
+        """``overlap``: how many different annotators label each review (1: one label per review)."""
         self.path = str(path)
+        if not 1 <= int(overlap) <= MAX_OVERLAP:
+            raise InputError(f"The overlap is the number of annotators per review: 1 to {MAX_OVERLAP}.")
+        self.overlap = int(overlap)
         if Path(path).is_dir():
             raise DataError(f"{path}: is a folder; --db names the SQLite file to keep the annotations in")
         try:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
+                keys = [row[1] for row in db.execute("PRAGMA table_info(leases)") if row[5]]
+                if keys == ["item_id"]:  # leases from before overlaps (one holder per review): they last minutes
+                    db.execute("DROP TABLE leases")
                 db.executescript(SCHEMA)
                 columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
                 if "rationale_tokens" not in columns:  # a database from before rationale by token
                     db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
+                if "adjudicated" not in columns:  # a database from before adjudication
+                    db.execute("ALTER TABLE decisions ADD COLUMN adjudicated INTEGER NOT NULL DEFAULT 0")
         except sqlite3.Error as err:  # not a database, or one we cannot write: say so, touch nothing
             raise DataError(f"{path}: not an annotation database sentilens can open ({str(err)[:120]})") from None
 
@@ -184,16 +207,19 @@ class AnnotationStore:
         now = time.time()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            # Not yet decided by this annotator, not settled by a lead, and fewer than `overlap` votes
+            # and others' holds; reviews that already have votes first (so they reach their k sooner).
             row = db.execute(
                 f"""SELECT i.item_id, i.text, i.given_label, i.model_score FROM items i
-                    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0)
+                    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0
+                                      AND (d.annotator = ? OR d.adjudicated = 1))
                       AND i.item_id NOT IN (SELECT value FROM json_each(?))
-                      AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.item_id = i.item_id
-                                      AND l.annotator != ? AND l.expires > ?)
+                      AND {VOTERS} + (SELECT COUNT(*) FROM leases l WHERE l.item_id = i.item_id
+                                      AND l.annotator != ? AND l.expires > ?) < ?
                     ORDER BY (SELECT COUNT(*) FROM leases l WHERE l.item_id = i.item_id AND l.annotator = ?) DESC,
-                             {rank}, i.position
+                             {VOTERS} DESC, {rank}, i.position
                     LIMIT 1""",
-                (json.dumps(exclude), annotator, now, annotator),
+                (annotator, json.dumps(exclude), annotator, now, self.overlap, annotator),
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
@@ -202,13 +228,16 @@ class AnnotationStore:
         return Item(*row) if row else None
 
     def decide(self, item_id: str, label: str, annotator: str, model_sha: str,
-               note: str = "", rationale: list[str] | None = None, rationale_tokens: list[int] | None = None) -> int:
+               note: str = "", rationale: list[str] | None = None, rationale_tokens: list[int] | None = None,
+               adjudicated: bool = False) -> int:
         """Record a decision; returns its id once it is committed (acknowledged).
 
-        An item leased to another annotator (handed to them and not yet expired) is refused with
-        ``LeaseConflict``: two people never label the same review at once without knowing it."""
-        if label not in LABELS:
-            raise ValueError(f"label must be one of {', '.join(LABELS)}")
+        A review whose places are all taken by others (with the overlap k: k other annotators' votes and
+        holds, at least one of them a hold not yet expired) is refused with ``LeaseConflict``: nobody
+        labels a review someone else holds without knowing it. ``adjudicated``: a lead's label that
+        settles the review (pos or neg; not a vote, never refused)."""
+        if label not in LABELS or (adjudicated and label == "skip"):
+            raise ValueError(f"label must be one of {', '.join(LABELS[:2] if adjudicated else LABELS)}")
         for what, value in (("annotator name", annotator), ("note", note), *(("rationale", w) for w in rationale or [])):
             if _SURROGATE.search(value or ""):
                 raise InputError(f"The {what} holds characters that are not text (lone surrogates); retype it.")
@@ -218,19 +247,24 @@ class AnnotationStore:
             if found is None:
                 db.execute("ROLLBACK")
                 raise KeyError(f"no item {item_id!r}")
-            holder = db.execute("SELECT annotator FROM leases WHERE item_id = ? AND annotator != ? AND expires > ?",
-                                (item_id, annotator, time.time())).fetchone()
-            if holder is not None:
+            now = time.time()
+            holders = [h for (h,) in db.execute("SELECT annotator FROM leases WHERE item_id = ? AND annotator != ? "
+                                                "AND expires > ?", (item_id, annotator, now))]
+            voters = {v for (v,) in db.execute("SELECT DISTINCT annotator FROM decisions WHERE item_id = ? AND "
+                                               "undone = 0 AND adjudicated = 0", (item_id,))}
+            if (not adjudicated and holders and annotator not in voters
+                    and len(voters) + len(holders) >= self.overlap):
                 db.execute("ROLLBACK")
-                raise LeaseConflict(f"Item {item_id[:200]!r} is being labelled by {holder[0][:64]!r} right now; "
+                raise LeaseConflict(f"Item {item_id[:200]!r} is being labelled by {holders[0][:64]!r} right now; "
                                     "ask for the next item instead.")
             cur = db.execute(
                 "INSERT INTO decisions (item_id, text_hash, label, annotator, created_at, model_sha, model_score,"
-                " note, rationale, rationale_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (item_id, found[0], label, annotator, time.time(), model_sha, found[1], note or "",
-                 json.dumps(rationale or [], ensure_ascii=False), json.dumps(rationale_tokens or [])),
+                " note, rationale, rationale_tokens, adjudicated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item_id, found[0], label, annotator, now, model_sha, found[1], note or "",
+                 json.dumps(rationale or [], ensure_ascii=False), json.dumps(rationale_tokens or []), int(adjudicated)),
             )
-            db.execute("DELETE FROM leases WHERE item_id = ?", (item_id,))
+            db.execute("DELETE FROM leases WHERE item_id = ? AND (annotator = ? OR expires <= ?)",
+                       (item_id, annotator, now))
             db.execute("COMMIT")
             return int(cur.lastrowid)
 
@@ -241,7 +275,8 @@ class AnnotationStore:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT decision_id, item_id, label, note, rationale, rationale_tokens FROM decisions "
-                "WHERE annotator = ? AND undone = 0 ORDER BY decision_id DESC LIMIT 1", (annotator,)).fetchone()
+                "WHERE annotator = ? AND undone = 0 AND adjudicated = 0 ORDER BY decision_id DESC LIMIT 1",
+                (annotator,)).fetchone()
             if row is not None:
                 db.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
@@ -265,11 +300,15 @@ class AnnotationStore:
                                                            WHERE item_id = d.item_id AND undone = 0)""").fetchall()
             own = [] if annotator is None else db.execute(
                 """SELECT d.label, d.model_score, d.created_at FROM decisions d
-                   WHERE d.annotator = ? AND d.undone = 0
+                   WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0
                      AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
-                                          WHERE item_id = d.item_id AND annotator = d.annotator AND undone = 0)""",
+                                          WHERE item_id = d.item_id AND annotator = d.annotator AND undone = 0
+                                            AND adjudicated = 0)""",
                 (annotator,)).fetchall()
-        out = {"total": total, "done": len(rows), **_counts([(lab, s) for lab, s in rows])}
+            done = db.execute(f"""SELECT COUNT(*) FROM items i WHERE {VOTERS} >= ? OR EXISTS (SELECT 1 FROM
+                                   decisions d WHERE d.item_id = i.item_id AND d.undone = 0 AND d.adjudicated = 1)""",
+                              (self.overlap,)).fetchone()[0]
+        out = {"total": total, "done": done, **_counts([(lab, s) for lab, s in rows])}
         if annotator is not None:
             hour_ago = (time.time() if now is None else now) - 3600
             out["mine"] = {**_counts([(lab, s) for lab, s, _ in own]),
@@ -277,8 +316,45 @@ class AnnotationStore:
                            "last_hour": sum(at >= hour_ago for _, _, at in own)}
         return out
 
+    def votes(self) -> dict[str, dict[str, str]]:
+        """Every decided review's live votes: item_id -> {annotator: their latest label} (skips included;
+        a lead's adjudication is not a vote)."""
+        with self._connect() as db:
+            rows = db.execute(
+                """SELECT d.item_id, d.annotator, d.label FROM decisions d
+                   WHERE d.undone = 0 AND d.adjudicated = 0
+                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
+                                          AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)
+                   ORDER BY d.decision_id""").fetchall()
+        out: dict[str, dict[str, str]] = {}
+        for item_id, who, label in rows:
+            out.setdefault(item_id, {})[who] = label
+        return out
+
+    def adjudications(self) -> dict[str, tuple[str, str]]:
+        """item_id -> (label, lead) of the latest live adjudication."""
+        with self._connect() as db:
+            rows = db.execute("SELECT item_id, label, annotator FROM decisions WHERE undone = 0 AND adjudicated = 1 "
+                              "ORDER BY decision_id").fetchall()
+        return {item_id: (label, lead) for item_id, label, lead in rows}
+
+    def disagreements(self) -> list[tuple[Item, dict[str, str]]]:
+        """Reviews whose votes name both labels and that no lead has settled yet, with their votes."""
+        settled = self.adjudications()
+        split = {i: v for i, v in self.votes().items() if i not in settled and {"pos", "neg"} <= set(v.values())}
+        return [(item, split[item.item_id]) for item in map(self.item, split) if item is not None]
+
+    def item(self, item_id: str) -> Item | None:
+        with self._connect() as db:
+            row = db.execute("SELECT item_id, text, given_label, model_score FROM items WHERE item_id = ?",
+                             (item_id,)).fetchone()
+        return Item(*row) if row else None
+
     def current_labels(self) -> list[dict]:
-        """The latest live decision of every decided item (labelled or skipped), with its text."""
+        """Every decided item (labelled, skipped or disputed) with its text, the latest live decision's
+        details, every vote and the settled label: a lead's adjudication; else, with an overlap, the label
+        all votes agree on (skips aside), "skip" when every vote skipped, else "disputed"; with no overlap,
+        the latest decision (a later label corrects an earlier one)."""
         with self._connect() as db:
             rows = db.execute(
                 """SELECT i.item_id, i.text, d.label, d.annotator, d.created_at, d.model_sha, d.model_score,
@@ -287,14 +363,26 @@ class AnnotationStore:
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)
                    ORDER BY d.decision_id""").fetchall()
+        votes, settled = self.votes(), self.adjudications()
         cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale",
                 "rationale_tokens"]
-        return [dict(zip(cols, r)) for r in rows]
+        out = []
+        for r in rows:
+            row = dict(zip(cols, r))
+            cast = votes.get(row["id"], {})
+            kinds = set(cast.values()) - {"skip"}
+            adjudicated = settled.get(row["id"], (None, None))[0]
+            if adjudicated or self.overlap > 1:
+                row["label"] = adjudicated or (kinds.pop() if len(kinds) == 1 else "skip" if not kinds else "disputed")
+            # (with no overlap a later label supersedes: it is a correction, not a second vote)
+            out.append(row | {"votes": cast, "adjudicated": adjudicated})
+        return out
 
     def export(self, path: str | Path, raw_csv: bool = False) -> tuple[int, int]:
         """Every decided item as CSV or JSONL that ``python -m trainer --extra`` reads; returns
-        (labelled, skipped). ``label`` is 1/0, empty (CSV) or null (JSONL) for a skipped item, whose
-        ``status`` says so; ``id`` is the queue's key (``FILE@SHA8#ID``) and ``source_id`` the input's own id
+        (labelled, not labelled). ``label`` is the settled label as 1/0, empty (CSV) or null (JSONL) for a
+        skipped or disputed item, whose ``status`` says so; ``votes`` is every annotator's latest label
+        (a JSON object) and ``adjudicated`` the lead's label (pos/neg) or empty; ``id`` is the queue's key (``FILE@SHA8#ID``) and ``source_id`` the input's own id
         (``ID``; ``ID~2`` for the second row that repeated it); ``created_at`` is ISO 8601 in UTC; ``rationale`` (words as written) and
         ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL).
 
@@ -303,17 +391,20 @@ class AnnotationStore:
         jsonl = path.suffix.lower() == ".jsonl"
         rows = []
         for r in self.current_labels():
-            skipped = r["label"] == "skip"
+            unsettled = r["label"] in ("skip", "disputed")
+            as_list = (lambda v: v) if jsonl else (lambda v: json.dumps(v, ensure_ascii=False))  # noqa: E731
             rows.append(r | {
                 "source_id": source_id(r["id"]),
-                "label": ("" if not jsonl else None) if skipped else int(r["label"] == "pos"),
-                "status": "skipped" if skipped else "labelled",
+                "label": ("" if not jsonl else None) if unsettled else int(r["label"] == "pos"),
+                "status": {"skip": "skipped", "disputed": "disputed"}.get(r["label"], "labelled"),
                 "created_at": iso_time(r["created_at"]),
                 "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
                 "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
+                "votes": as_list(r["votes"]),
+                "adjudicated": r["adjudicated"] or ("" if not jsonl else None),
             })
-        columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score", "note",
-                   "rationale", "rationale_tokens"]
+        columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score",
+                   "note", "rationale", "rationale_tokens", "votes", "adjudicated"]
         if jsonl:
             with open(path, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps({c: r[c] for c in columns}, ensure_ascii=False) + "\n" for r in rows)
@@ -322,7 +413,7 @@ class AnnotationStore:
                 writer = SafeWriter(f, raw=raw_csv)
                 writer.writerow(columns)
                 writer.writerows([r[c] for c in columns] for r in rows)
-        skipped = sum(r["status"] == "skipped" for r in rows)
+        skipped = sum(r["status"] != "labelled" for r in rows)
         return len(rows) - skipped, skipped
 
     def item_text(self, item_id: str) -> str | None:

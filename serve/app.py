@@ -26,6 +26,7 @@ from serve.uploads import MAX_UPLOAD_BYTES
 from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
+from serve.team_tab import TeamTab
 from serve.ui_safety import user_errors
 
 # Our own example reviews. The last two use exactly the same words in a different order.
@@ -290,6 +291,8 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
         if annotate is not None:
             with gr.Tab("Annotate"):
                 annotate.render(app, saved)
+            with gr.Tab("Team") as team:
+                TeamTab(model, annotate.store).render(team)
         if compare is not None:
             with gr.Tab("Compare"):
                 compare.render()

@@ -77,7 +77,7 @@ class CompareTab:
     def on_annotations(self):
         if self.store is None:
             raise InputError("No annotation store.")
-        rows = [r for r in self.store.current_labels() if r["label"] != "skip"]
+        rows = [r for r in self.store.current_labels() if r["label"] in ("pos", "neg")]  # settled labels only
         if not rows:
             raise InputError("Nothing labelled yet: label some reviews in the Annotate tab first.")
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,7 @@ import multiprocessing as mp
 
 import pytest
 
-from serve.annotations import AnnotationStore
+from serve.annotations import AnnotationStore, LeaseConflict
 from trainer.data import load_extra
 
 ITEMS = [("a", "so so", None, 0.52), ("b", "great", 1, 0.97), ("c", "awful", 1, 0.03),
@@ -141,7 +141,8 @@ def test_export_is_training_data_with_skips_iso_times_and_rationale_lists(store,
         assert store.export(out) == (2, 1)
         extra = load_extra([out], log=logged.append)
         assert extra.texts == ["great", "awful"] and extra.labels.tolist() == [1, 0]
-    assert logged == [f"--extra export{s}: left out 1 row without a label (skipped while annotating)"
+    assert logged == [f"--extra export{s}: left out 1 row without a label (skipped while annotating, or votes that "
+                      "disagree and no adjudication)"
                       for s in (".csv", ".jsonl")]
     rows = [json.loads(line) for line in open(tmp_path / "export.jsonl")]
     assert [(r["label"], r["status"]) for r in rows] == [(1, "labelled"), (0, "labelled"), (None, "skipped")]
@@ -372,3 +373,88 @@ def test_exports_carry_the_files_own_id_and_the_rationale_as_written(tmp_path, t
     assert (row["id"], row["source_id"]) == (key, "row #7")
     assert row["rationale"] == ["Loved", "GREAT"] and row["rationale_tokens"] == [0, 3]
     assert source_id("reviews.csv@adb6ca1b#r16~2") == "r16~2" and source_id("plain") == "plain"
+
+
+def test_overlap_hands_each_review_to_k_annotators_and_a_lead_settles_disagreements(tmp_path):
+    """Issue 20.6: with overlap 2 a review goes to two different annotators (at once, too), never to a
+    third; the queue finishes reviews that have a vote first; it is done at two votes; a disagreement
+    stays 'disputed' until a lead settles it, and exports carry every vote and the settled label."""
+    import json
+
+    store = AnnotationStore(tmp_path / "ann.sqlite3", overlap=2)
+    store.add_items(ITEMS)
+    a1, b1 = store.next_item("ana", "file"), store.next_item("bo", "file")
+    assert a1.item_id == b1.item_id == "a"  # both hold it: it needs two votes
+    assert store.next_item("cy", "file").item_id == "b"  # two holders already: not a third
+    store.decide("a", "pos", "ana", "s")
+    store.decide("a", "neg", "bo", "s")
+    assert store.next_item("ana", "file").item_id == "b"  # cy holds b: one place left
+    with pytest.raises(LeaseConflict, match="being labelled by"):
+        store.decide("b", "pos", "dee", "s")  # both places are held
+    store.release("ana")
+    store.decide("b", "pos", "cy", "s")
+    # most uncertain first would be d (0.40) before b (0.97), but b has a vote: it is finished first
+    assert store.next_item("ana", "uncertain").item_id == "b"
+    store.decide("b", "pos", "ana", "s")
+    p = store.progress("ana")
+    assert (p["done"], p["total"]) == (2, 5) and p["mine"]["labelled"] == 2
+    assert [(i.item_id, v) for i, v in store.disagreements()] == [("a", {"ana": "pos", "bo": "neg"})]
+    labels = {r["id"]: r for r in store.current_labels()}
+    assert labels["a"]["label"] == "disputed" and labels["b"]["label"] == "pos"
+    out = tmp_path / "export.jsonl"
+    assert store.export(out) == (1, 1)
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["a"]["status"] == "disputed" and rows["a"]["label"] is None
+    assert rows["a"]["votes"] == {"ana": "pos", "bo": "neg"} and rows["a"]["adjudicated"] is None
+    store.decide("a", "neg", "lead", "s", adjudicated=True)  # the lead settles it; it is not a vote
+    assert store.disagreements() == [] and store.progress("lead")["mine"]["labelled"] == 0
+    assert store.export(out) == (2, 0)
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert (rows["a"]["label"], rows["a"]["status"], rows["a"]["adjudicated"]) == (0, "labelled", "neg")
+    assert rows["a"]["votes"] == {"ana": "pos", "bo": "neg"}
+    assert store.next_item("eve", "file").item_id == "c"  # a settled review is not handed out again
+    with pytest.raises(ValueError):
+        store.decide("c", "skip", "lead", "s", adjudicated=True)  # a lead settles with a label
+
+
+def test_an_overlap_outside_1_to_20_is_refused_and_old_leases_are_migrated(tmp_path):
+    import sqlite3
+
+    from sentilens.errors import InputError
+
+    for bad in (0, 21):
+        with pytest.raises(InputError, match="1 to 20"):
+            AnnotationStore(tmp_path / "x.sqlite3", overlap=bad)
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the lease table before overlaps: one holder per review
+        db.execute("CREATE TABLE leases (item_id TEXT PRIMARY KEY, annotator TEXT NOT NULL, expires REAL NOT NULL)")
+    s = AnnotationStore(path, overlap=2)
+    s.add_items(ITEMS)
+    assert s.next_item("ana", "file").item_id == s.next_item("bo", "file").item_id == "a"
+
+
+def test_team_tab_handlers_summarise_open_and_settle(tmp_path, tiny_model_dir):
+    """The Team tab's handlers without a browser: the summary before and after votes, a disputed review
+    opened with its votes and the model's colours, and a lead's name required to settle it."""
+    from sentilens.errors import InputError
+    from serve.runtime import SentimentModel
+    from serve.team_tab import TeamTab
+
+    store = AnnotationStore(tmp_path / "ann.sqlite3", overlap=2)
+    store.add_items(ITEMS)
+    tab = TeamTab(SentimentModel(tiny_model_dir), store)
+    text, *_ = tab.summary()
+    assert "Krippendorff's alpha (nominal, everyone): **n/a** over 0 reviews" in text and "0 reviews to settle" in text
+    for who, label in (("ana", "pos"), ("bo", "neg")):
+        store.decide("b", label, who, "s")
+    text, pairs, people, pick, _, _ = tab.summary()
+    assert "1 review to settle" in text and pick["choices"] == [("b (ana: positive, bo: negative)", "b")]
+    assert pairs["value"] == [["ana", "bo", 1, "0.00"]]  # one review, opposite labels: no better than chance
+    votes, page = tab.open("b")
+    assert "ana: **positive**" in votes and "bo: **negative**" in votes and 'class="sl-tok"' in page
+    with pytest.raises(InputError, match="no longer in the queue"):
+        tab.open("nope")
+    with pytest.raises(InputError, match="lead first"):
+        tab.settle("pos")("b", "  ", None)
+    text, *_ = tab.settle("pos")("b", "lena", None)
+    assert "0 reviews to settle" in text and store.adjudications() == {"b": ("pos", "lena")}

@@ -78,14 +78,14 @@ def load_files(data: str | Path, test: str | Path | None = None, seed: int = 0) 
 def load_extra(paths: Iterable[str | Path], log=print) -> Split | None:
     """Extra labelled rows (e.g. exported annotations) for the training split. One class alone is
     fine here (a batch of corrections often is): the merged training data is what must have both.
-    Rows without a label (items skipped while annotating) are left out, and counted."""
+    Rows without a label (items skipped while annotating, or disputed) are left out, and counted."""
     splits = []
     for p in paths:
         records = list(read_table(p))
         labelled = [r for r in records if r.label is not None]
         if len(labelled) < len(records):
             log(f"--extra {Path(p).name}: left out {count(len(records) - len(labelled), 'row')} without a label "
-                "(skipped while annotating)")
+                "(skipped while annotating, or votes that disagree and no adjudication)")
         splits.append(Split.from_records(labelled, str(p), both_classes=False))
     return sum(splits[1:], splits[0]) if splits else None
 

@@ -1,0 +1,116 @@
+"""The Team tab: how much the annotators agree, and a lead's review of the reviews they disagree on.
+
+Agreement is chance-corrected (``serve.agreement``): Krippendorff's alpha over everyone, Cohen's
+kappa per pair, and per annotator how often they match the others on shared reviews. A lead
+opens a disputed review beside the votes and the model's view (words coloured by the running
+score) and records the label that settles it (``AnnotationStore.decide(adjudicated=True)``):
+exports then carry every vote and the adjudicated label.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from sentilens.errors import InputError
+from sentilens.wording import count
+from serve.agreement import team_agreement
+from serve.annotations import AnnotationStore
+from serve.analysis import explain
+from serve.review_view import asset, explained_html
+from serve.runtime import SentimentModel
+from serve.ui_safety import info, md_literal, user_errors
+
+PAIR_COLUMNS = ["Annotator A", "Annotator B", "Reviews both labelled", "Cohen's kappa"]
+PEOPLE_COLUMNS = ["Annotator", "Votes", "Positive", "Negative", "Skipped", "Matches the others", "Compared"]
+LABEL_WORDS = {"pos": "positive", "neg": "negative", "skip": "skipped"}
+
+
+def _number(x: float | None, digits: int = 2) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+class TeamTab:
+    def __init__(self, model: SentimentModel, store: AnnotationStore):
+        self.model = model
+        self.store = store
+
+    # ---- handlers --------------------------------------------------------------------------
+    def summary(self):
+        """The agreement text and tables, and the disputed reviews to choose from."""
+        t = team_agreement(self.store.votes())
+        disputes = self.store.disagreements()
+        text = (f"Overlap: each review goes to up to **{self.store.overlap}** "
+                f"{'annotator' if self.store.overlap == 1 else 'annotators'}. "
+                f"Krippendorff's alpha (nominal, everyone): **{_number(t['alpha'])}** over "
+                f"{count(t['reviews'], 'review')} with two or more labels. "
+                f"{count(len(disputes), 'review')} to settle.")
+        if t["alpha"] is None:
+            text += " (Alpha needs reviews labelled by two annotators, with both labels in use.)"
+        pairs = [[p["a"], p["b"], p["reviews"], _number(p["kappa"])] for p in t["pairs"]]
+        people = [[p["annotator"], p["votes"], p["pos"], p["neg"], p["skip"],
+                   "n/a" if p["agreement"] is None else f"{p['agreement']:.0%}", p["compared"]] for p in t["annotators"]]
+        choices = [(f"{item.item_id} ({', '.join(f'{w}: {LABEL_WORDS[v]}' for w, v in votes.items())})", item.item_id)
+                   for item, votes in disputes]
+        return (text, gr.update(value=pairs, visible=bool(pairs)), gr.update(value=people, visible=bool(people)),
+                gr.update(choices=choices, value=None), "", "")
+
+    def open(self, item_id: str | None):
+        """A disputed review: the votes, and the review coloured by the model's running score."""
+        if not item_id:
+            return "", ""
+        item = self.store.item(item_id)
+        if item is None:
+            raise InputError("That review is no longer in the queue; refresh the list.")
+        votes = self.store.votes().get(item_id, {})
+        given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
+        lines = [f"**Votes on {md_literal(item_id)}**", ""] + [
+            f"- {md_literal(who)}: **{LABEL_WORDS[label]}**" for who, label in votes.items()]
+        lines += ["", f"Label in the file: {given}. The model: {item.model_score:.1%} positive."]
+        return "\n".join(lines), explained_html(explain(self.model, item.text, "running"), "running")  # as Analyze shows it
+
+    def settle(self, label: str):
+        def handler(item_id: str | None, lead: str, request: gr.Request):
+            who = getattr(request, "username", None) or (lead or "").strip()
+            if not who:
+                raise InputError("Type your name as the lead first: the settled label is recorded under it.")
+            if len(who) > 64:
+                raise InputError("Keep the lead's name under 64 characters.")
+            if not item_id:
+                raise InputError("Choose a review to settle first.")
+            try:
+                self.store.decide(item_id, label, who, self.model.sha256, adjudicated=True)
+            except KeyError:
+                raise InputError("That review is no longer in the queue; refresh the list.") from None
+            info(f"Settled as {LABEL_WORDS[label]}.")
+            return self.summary()
+
+        handler.__name__ = f"settle_{label}"
+        return handler
+
+    # ---- layout -----------------------------------------------------------------------------
+    def render(self, tab: gr.Tab) -> None:
+        private = {"api_visibility": "private"}
+        summary = gr.Markdown(elem_id="team-summary")
+        refresh = gr.Button("Refresh", elem_id="team-refresh", size="sm")
+        pairs = gr.Dataframe(headers=PAIR_COLUMNS, interactive=False, elem_id="team-pairs", visible=False,
+                             label="Agreement per pair of annotators")
+        people = gr.Dataframe(headers=PEOPLE_COLUMNS, interactive=False, elem_id="team-people", visible=False,
+                              label="Each annotator against the others")
+        gr.Markdown("### Settle disagreements\nChoose a review the annotators disagree on, read it beside their "
+                    "votes and the model's view, and record the label that settles it.")
+        pick = gr.Dropdown(label="Reviews the annotators disagree on", choices=[], value=None, elem_id="team-disputes")
+        with gr.Row():
+            with gr.Column(scale=1):
+                votes = gr.Markdown(elem_id="team-votes")
+                lead = gr.Textbox(label="Lead (your name)", max_length=64, elem_id="team-lead")
+                with gr.Row():
+                    pos = gr.Button("Settle as positive", elem_id="team-pos", variant="primary")
+                    neg = gr.Button("Settle as negative", elem_id="team-neg", variant="primary")
+            with gr.Column(scale=2):
+                review = gr.HTML("", elem_id="team-review", js_on_load=asset("review.js"), padding=True)
+        outputs = [summary, pairs, people, pick, votes, review]
+        for event in (tab.select, refresh.click):
+            event(user_errors(self.summary), None, outputs, **private)
+        pick.change(user_errors(self.open), [pick], [votes, review], **private)
+        for button, label in ((pos, "pos"), (neg, "neg")):
+            button.click(user_errors(self.settle(label)), [pick, lead], outputs, **private)
