@@ -313,7 +313,7 @@ class AnnotateTab:
         text = gr.HTML("", elem_id="ann-text", js_on_load=asset("review.js"), padding=True)
         item_id = gr.Textbox(visible=False, elem_id="ann-item")
         rationale = gr.Textbox(visible=False, elem_id="ann-rationale")
-        with gr.Row():
+        with gr.Row(elem_id="ann-actions"):  # sticky at the bottom of a phone's screen (review.css)
             pos = gr.Button("Positive (1)", elem_id="ann-pos", interactive=False)
             neg = gr.Button("Negative (2)", elem_id="ann-neg", interactive=False)
             skip = gr.Button("Skip (3)", elem_id="ann-skip", interactive=False)

@@ -451,6 +451,35 @@ def test_annotate_shows_the_whole_review_and_marks_what_the_model_read_on_reques
         assert style(browser, shown[0], "color") == "rgb(90, 90, 90)"  # greyed with the model shown
 
 
+def test_on_a_phone_the_review_and_the_label_buttons_are_seen_together(browser, tmp_path):
+    """Issue 20.2: at 390x844 the label bar stays at the bottom of the screen and each new review starts at
+    the top, so no item needs scrolling to be read and labelled."""
+    src = tmp_path / "phone.csv"  # reviews longer than a phone's screen
+    src.write_text("id,text,label\n" + "\n".join(f'p{i},"{" ".join([r] * 12)}",' for i, r in enumerate(REVIEWS)) + "\n")
+    viewport(browser, 390, 844)
+    try:
+        with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
+            browser.get(server.url)
+            open_tab(browser, "Annotate")
+            name_box(browser).click()
+            ActionChains(browser).send_keys("pia", Keys.ENTER).perform()
+            for n in range(2):
+                wait(browser, lambda d: "sl-tok" in (d.switch_to.active_element.get_attribute("class") or "")
+                     or n > 0)
+
+                def together(d):
+                    first, button = words(d, "#ann-text")[0], d.find_element(By.ID, "ann-pos")
+                    a, b = rect(d, first), rect(d, button)
+                    return 0 <= a["top"] and a["bottom"] <= b["top"] and b["bottom"] <= 844
+                wait(browser, together)
+                shown = text_of(browser, "#ann-info")
+                browser.find_element(By.ID, "ann-pos").click()
+                wait(browser, lambda d, shown=shown: text_of(d, "#ann-info") != shown)
+                wait(browser, settled)
+    finally:
+        viewport(browser, 1366, 900)
+
+
 def test_two_annotators_with_overlap_2_and_a_lead_settling_their_disagreement(browser, tmp_path):
     """Issue 20.6: with --overlap 2 every review goes to alice (here, by keys) and to bob (by the API);
     the Team tab shows their agreement and lists the review they disagree on beside the model's view;
