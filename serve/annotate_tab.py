@@ -99,6 +99,7 @@ NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels 
 # hidden rationale box, the third input of the decision handlers.
 READ_RATIONALE = asset("read_rationale.js")
 LABEL_NAMES = dict(zip(LABELS, ("positive", "negative", "skip")))
+HISTORY = 20  # decisions in the History list
 
 
 class Shown(NamedTuple):
@@ -109,6 +110,7 @@ class Shown(NamedTuple):
     caption: object
     progress: object
     note: object
+    history: object = gr.skip()  # the annotator's last decisions (a Radio's choices), when known
 
 
 UNCHANGED = Shown(*[gr.skip()] * len(Shown._fields))
@@ -163,8 +165,10 @@ class AnnotateTab:
         """``item`` on screen, with ``selected`` words marked and ``note`` in the note box; the progress
         line counts ``who``'s own labels."""
         progress = self.progress_text(who)
+        history = self.history(who)
         if item is None:
-            return Shown("", "", "**Queue empty.** Load reviews above, or export what you have.", progress, "")
+            return Shown("", "", "**Queue empty.** Load reviews above, or export what you have.", progress, "",
+                         history)
         fwd = forward(self.model, item.text)
         a = running_score(self.model, fwd)
         given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
@@ -175,7 +179,33 @@ class AnnotateTab:
         # data-item: the review's key, for the drafts this browser keeps (assets/drafts.js)
         page = f'<div data-item="{html.escape(item.item_id, quote=True)}">{model_note}{review}</div>'
         caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
-        return Shown(item.item_id, page, caption, progress, note)
+        return Shown(item.item_id, page, caption, progress, note, history)
+
+    def history(self, who: str | None):
+        """The annotator's last decisions as the History list's choices (nothing chosen)."""
+        if who is None:
+            return gr.skip()
+        choices = [(f"{LABEL_NAMES[label].capitalize()}: {item.item_id.rsplit('#', 1)[-1]} - "
+                    f"{' '.join(item.text.split()[:8])}", item.item_id)
+                   for item, label, _, _ in self.store.recent(who, HISTORY)]
+        return gr.update(choices=choices, value=None)
+
+    def revisit(self, chosen: str | None, typed: str, request: gr.Request):
+        """A review from the History list back on screen with the label, note and words given before; a new
+        label supersedes that decision (which stays in the history). The review that was on screen
+        goes back to the queue."""
+        who = self.annotator(typed, request)
+        if not chosen:
+            return UNCHANGED
+        found = next(((item, label, note, tokens) for item, label, note, tokens in self.store.recent(who, HISTORY)
+                      if item.item_id == chosen), None)
+        if found is None:
+            raise InputError("That decision is no longer among your last ones; label it from the queue.")
+        item, label, note, tokens = found
+        self.store.release(who)
+        shown = self.show(item, note, tokens, who=who)
+        return shown._replace(caption=f"{shown.caption} **Revisiting** your {LABEL_NAMES[label]} label: a new label "
+                                      "replaces it (the old one is kept in the history).", history=gr.skip())
 
     def next(self, order: str, typed: str, current: str, passed: list[str] | None, request: gr.Request):
         """'Next review': the next item, passing over the one on screen and every one passed before in
@@ -326,7 +356,10 @@ class AnnotateTab:
             export_file = gr.File(label="Export (download)", interactive=False, elem_id="ann-export-file",
                                   visible=False)
 
-        shown = list(Shown(item_id, text, info_box, progress, note))  # what `show` fills, in its order
+        with gr.Accordion("History: your last decisions (choose one to revisit and amend it)", open=False,
+                          elem_id="ann-history-box"):
+            history = gr.Radio(choices=[], value=None, label="Your last decisions, newest first", elem_id="ann-history")
+        shown = list(Shown(item_id, text, info_box, progress, note, history))  # what `show` fills, in its order
         private = {"api_visibility": "private"}
         gated = [hint, typed, pos, neg, skip, undo, nxt]
         passed = gr.State([])  # reviews this page passed over with 'Next'
@@ -337,8 +370,8 @@ class AnnotateTab:
             button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
                          js=READ_RATIONALE, **private)
         undo.click(user_errors(self.undo), [order, typed], shown, **private)
-        upload.upload(user_errors(self.upload), [upload, order, typed, item_id],
-                      [load_status, item_id, text, info_box, progress, note], **private)
+        history.input(user_errors(self.revisit), [history, typed], shown, **private)
+        upload.upload(user_errors(self.upload), [upload, order, typed, item_id], [load_status, *shown], **private)
         export_btn.click(user_errors(lambda fmt: gr.update(value=self.export(fmt), visible=True)), [export_fmt],
                          [export_file], **private)
         show_model.change(None, [show_model], None, js=SHOW_MODEL, **private)
@@ -356,7 +389,7 @@ class AnnotateTab:
             chosen = chosen if chosen in ORDERS else self.default_order
             who = self.known(name, request)
             item = self.store.next_item(who, chosen) if who else None
-            shown_now = self.show(item, who=who) if item is not None else Shown("", "", "", self.progress_text(who), "")
+            shown_now = self.show(item, who=who) if item is not None else Shown("", "", "", self.progress_text(who), "", self.history(who))
             return (name, chosen, *shown_now, *self.gate(name, request))
 
         app.load(user_errors(restore), [saved_name, saved_order], [typed, order, *shown, *gated], **private)

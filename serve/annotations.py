@@ -344,6 +344,19 @@ class AnnotationStore:
         split = {i: v for i, v in self.votes().items() if i not in settled and {"pos", "neg"} <= set(v.values())}
         return [(item, split[item.item_id]) for item in map(self.item, split) if item is not None]
 
+    def recent(self, annotator: str, n: int = 20) -> list[tuple[Item, str, str, list[int]]]:
+        """``annotator``'s latest live vote on each review, newest first, at most ``n``: (item, label, note,
+        rationale token positions), to revisit and amend (a new decision supersedes; history is kept)."""
+        with self._connect() as db:
+            rows = db.execute(
+                """SELECT i.item_id, i.text, i.given_label, i.model_score, d.label, d.note, d.rationale_tokens
+                   FROM decisions d JOIN items i ON i.item_id = d.item_id
+                   WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0
+                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
+                                          AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)
+                   ORDER BY d.decision_id DESC LIMIT ?""", (annotator, int(n))).fetchall()
+        return [(Item(*r[:4]), r[4], r[5], json.loads(r[6])) for r in rows]
+
     def item(self, item_id: str) -> Item | None:
         with self._connect() as db:
             row = db.execute("SELECT item_id, text, given_label, model_score FROM items WHERE item_id = ?",

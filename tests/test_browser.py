@@ -429,6 +429,46 @@ def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
         assert decided() == 20
 
 
+def test_history_revisits_a_decision_and_a_new_label_supersedes_it(browser, tmp_path):
+    """Issue 20.5: the last decisions in a list; choosing one brings its review back with the note given;
+    a new label is stored as a new decision (the old one kept) and becomes the label."""
+    from serve.annotations import AnnotationStore
+
+    src = tmp_path / "hist.csv"
+    src.write_text("id,text,label\n" + "\n".join(f'h{i},"{r}",' for i, r in enumerate(REVIEWS)) + "\n")
+    db = tmp_path / "db.sqlite3"
+    viewport(browser, 1366, 900)
+    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        name_box(browser).send_keys("hana\n")
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
+        first = text_of(browser, "#ann-info").split("#")[1].split(":")[0]
+        browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea").send_keys("first one")
+        browser.find_element(By.ID, "ann-pos").click()
+        wait(browser, lambda d: "Done 1 / 4" in text_of(d, "#ann-progress"))
+        browser.find_element(By.ID, "ann-neg").click()
+        wait(browser, lambda d: "Done 2 / 4" in text_of(d, "#ann-progress"))
+        wait(browser, settled)
+        browser.find_element(By.CSS_SELECTOR, "#ann-history-box button").click()  # open the list
+        entries = wait(browser, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#ann-history label")
+                                           if e.is_displayed()])
+        assert len(entries) == 2 and entries[0].text.startswith("Negative") and entries[1].text.startswith("Positive")
+        assert f"{first} - " in entries[1].text
+        entries[1].click()
+        wait(browser, lambda d: "Revisiting your positive label" in text_of(d, "#ann-info"))
+        assert f"#{first}:" in text_of(browser, "#ann-info")
+        note = browser.find_element(By.CSS_SELECTOR, "#ann-note input, #ann-note textarea")
+        assert note.get_attribute("value") == "first one"
+        browser.find_element(By.ID, "ann-neg").click()  # changed their mind
+        wait(browser, lambda d: "Revisiting" not in text_of(d, "#ann-info") and "Done 2 / 4" in text_of(d, "#ann-progress"))
+    rows = sqlite3.connect(db).execute("SELECT label, undone FROM decisions WHERE item_id LIKE ? ORDER BY decision_id",
+                                       (f"%#{first}",)).fetchall()
+    assert rows == [("pos", 0), ("neg", 0)]  # both kept; the newer one counts
+    labels = {r["id"].rsplit("#", 1)[1]: r["label"] for r in AnnotationStore(db).current_labels()}
+    assert labels[first] == "neg"
+
+
 def test_annotate_shows_the_whole_review_and_marks_what_the_model_read_on_request(browser, tmp_path):
     """Issue 20.2: a person judges the whole text, so nothing is folded in Annotate; where the model
     starts reading is marked only with the model's view shown."""

@@ -188,7 +188,7 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
         parse_rationale("[1,", 4)
     with pytest.raises(InputError, match="Type your name"):
         tab.decide("pos", "f#0", "", "[]", "uncertain", " ", None)
-    nothing = (gr.skip(),) * 5  # every output left as it is
+    nothing = (gr.skip(),) * 6  # every output left as it is
     assert tab.start("uncertain", "", "", None) == nothing  # no name: nothing happens, no error
     assert tab.start("uncertain", "ann", "f#0", None) == nothing  # an item on screen stays there
     assert store.next_item("ann", "file").item_id == "f#0"  # still leased to ann, not moved on
