@@ -54,6 +54,8 @@ ACCEPTED = f"an aclImdb directory or .tar.gz ({ACLIMDB_LAYOUT}), or {TABLE_FORMA
 TEXT_COLUMNS = ("text", "review")
 MAX_RECORD_CHARS = 4_000_000  # one CSV record (a quoted field may span lines up to this)
 MAX_ID_CHARS = 1_000
+# The row's other columns ride along as metadata (shown while annotating, carried into exports), bounded:
+MAX_EXTRA_COLUMNS, MAX_EXTRA_NAME, MAX_EXTRA_VALUE = 20, 100, 1_000
 _LABELS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _ACL_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -70,6 +72,7 @@ class Record:
     label: int | None  # 1 positive, 0 negative, None unknown
     where: str  # "file:line" or the member path, for error reports
     split: str | None = None  # "train"/"test" for aclImdb
+    extra: tuple[tuple[str, str], ...] = ()  # the row's other columns as (name, value) text, in file order
 
 
 @dataclass(frozen=True)
@@ -385,7 +388,27 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
         _clean(label, "label", where)
     elif isinstance(label, float) and label != label:
         label = None
-    return Record(id=rid, text=text, label=parse_label(label, where), where=where)
+    return Record(id=rid, text=text, label=parse_label(label, where), where=where,
+                  extra=_extra(obj, ("id", text_column, "label")))
+
+
+def _extra(obj: Mapping, known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The row's other columns as text: the first ``MAX_EXTRA_COLUMNS``, each name and value cut to its
+    bound; empty or missing values and cells that are not text (undecodable bytes) are left out rather
+    than costing the row."""
+    out = []
+    for name, value in obj.items():
+        if name in known or not isinstance(name, str) or value is None or value == "":
+            continue
+        if isinstance(value, float) and value != value:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+        if _SURROGATE.search(name) or _SURROGATE.search(text):
+            continue
+        out.append((name[:MAX_EXTRA_NAME], text[:MAX_EXTRA_VALUE]))
+        if len(out) == MAX_EXTRA_COLUMNS:
+            break
+    return tuple(out)
 
 
 def _record(path: Path, line: int, obj: dict, text_column: str) -> Record:

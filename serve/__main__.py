@@ -25,6 +25,7 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
     p.add_argument("--compare", metavar="DIR", help="a second model directory (e.g. a fine-tuned one): adds a Compare "
                                                     "tab with both side by side")
     p.add_argument("--auth", help=argparse.SUPPRESS)  # refused below, with the way to do it
+    p.add_argument("--guidelines", metavar="FILE.md", help="annotation guidelines (Markdown) shown in the Annotate tab")
     p.add_argument("--overlap", type=int, default=1, metavar="K",
                    help="annotators per review (default 1); with 2 or more the Team tab measures their agreement")
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
@@ -41,16 +42,17 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
              annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
              compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None,
-             port: int | None = None, overlap: int = 1):
+             port: int | None = None, overlap: int = 1, guidelines: str | None = None):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
     ``port``, when the caller knows it, puts the app's address into the API page's examples."""
-    from serve.annotate_tab import AnnotateTab, load_reviews
+    from serve.annotate_tab import AnnotateTab, load_reviews, read_guidelines
     from serve.annotations import AnnotationStore
     from serve.app import build_app, launch_options
     from serve.logins import Logins
     from serve.runtime import SentimentModel
 
     env = settings or Settings.from_env()
+    rules = read_guidelines(guidelines) if guidelines else None  # a bad file is refused before anything loads
     model = SentimentModel(model_dir or DEFAULT_DIR)
     store = AnnotationStore(db or env.db, overlap=overlap)
     logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
@@ -62,7 +64,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
 
         compare = CompareTab(model, SentimentModel(compare_dir), store)
     address = f"http://{host or env.host}:{port}/" if port else None
-    app = build_app(model, AnnotateTab(model, store, address=address), compare, address=address)
+    app = build_app(model, AnnotateTab(model, store, address=address, guidelines=rules), compare, address=address)
     app.queue(default_concurrency_limit=concurrency)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
                                       compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
-                                      port=args.port, overlap=args.overlap)
+                                      port=args.port, overlap=args.overlap, guidelines=args.guidelines)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from explain.attribution import forward
 from explain.running import running_score
 from sentilens.codec import token_spans, tokenize
 from sentilens.digest import sha256_of
-from sentilens.errors import InputError
+from sentilens.errors import DataError, InputError
 from sentilens.wording import count
 from serve.analysis import MAX_CHARS
 from serve.annotations import LABELS, ORDERS, AnnotationStore, Item
@@ -89,7 +89,7 @@ def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: li
         seen.add(key)
         if k > 1:
             repeated.append(key)
-        items.append((f"{source}#{key}", r.text, r.label, float(p)))
+        items.append((f"{source}#{key}", r.text, r.label, float(p), r.extra))
     return store.add_items(items)
 
 
@@ -130,11 +130,32 @@ def parse_rationale(raw: object, n_tokens: int) -> list[int]:
     return sorted(set(picked))
 
 
+MAX_GUIDELINES_BYTES = 200_000
+
+
+def read_guidelines(path: str | Path) -> str:
+    """The annotation guidelines (Markdown) as the Annotate tab shows them: any HTML in the file is shown
+    as text, like every text the app did not write (Markdown's own marks still format it)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()[: MAX_GUIDELINES_BYTES + 1]
+        text = raw.decode("utf-8")
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the guidelines ({err.strerror or err})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: the guidelines are not UTF-8 text") from None
+    if len(raw) > MAX_GUIDELINES_BYTES:
+        raise DataError(f"{path}: the guidelines are over {MAX_GUIDELINES_BYTES:,} bytes; keep them to a page or two")
+    return html.escape(text, quote=False)
+
+
 class AnnotateTab:
     def __init__(self, model: SentimentModel, store: AnnotationStore, default_order: str = "uncertain",
-                 export_dir: str | Path | None = None, address: str | None = None):
-        """``address``: the app's URL when known, for the API page's examples."""
+                 export_dir: str | Path | None = None, address: str | None = None, guidelines: str | None = None):
+        """``address``: the app's URL when known, for the API page's examples; ``guidelines``: Markdown
+        from ``read_guidelines``, shown above the queue."""
         self.address = address
+        self.guidelines = guidelines
         self.model = model
         self.store = store
         self.default_order = default_order
@@ -179,6 +200,8 @@ class AnnotateTab:
         # data-item: the review's key, for the drafts this browser keeps (assets/drafts.js)
         page = f'<div data-item="{html.escape(item.item_id, quote=True)}">{model_note}{review}</div>'
         caption = f"Item {md_literal(item.item_id)}: {count(len(fwd.enc.tokens), 'word')}."
+        if item.extra:  # the file's other columns, as given
+            caption += "  \n" + " · ".join(f"{md_literal(k)}: **{md_literal(v)}**" for k, v in item.extra)
         return Shown(item.item_id, page, caption, progress, note, history)
 
     def history(self, who: str | None):
@@ -327,6 +350,9 @@ class AnnotateTab:
 
     def render(self, app: gr.Blocks, saved: tuple[gr.BrowserState, gr.BrowserState]) -> None:
         saved_name, saved_order = saved
+        if self.guidelines:
+            with gr.Accordion("Guidelines", open=True, elem_id="ann-guidelines-box"):
+                gr.Markdown(self.guidelines, elem_id="ann-guidelines")
         with gr.Row():
             upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
                              file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload", height=150)

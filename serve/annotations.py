@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS items (
     text_hash TEXT NOT NULL,
     given_label INTEGER,            -- label the file carried, if any (1 pos, 0 neg)
     model_score REAL NOT NULL,      -- P(positive) by the model when loaded
-    position INTEGER NOT NULL       -- order in the source
+    position INTEGER NOT NULL,      -- order in the source
+    extra TEXT NOT NULL DEFAULT '[]'  -- the file's other columns: JSON [[name, value], ...]
 );
 CREATE TABLE IF NOT EXISTS decisions (
     decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,6 +108,12 @@ class Item:
     text: str
     given_label: int | None
     model_score: float
+    extra: tuple[tuple[str, str], ...] = ()  # the file's other columns (name, value)
+
+
+def _item(row) -> Item:
+    """An Item from (item_id, text, given_label, model_score, extra JSON)."""
+    return Item(*row[:4], tuple(tuple(pair) for pair in json.loads(row[4] or "[]")))
 
 
 _KEY = re.compile(r"(.*?)@[0-9a-f]{8}#(.*)", re.S)
@@ -153,6 +160,8 @@ class AnnotationStore:
                     db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
                 if "adjudicated" not in columns:  # a database from before adjudication
                     db.execute("ALTER TABLE decisions ADD COLUMN adjudicated INTEGER NOT NULL DEFAULT 0")
+                if "extra" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:  # before metadata
+                    db.execute("ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '[]'")
         except sqlite3.Error as err:  # not a database, or one we cannot write: say so, touch nothing
             raise DataError(f"{path}: not an annotation database sentilens can open ({str(err)[:120]})") from None
 
@@ -164,16 +173,19 @@ class AnnotationStore:
         return closing(db)
 
     # ---- loading -------------------------------------------------------------------------
-    def add_items(self, items: Iterable[tuple[str, str, int | None, float]]) -> int:
-        """Insert (item_id, text, given_label, model_score); items already present are kept as they are."""
+    def add_items(self, items: Iterable[tuple]) -> int:
+        """Insert (item_id, text, given_label, model_score[, extra]) with ``extra`` the file's other columns as
+        (name, value) pairs; items already present are kept as they are."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             start = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM items").fetchone()[0]
             before = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             db.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?, ?)",
-                ((iid, text, text_hash(text), label, float(score), start + n)
-                 for n, (iid, text, label, score) in enumerate(items)),
+                "INSERT OR IGNORE INTO items (item_id, text, text_hash, given_label, model_score, position, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((item[0], item[1], text_hash(item[1]), item[2], float(item[3]), start + n,
+                  json.dumps([list(p) for p in (item[4] if len(item) > 4 else ())], ensure_ascii=False))
+                 for n, item in enumerate(items)),
             )
             added = db.execute("SELECT COUNT(*) FROM items").fetchone()[0] - before
             db.execute("COMMIT")
@@ -210,7 +222,7 @@ class AnnotationStore:
             # Not yet decided by this annotator, not settled by a lead, and fewer than `overlap` votes
             # and others' holds; reviews that already have votes first (so they reach their k sooner).
             row = db.execute(
-                f"""SELECT i.item_id, i.text, i.given_label, i.model_score FROM items i
+                f"""SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra FROM items i
                     WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0
                                       AND (d.annotator = ? OR d.adjudicated = 1))
                       AND i.item_id NOT IN (SELECT value FROM json_each(?))
@@ -225,7 +237,7 @@ class AnnotationStore:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (row[0], annotator, now + LEASE_SECONDS))
             db.execute("COMMIT")
-        return Item(*row) if row else None
+        return _item(row) if row else None
 
     def decide(self, item_id: str, label: str, annotator: str, model_sha: str,
                note: str = "", rationale: list[str] | None = None, rationale_tokens: list[int] | None = None,
@@ -349,19 +361,19 @@ class AnnotationStore:
         rationale token positions), to revisit and amend (a new decision supersedes; history is kept)."""
         with self._connect() as db:
             rows = db.execute(
-                """SELECT i.item_id, i.text, i.given_label, i.model_score, d.label, d.note, d.rationale_tokens
+                """SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra, d.label, d.note, d.rationale_tokens
                    FROM decisions d JOIN items i ON i.item_id = d.item_id
                    WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0
                      AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
                                           AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)
                    ORDER BY d.decision_id DESC LIMIT ?""", (annotator, int(n))).fetchall()
-        return [(Item(*r[:4]), r[4], r[5], json.loads(r[6])) for r in rows]
+        return [(_item(r[:5]), r[5], r[6], json.loads(r[7])) for r in rows]
 
     def item(self, item_id: str) -> Item | None:
         with self._connect() as db:
-            row = db.execute("SELECT item_id, text, given_label, model_score FROM items WHERE item_id = ?",
+            row = db.execute("SELECT item_id, text, given_label, model_score, extra FROM items WHERE item_id = ?",
                              (item_id,)).fetchone()
-        return Item(*row) if row else None
+        return _item(row) if row else None
 
     def current_labels(self) -> list[dict]:
         """Every decided item (labelled, skipped or disputed) with its text, the latest live decision's
@@ -371,17 +383,18 @@ class AnnotationStore:
         with self._connect() as db:
             rows = db.execute(
                 """SELECT i.item_id, i.text, d.label, d.annotator, d.created_at, d.model_sha, d.model_score,
-                          d.note, d.rationale, d.rationale_tokens
+                          d.note, d.rationale, d.rationale_tokens, i.extra
                    FROM decisions d JOIN items i ON i.item_id = d.item_id
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)
                    ORDER BY d.decision_id""").fetchall()
         votes, settled = self.votes(), self.adjudications()
         cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale",
-                "rationale_tokens"]
+                "rationale_tokens", "extra"]
         out = []
         for r in rows:
             row = dict(zip(cols, r))
+            row["extra"] = [tuple(pair) for pair in json.loads(row["extra"] or "[]")]
             cast = votes.get(row["id"], {})
             kinds = set(cast.values()) - {"skip"}
             adjudicated = settled.get(row["id"], (None, None))[0]
@@ -418,6 +431,15 @@ class AnnotationStore:
             })
         columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score",
                    "note", "rationale", "rationale_tokens", "votes", "adjudicated"]
+        # the files' other columns after ours, in the order first seen (one that shares a name with ours is
+        # prefixed with "file_", never overwriting it)
+        meta: dict[str, None] = {}
+        for r in rows:
+            r["meta"] = {(k if k not in columns else f"file_{k}"): v for k, v in r["extra"]}
+            meta.update(dict.fromkeys(r["meta"]))
+        for r in rows:
+            r.update({k: r["meta"].get(k, "" if not jsonl else None) for k in meta})
+        columns += [k for k in meta if k not in columns]
         if jsonl:
             with open(path, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps({c: r[c] for c in columns}, ensure_ascii=False) + "\n" for r in rows)

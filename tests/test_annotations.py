@@ -458,3 +458,55 @@ def test_team_tab_handlers_summarise_open_and_settle(tmp_path, tiny_model_dir):
         tab.settle("pos")("b", "  ", None)
     text, *_ = tab.settle("pos")("b", "lena", None)
     assert "0 reviews to settle" in text and store.adjudications() == {"b": ("pos", "lena")}
+
+
+def test_the_files_other_columns_are_shown_with_the_item_and_carried_into_exports(tmp_path, tiny_model_dir):
+    """Issue 20.7: columns beyond id/text/label (here from a CSV loaded into Annotate) come with each item
+    and into both export formats, after ours; one named like ours is prefixed, never overwriting it."""
+    import csv
+    import json
+
+    from serve.annotate_tab import AnnotateTab, load_reviews
+    from serve.runtime import SentimentModel
+
+    src = tmp_path / "meta.csv"
+    src.write_text("id,text,label,year,status,genre\nm1,A fine film,,2001,draft,drama\nm2,Dull,,,,comedy\n")
+    store = AnnotationStore(tmp_path / "ann.sqlite3")
+    model = SentimentModel(tiny_model_dir)
+    load_reviews(store, model, src)
+    tab = AnnotateTab(model, store, default_order="file")
+    shown = tab.start("file", "ann", "", None)
+    assert "year: **2001**" in shown.caption and "status: **draft**" in shown.caption and "genre: **drama**" in shown.caption
+    tab.decide("pos", shown.item_id, "", "[]", "file", "ann", None)
+    second = store.next_item("ann", "file")
+    assert second.extra == (("genre", "comedy"),)
+    store.decide(second.item_id, "neg", "ann", "s")
+    out = tmp_path / "e.jsonl"
+    store.export(out)
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert (rows[0]["year"], rows[0]["file_status"], rows[0]["genre"], rows[0]["status"]) == ("2001", "draft", "drama",
+                                                                                            "labelled")
+    assert rows[1]["year"] is None and rows[1]["genre"] == "comedy"
+    store.export(tmp_path / "e.csv")
+    table = list(csv.DictReader(open(tmp_path / "e.csv", newline="")))
+    assert list(table[0])[-3:] == ["year", "file_status", "genre"] and table[1]["genre"] == "comedy"
+    old = AnnotationStore(tmp_path / "ann.sqlite3")  # opening again keeps them
+    assert old.item(second.item_id).extra == (("genre", "comedy"),)
+
+
+def test_guidelines_are_read_as_text_with_html_shown_not_run(tmp_path, capsys):
+    from serve.__main__ import main
+    from serve.annotate_tab import MAX_GUIDELINES_BYTES, read_guidelines
+    from sentilens.errors import DataError
+
+    good = tmp_path / "g.md"
+    good.write_text("**Bold** & <b>raw</b>")
+    assert read_guidelines(good) == "**Bold** &amp; &lt;b&gt;raw&lt;/b&gt;"
+    (tmp_path / "bin.md").write_bytes(b"\xff\xfe rules")
+    (tmp_path / "big.md").write_text("x" * (MAX_GUIDELINES_BYTES + 1))
+    for name, said in (("bin.md", "not UTF-8"), ("big.md", "over 200,000 bytes"), ("none.md", "cannot read")):
+        with pytest.raises(DataError, match=said):
+            read_guidelines(tmp_path / name)
+    # the command refuses before loading anything, with one line
+    assert main(["--guidelines", str(tmp_path / "none.md"), "--db", str(tmp_path / "db.sqlite3")]) == 2
+    assert "cannot read the guidelines" in capsys.readouterr().err

@@ -429,6 +429,29 @@ def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
         assert decided() == 20
 
 
+def test_guidelines_and_the_files_own_columns_are_shown_while_annotating(browser, tmp_path):
+    """Issue 20.7: --guidelines FILE.md in a panel (Markdown formats it; HTML in it stays text), and the
+    file's columns beyond id/text/label beside each review."""
+    rules = tmp_path / "rules.md"
+    rules.write_text("# House rules\n\n- **Sarcasm** counts as negative\n\n<script>window.__pwned = 1</script>"
+                     "<img src=x onerror=\"window.__pwned = 2\">\n")
+    src = tmp_path / "meta.csv"
+    src.write_text('id,text,label,genre,year\ng1,"' + REVIEWS[0] + '",,drama,2001\n')
+    viewport(browser, 1366, 900)
+    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), "--guidelines", str(rules),
+                log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        panel = browser.find_element(By.ID, "ann-guidelines")
+        assert panel.is_displayed() and "House rules" in panel.text
+        assert panel.find_element(By.TAG_NAME, "strong").text == "Sarcasm"
+        assert "<script>" in panel.text and not panel.find_elements(By.TAG_NAME, "img")
+        assert browser.execute_script("return window.__pwned") is None
+        name_box(browser).send_keys("gus\n")
+        wait(browser, lambda d: "genre: drama" in text_of(d, "#ann-info") and "year: 2001" in text_of(d, "#ann-info"))
+        axe(browser, "annotate with guidelines")
+
+
 def test_history_revisits_a_decision_and_a_new_label_supersedes_it(browser, tmp_path):
     """Issue 20.5: the last decisions in a list; choosing one brings its review back with the note given;
     a new label is stored as a new decision (the old one kept) and becomes the label."""

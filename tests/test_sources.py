@@ -110,7 +110,8 @@ def test_training_needs_labels(tmp_path):
         load_files(path)
     said = []  # extra rows (an annotation export) may hold skipped items: left out, and said so
     assert load_extra([path], log=said.append).texts == ["fine"]
-    assert said == ["--extra r.csv: left out 1 row without a label (skipped while annotating)"]
+    assert said == ["--extra r.csv: left out 1 row without a label (skipped while annotating, or votes that disagree "
+                    "and no adjudication)"]
 
 
 def test_table_data_gets_a_seeded_holdout(tmp_path):
@@ -149,3 +150,19 @@ def test_extra_rows_from_the_test_split_are_dropped_and_one_class_is_fine(acl_ta
     assert leaked.upper() + "!" not in merged.train.texts
     assert merged.source["extra_dropped_as_test"] == 1
     assert "dropped 1 of 2 rows whose text is in the test split" in capsys.readouterr().out
+
+
+def test_a_rows_other_columns_ride_along_bounded_and_never_cost_the_row(tmp_path):
+    """Issue 20.7: columns beyond id/text/label become the record's metadata (text, in file order), at most
+    20 and each cut to its bound; a missing or undecodable cell is left out, the row kept."""
+    from sentilens.sources import MAX_EXTRA_COLUMNS, MAX_EXTRA_VALUE, read_any
+
+    path = tmp_path / "m.jsonl"
+    rows = [{"id": "a", "text": "fine film", "label": 1, "year": 2001, "genre": "drama", "note": None},
+            {"id": "b", "text": "dull film", "bad": "\udcff", "long": "x" * 5000,
+             **{f"c{i}": i for i in range(30)}}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, b = read_any(path)
+    assert a.extra == (("year", "2001"), ("genre", "drama"))
+    assert len(b.extra) == MAX_EXTRA_COLUMNS and dict(b.extra)["long"] == "x" * MAX_EXTRA_VALUE
+    assert "bad" not in dict(b.extra) and b.text == "dull film"
