@@ -217,6 +217,7 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     second.send_keys(Keys.ENTER)
     panel = wait(browser, lambda d: next((p for p in d.find_elements(By.CSS_SELECTOR, "#result .sl-nb") if p.is_displayed()), None))
     assert 'Nearest words to "a"' in panel.text
+    assert panel.find_element(By.CSS_SELECTOR, ".sl-nb-value").text == second.get_attribute("data-tip")  # for touch
     box = rect(browser, panel)
     assert 0 <= box["top"] and box["bottom"] <= 900
     shot(browser, "analyze")
@@ -450,6 +451,37 @@ def test_guidelines_and_the_files_own_columns_are_shown_while_annotating(browser
         name_box(browser).send_keys("gus\n")
         wait(browser, lambda d: "genre: drama" in text_of(d, "#ann-info") and "year: 2001" in text_of(d, "#ann-info"))
         axe(browser, "annotate with guidelines")
+
+
+def test_a_rationale_drag_works_from_any_pixel_of_a_word_or_the_gap_before_it(browser, tmp_path):
+    """Issue 20.2: a drag that starts on a word's first pixel, or in the space before it, marks the words it
+    covers; the click that follows a drag ending off a word is not swallowed; with the model shown a tapped
+    word's value is written out (no hover on a touch screen)."""
+    src = tmp_path / "drag.csv"
+    src.write_text("id,text,label\nd1,\"" + REVIEWS[0] + "\",\n")
+    viewport(browser, 1366, 900)
+    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        name_box(browser).send_keys("dora\n")
+        wait(browser, lambda d: words(d, "#ann-text"))
+        w = words(browser, "#ann-text")
+
+        def drag(start, x, end):
+            size = rect(browser, start)
+            ActionChains(browser).move_to_element_with_offset(start, x(size["right"] - size["left"]), 0) \
+                .click_and_hold().move_to_element(end).release().perform()
+
+        drag(w[2], lambda width: -width / 2 + 1, w[3])  # the first pixel of "funny"
+        assert pressed(browser) == [2, 3]
+        drag(w[5], lambda width: -width / 2 - 3, w[6])  # the space before "a"
+        assert pressed(browser) == [2, 3, 5, 6]
+        w[0].click()  # a plain click right after: it marks its word
+        assert pressed(browser) == [0, 2, 3, 5, 6]
+        browser.find_element(By.CSS_SELECTOR, "#ann-show-model input").click()
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ann-text .sl-model-only").is_displayed())
+        w[1].click()
+        assert "tender:" in text_of(browser, "#ann-text .sl-chosen").replace("Tender", "tender")
 
 
 def test_history_revisits_a_decision_and_a_new_label_supersedes_it(browser, tmp_path):

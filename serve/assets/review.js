@@ -1,7 +1,7 @@
 // The word buttons of serve/review_view.py, run by gr.HTML(js_on_load=...) with `element` bound to
 // the component. Listeners sit on `element`, so they keep working every time the review re-renders.
 //   explain mode:  click (or Enter) on a word -> its nearest words in the panel under the text.
-//   annotate mode: click a word, or select a stretch of text, to mark the rationale.
+//   annotate mode: click a word, or drag across a stretch of text, to mark the rationale.
 //   both:          one tab stop; the arrow keys, Home and End move from word to word.
 const review = () => element.querySelector(".sl-review");
 const visibleWords = () => [...element.querySelectorAll(".sl-tok")].filter((t) => t.offsetParent !== null);
@@ -13,6 +13,12 @@ function showNeighbours(tok) {
   try { data = JSON.parse(review().dataset.nb || "{}"); } catch (err) { data = {}; }
   const word = tok.dataset.w;
   panel.textContent = "";
+  if (tok.dataset.tip) {  // the word's value first: a touch screen shows no tooltip
+    const value = document.createElement("p");
+    value.className = "sl-nb-value";
+    value.textContent = tok.dataset.tip;
+    panel.appendChild(value);
+  }
   const head = document.createElement("p");
   panel.appendChild(head);
   const list = data[word];
@@ -34,12 +40,13 @@ function showNeighbours(tok) {
   panel.scrollIntoView({ block: "nearest" });
 }
 
-function showChosen() {
+function showChosen(value) {
   const out = element.querySelector(".sl-chosen");
   if (!out) return;
   const words = [...element.querySelectorAll('.sl-tok[aria-pressed="true"]')].map((t) => t.textContent);
-  out.textContent = words.length ? `Rationale: ${words.join(", ")}` :
-    "Rationale (optional): click words, or select a stretch of text, that justify your label.";
+  out.textContent = (words.length ? `Rationale: ${words.join(", ")}` :
+    "Rationale (optional): click words, or drag across a stretch of text, that justify your label.") +
+    (typeof value === "string" && value ? ` (${value})` : "");
 }
 
 // A tooltip opens toward the side of the word with more room and wraps to fit it: never off screen.
@@ -54,16 +61,35 @@ function placeTip(e) {
 element.addEventListener("mouseover", placeTip);
 element.addEventListener("focusin", placeTip);
 
-let selecting = false;
-element.addEventListener("mouseup", () => {
+// A drag marks every word from the one where it started to the one where it ended. The words are found
+// from the pointer's position, not from the browser's text selection (which will not start on a button's
+// first pixel): a point in the space before a word belongs to that word.
+const wordAt = (x, y) => {
+  const on = document.elementFromPoint(x, y);
+  const tok = on && on.closest && on.closest(".sl-tok");
+  if (tok && element.contains(tok)) return tok;
+  const line = visibleWords().filter((t) => { const r = t.getBoundingClientRect(); return r.top - 2 <= y && y <= r.bottom + 2; });
+  return line.find((t) => t.getBoundingClientRect().right >= x) || line[line.length - 1] || null;
+};
+let selecting = false, dragFrom = null;
+element.addEventListener("pointerdown", (e) => {
+  dragFrom = review() && review().dataset.mode === "annotate" && e.button === 0 ?
+    {word: wordAt(e.clientX, e.clientY), x: e.clientX, y: e.clientY} : null;
+});
+element.addEventListener("pointerup", (e) => {
+  const from = dragFrom;
+  dragFrom = null;
+  if (!from || !from.word || Math.hypot(e.clientX - from.x, e.clientY - from.y) < 5) return;  // a click
+  const to = wordAt(e.clientX, e.clientY);
+  const words = visibleWords();
+  let a = words.indexOf(from.word), b = words.indexOf(to);
+  if (a < 0 || b < 0) return;
+  if (a > b) [a, b] = [b, a];
+  words.slice(a, b + 1).forEach((t) => t.setAttribute("aria-pressed", "true"));
   const sel = window.getSelection();
-  if (!review() || review().dataset.mode !== "annotate" || !sel || sel.isCollapsed) return;
-  const hit = [...element.querySelectorAll(".sl-tok")].filter((t) => sel.containsNode(t, true));
-  if (!hit.length) return;
-  hit.forEach((t) => t.setAttribute("aria-pressed", "true"));
-  sel.removeAllRanges();
+  if (sel) sel.removeAllRanges();
   selecting = true;  // the click that ends a drag must not toggle its word back...
-  setTimeout(() => { selecting = false; }, 0);  // ...but a drag that ends off a word sends no click to reset it
+  setTimeout(() => { selecting = false; }, 0);  // ...and a drag that ends off a word sends no click to reset it
   showChosen();
 });
 
@@ -73,7 +99,8 @@ element.addEventListener("click", (e) => {
   if (review().dataset.mode === "annotate") {
     if (!selecting) tok.setAttribute("aria-pressed", tok.getAttribute("aria-pressed") === "true" ? "false" : "true");
     selecting = false;
-    showChosen();
+    // with the model's view shown, the tapped word's value in words (a touch screen has no hover)
+    showChosen(element.closest(".sl-show-model") ? tok.dataset.tip : null);
   } else {
     showNeighbours(tok);
   }
@@ -92,5 +119,5 @@ element.addEventListener("keydown", (e) => {
   words[to].focus();
 });
 
-watch("value", showChosen);
+watch("value", () => showChosen());
 showChosen();
