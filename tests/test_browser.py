@@ -623,6 +623,7 @@ def test_two_annotators_with_overlap_2_and_a_lead_settling_their_disagreement(br
         wait(browser, lambda d: "alice: negative" in text_of(d, "#team-votes") and "bob: positive" in text_of(d, "#team-votes"))
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#team-review .sl-tok"))  # the model's view
         wait(browser, settled)
+        shot(browser, "team")
         axe(browser, "team")
         browser.find_element(By.CSS_SELECTOR, "#team-lead input, #team-lead textarea").send_keys("lena")
         browser.find_element(By.ID, "team-neg").click()
