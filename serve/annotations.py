@@ -221,17 +221,21 @@ class AnnotationStore:
             db.execute("BEGIN IMMEDIATE")
             # Not yet decided by this annotator, not settled by a lead, and fewer than `overlap` votes
             # and others' holds; reviews that already have votes first (so they reach their k sooner).
+            # (votes and holds are counted once per review in two grouped passes, not once per candidate row)
             row = db.execute(
-                f"""SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra FROM items i
-                    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0
-                                      AND (d.annotator = ? OR d.adjudicated = 1))
+                f"""WITH v AS (SELECT item_id, COUNT(DISTINCT CASE WHEN adjudicated = 0 THEN annotator END) AS n,
+                                      MAX(annotator = ? AND adjudicated = 0) AS mine, MAX(adjudicated) AS settled
+                               FROM decisions WHERE undone = 0 GROUP BY item_id),
+                         h AS (SELECT item_id, SUM(annotator != ? AND expires > ?) AS others, SUM(annotator = ?) AS own
+                               FROM leases GROUP BY item_id)
+                    SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra
+                    FROM items i LEFT JOIN v ON v.item_id = i.item_id LEFT JOIN h ON h.item_id = i.item_id
+                    WHERE COALESCE(v.mine, 0) = 0 AND COALESCE(v.settled, 0) = 0
+                      AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < ?
                       AND i.item_id NOT IN (SELECT value FROM json_each(?))
-                      AND {VOTERS} + (SELECT COUNT(*) FROM leases l WHERE l.item_id = i.item_id
-                                      AND l.annotator != ? AND l.expires > ?) < ?
-                    ORDER BY (SELECT COUNT(*) FROM leases l WHERE l.item_id = i.item_id AND l.annotator = ?) DESC,
-                             {VOTERS} DESC, {rank}, i.position
+                    ORDER BY COALESCE(h.own, 0) DESC, COALESCE(v.n, 0) DESC, {rank}, i.position
                     LIMIT 1""",
-                (annotator, json.dumps(exclude), annotator, now, self.overlap, annotator),
+                (annotator, annotator, now, annotator, self.overlap, json.dumps(exclude)),
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
