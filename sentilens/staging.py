@@ -42,7 +42,7 @@ class _Stops:
     """What the signal handler needs to know: is a stop being held, is one pending, is the work done."""
 
     def __init__(self) -> None:
-        self.held, self.pending, self.done, self.early = 0, None, False, None
+        self.held, self.pending, self.done = 0, None, False
 
     def handler(self, signum, frame) -> None:
         if self.done:
@@ -56,28 +56,13 @@ class _Stops:
 _stops = _Stops()
 
 
-def remember_stops() -> None:
-    """For a command, first thing: a SIGINT/SIGTERM that arrives while the libraries load is remembered
-    and raised by ``stop_on_signals`` (a KeyboardInterrupt raised inside a library's import can be
-    swallowed by its own ``except``, and the run would go on as if never stopped)."""
-    def remember(signum, frame) -> None:
-        _stops.early = _stops.early or signum
-
-    for s in STOP_SIGNALS:
-        signal.signal(s, remember)
-
-
 @contextmanager
 def stop_on_signals(restore: bool = True) -> Iterator[None]:
     """SIGINT/SIGTERM raise ``Stopped`` inside the block; once ``staged`` has put the results in place
-    a stop changes nothing (one remembered since ``remember_stops`` is raised at once).
-    ``restore=False`` keeps the handler (a command about to exit)."""
+    a stop changes nothing. ``restore=False`` keeps the handler (a command about to exit)."""
     _stops.held, _stops.pending, _stops.done = 0, None, False
     previous = {s: signal.signal(s, _stops.handler) for s in STOP_SIGNALS}
     try:
-        if _stops.early is not None:
-            signum, _stops.early = _stops.early, None
-            raise Stopped(signum)
         yield
     finally:
         if restore:

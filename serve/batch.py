@@ -15,11 +15,6 @@ leaves every existing file as it was, removes its temporaries and exits non-zero
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # a command: a stop while the libraries below load is not lost (sentilens.staging)
-    from sentilens.staging import remember_stops
-
-    remember_stops()
-
 import argparse
 import io
 import json

@@ -10,11 +10,6 @@ a failure or a stop leaves any existing file as it was and no temporary behind.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # a command: a stop while the libraries below load is not lost (sentilens.staging)
-    from sentilens.staging import remember_stops
-
-    remember_stops()
-
 import argparse
 import sys
 from pathlib import Path

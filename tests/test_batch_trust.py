@@ -326,25 +326,3 @@ def test_a_stop_at_any_moment_leaves_either_the_old_files_or_the_whole_result(ti
         assert proc.returncode == 128 + signum
         assert err.strip().splitlines() == [f"error: stopped by {signal.Signals(signum).name}; no output was written "
                                             "and existing files are unchanged"]
-
-
-def test_a_stop_while_the_libraries_load_is_remembered_not_lost():
-    """A SIGINT that lands during the imports (where a library's own ``except`` may swallow the
-    KeyboardInterrupt) still stops the run, as soon as the run's stop handling starts."""
-    import os
-
-    from sentilens.staging import STOP_SIGNALS, Stopped, remember_stops, stop_on_signals
-
-    before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    try:
-        remember_stops()
-        os.kill(os.getpid(), signal.SIGINT)  # handled at once, in this (main) thread: remembered
-        with pytest.raises(Stopped) as stopped:
-            with stop_on_signals():
-                raise AssertionError("the block must not run")
-        assert stopped.value.code == 128 + signal.SIGINT
-        with stop_on_signals():  # remembered once: the next run is not stopped by it
-            pass
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
