@@ -245,10 +245,16 @@ PART = re.compile(r"\.out\.csv\.[^.]+\.part")  # the scores' temporary (the side
 
 
 def batch(model_dir, src, out) -> subprocess.Popen:
-    """``python -m serve.batch`` in a process, its summary unbuffered so that it can be waited for."""
+    """``python -m serve.batch`` in a process, its summary unbuffered so that it can be waited for. SIGINT and
+    SIGTERM start at their defaults: a test run started as a shell's background job has SIGINT ignored, which
+    the process would inherit, and a stop sent before it sets its own handling would be lost."""
+    def default_stops() -> None:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_DFL)
+
     return subprocess.Popen([sys.executable, "-m", "serve.batch", str(src), "-o", str(out), "--quiet",
                              "--model", str(model_dir)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=default_stops)
 
 
 def rows_written(part: Path) -> int:
