@@ -15,8 +15,10 @@ from typing import Literal, TypedDict
 
 import gradio as gr
 
+from explain.concordance import concordance
 from explain.methods import DEFAULT_METHOD, METHODS
 from explain.neighbours import Neighbours
+from sentilens.errors import InputError
 from sentilens.wording import count
 from serve import model_card
 from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
@@ -27,7 +29,7 @@ from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.team_tab import TeamTab
-from serve.ui_safety import user_errors
+from serve.ui_safety import md_literal, user_errors
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [
@@ -125,6 +127,22 @@ class AnalyzeHandlers:
         e = self._explained(text, method)
         return {self.ui.result: explained_html(e, method, self.neighbours)}
 
+    def two_methods(self, text: str, a: str, b: str) -> tuple[str, str, str]:
+        """Two methods on one review, side by side, with how far they agree (explain.concordance)."""
+        if a == b:
+            raise InputError("Choose two different methods to compare.")
+        ea, eb = self._explained(text, a), self._explained(text, b)
+        c = concordance(ea.attribution.scores, eb.attribution.scores)
+        words = ea.attribution.tokens
+        rho = "n/a (too few words)" if c.rho is None else f"{c.rho:.2f}"
+        same = "n/a" if c.same_sign is None else f"{c.same_sign:.0%}"
+        shared = ", ".join(f"*{md_literal(words[i])}*" for i in c.shared_top) or "none"
+        summary = (f"**How far they agree**, over the {count(c.words, 'word')} both scored: Spearman's rank correlation "
+                   f"of the word scores **{rho}** (1: the same order; units do not matter); of each method's "
+                   f"{c.k} strongest words, **{len(c.shared_top)} of {c.k}** are the same ({shared}); **{same}** of the "
+                   "words are pushed the same way by both.")
+        return (summary, explained_html(ea, a, self.neighbours), explained_html(eb, b, self.neighbours))
+
     def details(self, text: str, method: str) -> dict:
         """The running-score plot and the encodings of the review just analysed."""
         if not isinstance(text, str) or not text.strip():
@@ -182,6 +200,17 @@ def build_analyze(model: SentimentModel) -> None:
             padded = gr.Dataframe(label="Padded encoding", interactive=False, max_height=320, elem_id="padded",
                                   datatype=["str", "str", "str", "str"])
 
+    with gr.Accordion("Two methods side by side", open=False, elem_id="methods-box"):
+        others = [m for m in model.methods if m != method.value] or list(model.methods)
+        with gr.Row():
+            method_a = gr.Radio(choices=method.choices, value=method.value, label="Method A", elem_id="method-a")
+            method_b = gr.Radio(choices=method.choices, value=others[0], label="Method B", elem_id="method-b")
+        two = gr.Button("Compare the two methods on this review", elem_id="methods-compare")
+        agreement = gr.Markdown(elem_id="methods-agreement")
+        with gr.Row(equal_height=False):
+            side_a = gr.HTML("", elem_id="side-a", js_on_load=asset("review.js"), padding=True)
+            side_b = gr.HTML("", elem_id="side-b", js_on_load=asset("review.js"), padding=True)
+
     ui = AnalyzeOutputs(result, running, encodings, padded, bag, ints, dropped)
     h, outputs = AnalyzeHandlers(model, ui), ui.all()
     details = [running, encodings, padded, bag, ints, dropped]
@@ -194,6 +223,8 @@ def build_analyze(model: SentimentModel) -> None:
     rerun = method.change(user_errors(h.rerun), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
     rerun.failure(h.cleared, None, outputs, **PRIVATE)
     rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
+    two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,
+              **PRIVATE)
 
 
 def build_model_tab(model: SentimentModel) -> None:

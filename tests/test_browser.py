@@ -239,6 +239,27 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     assert "has 1 word;" in notice and "read it after" in notice and "1 words" not in notice
 
 
+def test_two_methods_side_by_side_with_their_agreement(page):
+    """Issue 21.2: two methods on the same review at once, with the rank correlation of their word scores,
+    the overlap of their strongest words and their agreement on direction; the same method twice is refused."""
+    browser = page
+    analyze(browser, REVIEW)
+    browser.find_element(By.CSS_SELECTOR, "#methods-box button").click()
+    browser.find_element(By.XPATH, "//*[@id='method-b']//label[contains(., 'contextual')]").click()
+    browser.find_element(By.ID, "methods-compare").click()
+    agreement = wait(browser, lambda d: "Spearman" in text_of(d, "#methods-agreement") and text_of(d, "#methods-agreement"))
+    assert "of 5 are the same" in agreement and "pushed the same way" in agreement
+    a, b = words(browser, "#side-a"), words(browser, "#side-b")
+    assert len(a) == len(b) > 5 and [w.text for w in a] == [w.text for w in b]
+    assert "logit" in b[0].get_attribute("data-tip") and "points of P(positive)" in a[0].get_attribute("data-tip")
+    wait(browser, settled)
+    axe(browser, "analyze, two methods")
+    browser.find_element(By.XPATH, "//*[@id='method-b']//label[contains(., 'running')]").click()
+    browser.find_element(By.ID, "methods-compare").click()
+    wait(browser, lambda d: "two different methods" in d.find_element(By.TAG_NAME, "body").text)
+    browser.find_element(By.CSS_SELECTOR, "#methods-box button").click()  # closed again for the tests after
+
+
 def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     browser = page
     analyze(browser, LONG)

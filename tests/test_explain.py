@@ -177,3 +177,28 @@ def test_unknown_and_inapplicable_methods_are_refused_with_a_sentence():
         check_method("magic")
     with pytest.raises(InputError, match="'cd' does not apply to this model; choose one of running, occlusion"):
         check_method("cd", ("running", "occlusion"))
+
+
+def test_two_methods_are_compared_by_rank_correlation_top_words_and_direction():
+    """explain/concordance.py: Spearman's rho as scipy computes it (ties averaged), the strongest words both
+    name, and the share of words pushed the same way; unscored tokens are left out."""
+    import random
+
+    from scipy.stats import spearmanr
+
+    from explain.concordance import concordance, spearman
+
+    rng = random.Random(3)
+    for _ in range(50):
+        n = rng.randint(2, 40)
+        a = [rng.choice([0.0, 0.5, -0.5, rng.uniform(-1, 1)]) for _ in range(n)]  # with ties
+        b = [rng.uniform(-1, 1) for _ in range(n)]
+        ours = spearman(a, b)
+        theirs = spearmanr(a, b).statistic
+        assert (ours is None and np.isnan(theirs)) or ours == pytest.approx(theirs, abs=1e-12)
+    c = concordance([0.9, None, -0.1, 0.3, -0.8], [2.0, 1.0, 0.5, 0.1, -3.0], k=2)
+    assert c.words == 4 and c.k == 2 and c.shared_top == [0, 4]
+    assert c.rho == pytest.approx(spearmanr([0.9, -0.1, 0.3, -0.8], [2.0, 0.5, 0.1, -3.0]).statistic)
+    assert c.same_sign == pytest.approx(3 / 4)  # -0.1 vs 0.5 disagree
+    assert spearman([1.0], [2.0]) is None and spearman([1.0, 1.0], [1.0, 2.0]) is None
+    assert concordance([None], [0.1]).words == 0
