@@ -30,6 +30,7 @@ from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.team_tab import TeamTab
 from serve.ui_safety import md_literal, user_errors
+from serve.whatif import COLUMNS as WHATIF_COLUMNS, what_if
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [
@@ -57,7 +58,7 @@ def launch_options(host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ())
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     hosts = [*LOOPBACK_NAMES, *allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
-    return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": SHORTCUTS,
+    return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": SHORTCUTS + f"<script>\n{asset('whatif.js')}</script>\n",
             "css": palette_css() + asset("review.css"), "theme": theme(),
             "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}}
 
@@ -126,6 +127,11 @@ class AnalyzeHandlers:
     def analyze(self, text: str, method: str) -> dict:
         e = self._explained(text, method)
         return {self.ui.result: explained_html(e, method, self.neighbours)}
+
+    def what_if(self, original: str, edited: str, method: str):
+        """The edited review scored and explained against the review as it is in the box above."""
+        summary, page, rows = what_if(self.model, original, edited, method)
+        return summary, page, gr.update(value=rows, visible=bool(rows))
 
     def two_methods(self, text: str, a: str, b: str) -> tuple[str, str, str]:
         """Two methods on one review, side by side, with how far they agree (explain.concordance)."""
@@ -211,6 +217,19 @@ def build_analyze(model: SentimentModel) -> None:
             side_a = gr.HTML("", elem_id="side-a", js_on_load=asset("review.js"), padding=True)
             side_b = gr.HTML("", elem_id="side-b", js_on_load=asset("review.js"), padding=True)
 
+    with gr.Accordion("What if: edit the review and see the new score", open=False, elem_id="whatif-box"):
+        gr.Markdown("Change the text below (it is the review as analysed), or click a word in the result and use "
+                    "**Drop this word** or **Negate it**; each word's contribution before and after is listed.")
+        whatif_text = gr.Textbox(label="The review, edited", lines=4, max_lines=12, max_length=MAX_CHARS,
+                                 elem_id="whatif")
+        whatif_score = gr.Button("Score the edit", elem_id="whatif-score")
+        gr.HTML('<p id="whatif-note" aria-live="polite"></p>', padding=False)
+        whatif_summary = gr.Markdown(elem_id="whatif-summary")
+        whatif_review = gr.HTML("", elem_id="whatif-review", js_on_load=asset("review.js"), padding=True)
+        whatif_changes = gr.Dataframe(headers=WHATIF_COLUMNS, interactive=False, visible=False,
+                                      label="Each word's contribution, before and after (largest changes first)",
+                                      elem_id="whatif-changes")
+
     ui = AnalyzeOutputs(result, running, encodings, padded, bag, ints, dropped)
     h, outputs = AnalyzeHandlers(model, ui), ui.all()
     details = [running, encodings, padded, bag, ints, dropped]
@@ -223,6 +242,10 @@ def build_analyze(model: SentimentModel) -> None:
     rerun = method.change(user_errors(h.rerun), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
     rerun.failure(h.cleared, None, outputs, **PRIVATE)
     rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
+    for trigger in (analyze.click, review.submit, examples.load_input_event.then):
+        trigger(lambda text: text, [review], [whatif_text], **PRIVATE)  # the what-if starts from the review
+    whatif_score.click(user_errors(h.what_if), [review, whatif_text, method],
+                       [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
     two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,
               **PRIVATE)
 

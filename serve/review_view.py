@@ -90,10 +90,12 @@ class _Buttons:
         self.top = top or 1.0
         self.first = True
 
-    def __call__(self, shown: str, idx: list[int], read: bool) -> str:
+    def __call__(self, shown: str, idx: list[int], read: bool, span: tuple[int, int] | None = None) -> str:
         words = " ".join(self.tokens[i] for i in idx)
         attrs = {"type": "button", "class": "sl-tok" if read else "sl-tok sl-not-read",
                  "data-i": " ".join(map(str, idx)), "data-w": words, "tabindex": "0" if self.first else "-1"}
+        if span is not None:  # where the word sits in the review's text (the what-if edits use it)
+            attrs["data-span"] = f"{span[0]},{span[1]}"
         self.first = False
         given = [self.scores[i] for i in idx if self.scores[i] is not None] if self.scores else []
         if given:
@@ -141,7 +143,7 @@ def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None 
                 chunks_unread.append(_gap(text[cursor:split_at]))
                 cursor = split_at
             target.append(_gap(text[cursor:s.start]))
-            target.append(button(text[s.start:s.end], s.tokens, k >= cut))
+            target.append(button(text[s.start:s.end], s.tokens, k >= cut, (s.start, s.end)))
             cursor = s.end
         (chunks_read if cut < len(segs) else chunks_unread).append(_gap(text[cursor:]))
         unread, read = "".join(chunks_unread), "".join(chunks_read)

@@ -260,6 +260,38 @@ def test_two_methods_side_by_side_with_their_agreement(page):
     browser.find_element(By.CSS_SELECTOR, "#methods-box button").click()  # closed again for the tests after
 
 
+def test_what_if_a_word_is_negated_or_dropped_or_the_review_edited(page):
+    """Issue 21.3: from a clicked word, "Negate it" and "Drop this word" edit the what-if text and score it at
+    once, with each word's contribution before and after; a hand edit is scored the same way."""
+    browser = page
+    analyze(browser, REVIEW)
+    browser.find_element(By.CSS_SELECTOR, "#whatif-box button").click()
+    box = wait(browser, lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "#whatif textarea") if b.is_displayed()), None))
+    wait(browser, lambda d: box.get_attribute("value") == REVIEW)  # it starts from the review as analysed
+    superb = next(w for w in words(browser, "#result") if w.text == "superb")
+    superb.click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#result .sl-nb .sl-whatif"))
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "#result .sl-whatif") if b.text == "Negate it").click()
+    wait(browser, lambda d: "not superb" in box.get_attribute("value"))
+    summary = wait(browser, lambda d: "→" in text_of(d, "#whatif-summary") and text_of(d, "#whatif-summary"))
+    assert "points of P(positive)" in summary
+    table = wait(browser, lambda d: "not (added)" in text_of(d, "#whatif-changes") and text_of(d, "#whatif-changes"))
+    assert "superb" in table
+    # a word of the edited review: drop it
+    loved = next(w for w in words(browser, "#whatif-review") if w.text == "loved")
+    loved.click()
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "#whatif-review .sl-whatif") if b.text == "Drop this word").click()
+    wait(browser, lambda d: "loved" not in box.get_attribute("value") and "loved (removed)" in text_of(d, "#whatif-changes"))
+    # by hand
+    box.clear()
+    box.send_keys("Dreadful.")
+    browser.find_element(By.ID, "whatif-score").click()
+    wait(browser, lambda d: "dreadful (added)" in text_of(d, "#whatif-changes"))
+    wait(browser, settled)
+    axe(browser, "analyze, what if")
+    browser.find_element(By.CSS_SELECTOR, "#whatif-box button").click()  # closed again for the tests after
+
+
 def test_a_long_review_is_folded_where_the_model_starts_reading(page):
     browser = page
     analyze(browser, LONG)

@@ -81,7 +81,7 @@ class Tags(HTMLParser):
 
 
 SAFE_TAGS = {"div", "p", "details", "summary", "button"}
-SAFE_ATTRS = {"class", "data-mode", "data-nb", "type", "data-i", "data-w", "tabindex", "style", "data-tip",
+SAFE_ATTRS = {"class", "data-mode", "data-nb", "type", "data-i", "data-w", "data-span", "tabindex", "style", "data-tip",
               "aria-label", "aria-pressed", "role", "aria-live", "hidden"}
 
 
@@ -229,3 +229,24 @@ def test_the_legend_has_a_numeric_scale_in_the_methods_units(model):
         page = explained_html(e, method)
         assert f'<div class="sl-legend-scale"><span>&#x2212;{size}</span><span>0</span><span>+{size}</span>' in page
         assert f"full colour at &#xB1;{size}" in page
+
+
+def test_each_words_span_is_where_it_is_written_and_what_if_pairs_the_words(model):
+    """The what-if edits find a word by data-span: the slice of the review is the word as shown. The
+    what-if table pairs the words that stayed and lists dropped and added ones (serve/whatif.py)."""
+    import re
+
+    from serve.whatif import what_if
+
+    text = "What a film!\n\nThe cast is <b>superb</b>, I LOVED it."
+    fwd = forward(model, text)
+    page = review_html(text, fwd.enc, running_score(model, fwd).scores, "probability", maxlen=model.maxlen)
+    found = re.findall(r'data-span="(\d+),(\d+)"[^>]*>([^<]*)</button>', page)
+    assert len(found) == len(fwd.enc.tokens)
+    assert all(text[int(a):int(b)] == shown for a, b, shown in found)
+    summary, html_after, rows = what_if(model, "The cast is superb, I loved it.", "The cast is not superb, I loved it.",
+                                        "running")
+    assert "→" in summary and "points of P(positive)" in summary and 'class="sl-tok"' in html_after
+    words = [r[0] for r in rows]
+    assert "not (added)" in words and "superb" in words and not any("(removed)" in w for w in words)
+    assert all(r[3] for r in rows)  # every row changed

@@ -36,6 +36,18 @@ function showNeighbours(tok) {
     }
     panel.appendChild(ul);
   }
+  if (tok.dataset.span && element.closest("#result, #whatif-review")) {  // What if (assets/whatif.js)
+    const row = document.createElement("p");
+    for (const [how, label] of [["drop", "Drop this word"], ["negate", "Negate it"]]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "sl-whatif";
+      b.textContent = label;
+      b.addEventListener("click", () => document.dispatchEvent(new CustomEvent("sentilens-whatif", {detail: {tok, how}})));
+      row.appendChild(b);
+    }
+    panel.appendChild(row);
+  }
   panel.hidden = false;
   panel.scrollIntoView({ block: "nearest" });
 }
