@@ -28,6 +28,7 @@ from serve.uploads import MAX_UPLOAD_BYTES
 from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
+from serve.data_tab import DataTab
 from serve.team_tab import TeamTab
 from serve.ui_safety import md_literal, user_errors
 from serve.whatif import COLUMNS as WHATIF_COLUMNS, what_if
@@ -178,7 +179,8 @@ class AnalyzeHandlers:
                 ui.padded: None, ui.bag: None, ui.ints: None, ui.dropped: gr.update(value="", visible=False)}
 
 
-def build_analyze(model: SentimentModel) -> None:
+def build_analyze(model: SentimentModel) -> gr.Textbox:
+    """Analyze's layout and events; returns the review box (the Data tab opens a row in it)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=340):
             review = gr.Textbox(label="Review", lines=8, max_lines=20, placeholder="Type or paste a movie review",
@@ -248,6 +250,7 @@ def build_analyze(model: SentimentModel) -> None:
                        [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
     two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,
               **PRIVATE)
+    return review
 
 
 def build_model_tab(model: SentimentModel) -> None:
@@ -340,18 +343,21 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
         saved = annotate.browser_state() if annotate is not None else None
         gr.Markdown(f"# {TITLE}\nScore a movie review, see which words moved the score (blue toward positive, "
                     f"red toward negative), and the numbers the model really reads.")
-        with gr.Tab("Analyze"):
-            build_analyze(model)
-        if annotate is not None:
-            with gr.Tab("Annotate"):
-                annotate.render(app, saved)
-            with gr.Tab("Team") as team:
-                TeamTab(model, annotate.store).render(team)
-        if compare is not None:
-            with gr.Tab("Compare"):
-                compare.render()
-        with gr.Tab("Model"):
-            build_model_tab(model)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Analyze", id="analyze"):
+                review = build_analyze(model)
+            with gr.Tab("Data", id="data"):
+                DataTab(model).render(review, tabs)
+            if annotate is not None:
+                with gr.Tab("Annotate", id="annotate"):
+                    annotate.render(app, saved)
+                with gr.Tab("Team", id="team") as team:
+                    TeamTab(model, annotate.store).render(team)
+            if compare is not None:
+                with gr.Tab("Compare", id="compare"):
+                    compare.render()
+            with gr.Tab("Model", id="model"):
+                build_model_tab(model)
     return app
 
 

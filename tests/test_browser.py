@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.interaction import REVIEWS as INTERACTION_REVIEWS, click_to_colours
 from serve.palette import NEGATIVE, POSITIVE
+from tests.conftest import SHARED_DATA
 from tests.servers import ROOT, Server
 
 pytestmark = pytest.mark.browser
@@ -54,7 +55,7 @@ def wait(driver, condition, timeout=30):
 
 
 # An element each tab always shows: a tab's content mounts only when the tab is first opened.
-TAB_CONTENT = {"Analyze": "#review", "Annotate": "#ann-name", "Team": "#team-refresh", "Compare": "#cmp-review",
+TAB_CONTENT = {"Analyze": "#review", "Data": "#data-upload", "Annotate": "#ann-name", "Team": "#team-refresh", "Compare": "#cmp-review",
                "Model": "#card"}
 
 
@@ -290,6 +291,59 @@ def test_what_if_a_word_is_negated_or_dropped_or_the_review_edited(page):
     wait(browser, settled)
     axe(browser, "analyze, what if")
     browser.find_element(By.CSS_SELECTOR, "#whatif-box button").click()  # closed again for the tests after
+
+
+def test_the_data_tab_loads_and_slices_the_25000_test_reviews(page):
+    """Issue 21.1: the aclImdb test split (25,000 reviews) uploaded, scored once with progress, then sliced:
+    a confusion-matrix cell, a word, a column; a row opens in Analyze. Prints how long each step takes."""
+    import time
+
+    browser = page
+    open_tab(browser, "Data")
+    t0 = time.perf_counter()
+    browser.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]").send_keys(str(SHARED_DATA))
+    wait(browser, lambda d: "25,000 reviews scored" in text_of(d, "#data-status"), timeout=300)
+    wait(browser, lambda d: "Slice: 25,000 reviews" in text_of(d, "#data-summary"))
+    loaded = time.perf_counter() - t0
+    overall = text_of(browser, "#data-summary")
+    accuracy = float(overall.split("Accuracy ")[1].split("%")[0]) / 100
+    test = json.loads((ROOT / "exported" / "metadata.json").read_text())["metrics"]["test"]["accuracy"]
+    assert accuracy == pytest.approx(test, abs=0.001)  # the same model on the same reviews as the model card
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#data-reliability canvas, #data-reliability svg"))
+    # a confusion-matrix cell is a slice: the table then holds exactly its reviews
+    cell = browser.find_element(By.ID, "data-cell-pos-wrong")
+    n = int(cell.text.split(": ")[1].replace(",", ""))
+    t0 = time.perf_counter()
+    cell.click()
+    wait(browser, lambda d: f"Slice: {n:,} reviews" in text_of(d, "#data-summary") and "Accuracy 0.0%" in text_of(d, "#data-summary"))
+    sliced = time.perf_counter() - t0
+    assert f"of {-(-n // 50)}" in text_of(browser, "#data-pages")  # 50 rows a page
+    # and a word within it
+    word = browser.find_element(By.CSS_SELECTOR, "#data-word input, #data-word textarea")
+    word.send_keys("boring", Keys.ENTER)
+    wait(browser, lambda d: "Slice: " in text_of(d, "#data-summary") and f"Slice: {n:,}" not in text_of(d, "#data-summary"))
+    assert "boring" in text_of(browser, "#data-table").lower() or "Slice: 0 reviews" in text_of(browser, "#data-summary")
+    # a row opens in Analyze
+    number = wait(browser, lambda d: d.execute_script(  # the table draws its visible rows itself
+        "const c = [...document.querySelectorAll('#data-table td .cell-wrap')].find("
+        "c => c.offsetParent !== null && c.textContent.trim()); return c ? c.textContent.trim() : null"))
+    t0 = time.perf_counter()
+    box = browser.find_element(By.CSS_SELECTOR, "#data-row input")
+    box.clear()
+    box.send_keys(number)
+    browser.find_element(By.ID, "data-open").click()
+    wait(browser, lambda d: tab_button(d, "Analyze").get_attribute("aria-selected") == "true")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#result .sl-verdict"))
+    opened = time.perf_counter() - t0
+    assert browser.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value").strip()
+    print(f"\nData tab, 25,000 test reviews: load and score {loaded:.1f} s, a confusion cell {sliced * 1000:.0f} ms, "
+          f"a row into Analyze {opened * 1000:.0f} ms")
+    open_tab(browser, "Data")
+    wait(browser, settled)
+    axe(browser, "data")
+    viewport(browser, 390, 844)
+    axe(browser, "data at 390x844")
+    viewport(browser, 1366, 900)
 
 
 def test_a_long_review_is_folded_where_the_model_starts_reading(page):

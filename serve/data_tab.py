@@ -1,0 +1,281 @@
+"""The Data tab: a whole labelled file scored once, then sliced, as LIT's data table, metrics and
+confusion-matrix views do.
+
+A file (any accepted input; for aclImdb a split) is scored in chunks with progress and kept by
+(file sha256, split, model sha256), so slicing never scores again. A slice is the conjunction of
+simple filters (true label, right or wrong, confidence band, length band, a word the review
+contains, a column of the file equal to a value); each slice gets its count, accuracy, calibration
+(mean confidence against accuracy, expected calibration error), a confusion matrix whose cells are
+slices too, and a reliability plot. The table shows the slice a page at a time; a row's number
+opens its review in Analyze.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from sentilens.digest import sha256_of
+from sentilens.errors import InputError
+from sentilens.settings import THRESHOLD
+from sentilens.wording import count
+from serve.runtime import SentimentModel
+from serve.scoring import chunks, score_chunk
+from serve.ui_safety import md_literal, user_errors
+from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
+
+PAGE = 50  # rows per page of the table
+KEEP = 4  # scored files kept in memory
+LABELS = {"all": "all", "pos": "positive", "neg": "negative"}
+RESULTS = {"all": "all", "right": "right", "wrong": "wrong"}
+CONFIDENCE = {"all": (0.5, 1.01), "<60%": (0.5, 0.6), "60-80%": (0.6, 0.8), "80-95%": (0.8, 0.95), ">=95%": (0.95, 1.01)}
+LENGTH = {"all": (0, 10**9), "<100 words": (0, 100), "100-300": (100, 300), "300-600": (300, 600), ">=600": (600, 10**9)}
+ORDER = {"wrong and confident first": "wrong", "least confident first": "unsure", "longest first": "long",
+         "file order": "file"}
+TABLE = ["row", "id", "true", "predicted", "P(positive)", "confidence", "right", "words", "text"]
+
+
+@dataclass
+class Scored:
+    """One file, scored: a frame with a row per review (text, label, p, predicted, confidence, right, words
+    and the file's own columns)."""
+
+    name: str
+    frame: pd.DataFrame
+    columns: list[str]  # the file's own columns
+    skipped: int
+
+
+def score_file(model: SentimentModel, path: Path, split: str | None, progress=None) -> Scored:
+    """Every review of ``path`` scored in chunks, ``progress((done, None), desc)`` told as it goes."""
+    bad: list[str] = []
+    rows, probs, extra_names = [], [], {}
+    records = read_upload(path, on_bad_row=lambda where, problem: bad.append(problem))
+    if split:
+        records = (r for r in records if r.split in (None, split))
+    for chunk in chunks(records):
+        scored = score_chunk(model, chunk)
+        for r, p in zip(scored.records, scored.probabilities):
+            extra = dict(r.extra)
+            extra_names.update(dict.fromkeys(extra))
+            rows.append({"id": r.id, "text": r.text, "label": r.label, **extra})
+            probs.append(float(p))
+        if progress is not None:
+            progress((len(rows), None), desc=f"scored {len(rows):,} reviews")
+    if not rows:
+        raise InputError("The file holds no review to score.")
+    frame = pd.DataFrame(rows)
+    frame["p"] = np.array(probs)
+    frame["predicted"] = (frame["p"] >= THRESHOLD).astype(int)
+    frame["confidence"] = np.maximum(frame["p"], 1 - frame["p"])
+    labelled = frame["label"].notna()
+    frame["right"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    frame.loc[labelled, "right"] = frame.loc[labelled, "label"].astype(int) == frame.loc[labelled, "predicted"]
+    frame["words"] = frame["text"].str.split().str.len()
+    return Scored(path.name, frame, [c for c in extra_names if c in frame.columns], len(bad))
+
+
+def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confidence: str = "all",
+           length: str = "all", word: str = "", column: str | None = None, value: str = "") -> pd.Series:
+    """The rows of a slice, as a mask: every filter given must hold."""
+    mask = pd.Series(True, index=frame.index)
+    if label != "all":
+        mask &= frame["label"] == (1 if label == "pos" else 0)
+    if result != "all":
+        mask &= frame["right"].fillna(False) if result == "right" else (frame["right"] == False).fillna(False)  # noqa: E712
+    lo, hi = CONFIDENCE[confidence]
+    mask &= (frame["confidence"] >= lo) & (frame["confidence"] < hi)
+    lo, hi = LENGTH[length]
+    mask &= (frame["words"] >= lo) & (frame["words"] < hi)
+    if word and word.strip():
+        mask &= frame["text"].str.contains(rf"(?<!\w){re.escape(word.strip())}(?!\w)", case=False, regex=True)
+    if column and column in frame.columns and value.strip():
+        mask &= frame[column].astype(str).str.strip().str.lower() == value.strip().lower()
+    return mask
+
+
+def slice_stats(part: pd.DataFrame) -> dict:
+    """Count, accuracy, mean confidence and expected calibration error (10 bins of P(positive)) of a slice."""
+    labelled = part[part["label"].notna()]
+    out = {"count": len(part), "labelled": len(labelled), "accuracy": None, "confidence": None, "ece": None}
+    if len(part):
+        out["confidence"] = float(part["confidence"].mean())
+    if len(labelled):
+        out["accuracy"] = float(labelled["right"].astype(bool).mean())
+        bins = np.minimum((labelled["p"].to_numpy() * 10).astype(int), 9)
+        truth = labelled["label"].astype(int).to_numpy()
+        p = labelled["p"].to_numpy()
+        out["ece"] = float(sum(abs(p[bins == b].mean() - truth[bins == b].mean()) * (bins == b).sum()
+                               for b in range(10) if (bins == b).any()) / len(labelled))
+    return out
+
+
+def reliability(part: pd.DataFrame) -> pd.DataFrame:
+    """The reliability plot's points: per bin of P(positive), its mean and the share truly positive."""
+    labelled = part[part["label"].notna()]
+    rows = []
+    if len(labelled):
+        bins = np.minimum((labelled["p"].to_numpy() * 10).astype(int), 9)
+        truth = labelled["label"].astype(int).to_numpy()
+        p = labelled["p"].to_numpy()
+        for b in range(10):
+            hit = bins == b
+            if hit.any():
+                rows.append([float(p[hit].mean()), float(truth[hit].mean()), "this slice", int(hit.sum())])
+    rows += [[0.0, 0.0, "perfectly calibrated", 0], [1.0, 1.0, "perfectly calibrated", 0]]
+    return pd.DataFrame(rows, columns=["mean P(positive)", "share positive", "series", "reviews"])
+
+
+def confusion(part: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(true label, right/wrong) -> count: the confusion matrix's cells, named as the filters that select them."""
+    labelled = part[part["label"].notna()]
+    out = {}
+    for label, truth in (("pos", 1), ("neg", 0)):
+        rows = labelled[labelled["label"] == truth]
+        out[(label, "right")] = int(rows["right"].astype(bool).sum())
+        out[(label, "wrong")] = len(rows) - out[(label, "right")]
+    return out
+
+
+def ordered(part: pd.DataFrame, order: str) -> pd.DataFrame:
+    how = ORDER[order]
+    if how == "wrong":
+        key = np.where((part["right"] == False).fillna(False), part["confidence"], part["confidence"] - 1)  # noqa: E712
+        return part.iloc[np.argsort(-key, kind="stable")]
+    if how == "unsure":
+        return part.sort_values("confidence", kind="stable")
+    if how == "long":
+        return part.sort_values("words", ascending=False, kind="stable")
+    return part
+
+
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+class DataTab:
+    def __init__(self, model: SentimentModel):
+        self.model = model
+        self._scored: OrderedDict[tuple[str, str, str], Scored] = OrderedDict()
+        self._lock = threading.Lock()
+        self.current: Scored | None = None
+
+    def load(self, file, split: str, progress=gr.Progress()):  # noqa: B008
+        """Score the file (once per file, split and model) and show it whole."""
+        path = uploaded(file)
+        key = (sha256_of(path), split, self.model.sha256)
+        with self._lock:
+            scored = self._scored.get(key)
+        if scored is None:
+            scored = score_file(self.model, path, None if split == "all" else split, progress)
+            with self._lock:
+                self._scored[key] = scored
+                while len(self._scored) > KEEP:
+                    self._scored.popitem(last=False)
+        self.current = scored
+        note = f"Loaded {md_literal(scored.name)}: {count(len(scored.frame), 'review')} scored"
+        if scored.skipped:
+            note += f", {count(scored.skipped, 'row')} skipped (unreadable)"
+        choices = ["(none)", *scored.columns]
+        return (note + ".", gr.update(choices=choices, value="(none)"),
+                *self.view("all", "all", "all", "all", "", "(none)", "", ORDER_DEFAULT, 1))
+
+    def view(self, label, result, confidence, length, word, column, value, order, page):
+        """The slice: its numbers, confusion matrix, reliability plot and one page of its rows."""
+        if self.current is None:
+            raise InputError("Load a labelled file first.")
+        frame = self.current.frame
+        part = frame[select(frame, label, result, confidence, length, word or "",
+                            None if column in (None, "(none)") else column, value or "")]
+        s = slice_stats(part)
+        cells = confusion(part)
+        summary = (f"**Slice: {count(s['count'], 'review')}** of {len(frame):,}. Accuracy **{_share(s['accuracy'])}** "
+                   f"({s['labelled']:,} with a label); mean confidence **{_share(s['confidence'])}**; expected "
+                   f"calibration error **{_share(s['ece'])}** (the gap between confidence and being right, 0 is "
+                   "perfect).")
+        pages = max(1, -(-len(part) // PAGE))
+        page = int(min(max(1, page or 1), pages))
+        shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
+        table = [[int(i) + 1, r["id"], {1: "positive", 0: "negative"}.get(r["label"], ""),
+                  "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
+                  round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
+                  int(r["words"]), " ".join(r["text"].split())[:160]] for i, r in shown.iterrows()]
+        extra = [c for c in self.current.columns if c not in TABLE]
+        for row, (_, r) in zip(table, shown.iterrows()):
+            row += ["" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra]
+        buttons = [gr.update(value=f"{what}: {cells[key]:,}") for key, what in CELLS]
+        return (summary, reliability(part), *buttons, gr.update(value=pd.DataFrame(table, columns=TABLE + extra)),
+                gr.update(value=page, maximum=pages), f"Page {page} of {pages}")
+
+    def open_row(self, row: float | None):
+        """The review of row ``row`` (the table's first column), for Analyze."""
+        if self.current is None:
+            raise InputError("Load a labelled file first.")
+        n = len(self.current.frame)
+        if row is None or not 1 <= row <= n or row != int(row):
+            raise InputError(f"Give a row number from the table's first column (1 to {n:,}).")
+        return gr.Tabs(selected="analyze"), self.current.frame.iloc[int(row) - 1]["text"]
+
+    def render(self, review: gr.Textbox, tabs: gr.Tabs) -> None:
+        """``review``: Analyze's review box and ``tabs`` the app's tabs, for opening a row in Analyze."""
+        private = {"api_visibility": "private"}
+        with gr.Row():
+            upload = gr.File(label="A labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)",
+                             file_types=UPLOAD_TYPES, elem_id="data-upload", height=120, scale=2)
+            with gr.Column(scale=1):
+                split = gr.Radio(["all", "train", "test"], value="test", label="aclImdb split", elem_id="data-split")
+                status = gr.Markdown(elem_id="data-status")
+        with gr.Row():
+            label = gr.Radio([(v, k) for k, v in LABELS.items()], value="all", label="True label", elem_id="data-label")
+            result = gr.Radio([(v, k) for k, v in RESULTS.items()], value="all", label="Model was", elem_id="data-result")
+            confidence = gr.Dropdown(list(CONFIDENCE), value="all", label="Confidence", elem_id="data-confidence")
+            length = gr.Dropdown(list(LENGTH), value="all", label="Length", elem_id="data-length")
+        with gr.Row():
+            word = gr.Textbox(label="Contains the word", elem_id="data-word", max_length=100)
+            column = gr.Dropdown(["(none)"], value="(none)", label="Column of the file", elem_id="data-column")
+            value = gr.Textbox(label="equals", elem_id="data-value", max_length=200)
+            order = gr.Dropdown(list(ORDER), value=ORDER_DEFAULT, label="Order", elem_id="data-order")
+        summary = gr.Markdown(elem_id="data-summary")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                gr.Markdown("**Confusion matrix** (choose a cell to see its reviews)")
+                cells = [gr.Button(what, size="sm", elem_id=f"data-cell-{key[0]}-{key[1]}") for key, what in CELLS]
+            plot = gr.LinePlot(x="mean P(positive)", y="share positive", color="series", x_lim=[0, 1], y_lim=[0, 1],
+                               tooltip=["mean P(positive)", "share positive", "reviews"], height=260, scale=2,
+                               title="Reliability: share truly positive against the mean P(positive), per tenth",
+                               elem_id="data-reliability")
+        with gr.Row():
+            page = gr.Number(value=1, minimum=1, precision=0, label="Page", elem_id="data-page", scale=0, min_width=120)
+            pages = gr.Markdown(elem_id="data-pages")
+        table = gr.Dataframe(interactive=False, wrap=True, elem_id="data-table", max_height=600,
+                             label="Reviews in the slice")
+        with gr.Row():
+            row = gr.Number(label="Row (first column) to open in Analyze", precision=0, minimum=1, elem_id="data-row",
+                            scale=0, min_width=240)
+            open_it = gr.Button("Open in Analyze", elem_id="data-open", scale=0, min_width=160)
+        filters = [label, result, confidence, length, word, column, value, order]
+        outputs = [summary, plot, *cells, table, page, pages]
+        upload.upload(user_errors(self.load), [upload, split], [status, column, *outputs], **private)
+        first_page = gr.Number(value=1, visible=False)
+        for f in (label, result, confidence, length, column, order):
+            f.change(user_errors(self.view), [*filters, first_page], outputs, show_progress="minimal", **private)
+        for f in (word, value):
+            f.submit(user_errors(self.view), [*filters, first_page], outputs, **private)
+        page.submit(user_errors(self.view), [*filters, page], outputs, **private)
+        for button, ((true, res), _) in zip(cells, CELLS):
+            button.click(lambda t=true, r=res: (t, r), None, [label, result], **private)
+        for go in (open_it.click, row.submit):
+            go(user_errors(self.open_row), [row], [tabs, review], **private) \
+                .success(None, None, None, js="() => document.getElementById('analyze').click()", **private)
+
+
+ORDER_DEFAULT = "wrong and confident first"
+CELLS = [(("pos", "right"), "Positive, predicted positive"), (("pos", "wrong"), "Positive, predicted negative"),
+         (("neg", "wrong"), "Negative, predicted positive"), (("neg", "right"), "Negative, predicted negative")]
