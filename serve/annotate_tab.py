@@ -268,7 +268,9 @@ class AnnotateTab:
         return (gr.update(value=hint, visible=bool(hint)), gr.update(visible=not logged_in), *buttons)
 
     def decide(self, label: str, item_id: str, note: str, rationale: str, order: str, typed: str,
-               request: gr.Request):
+               request: gr.Request, passed: list[str] | None = None):
+        """Store the label; the next review comes from the queue, passing over what 'Next' passed in
+        this page (those come back once nothing else is left)."""
         who = self.annotator(typed, request)
         if not item_id:
             raise InputError("There is no review on screen to label; press 'Next review'.")
@@ -281,13 +283,14 @@ class AnnotateTab:
         words = [text[slice(*spans[i])] if spans else tokens[i] for i in picked]
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
                           rationale=words, rationale_tokens=picked)
-        return self.show(self.store.next_item(who, order), who=who)
+        return self.show(self.store.next_item(who, order, exclude=[p for p in passed or [] if p != item_id]), who=who)
 
     def decider(self, label: str):
         """A handler for one label's button (Gradio reads the signature to pass the request)."""
 
-        def handler(item_id: str, note: str, rationale: str, order: str, typed: str, request: gr.Request):
-            return self.decide(label, item_id, note, rationale, order, typed, request)
+        def handler(item_id: str, note: str, rationale: str, order: str, typed: str, passed: list[str] | None,
+                    request: gr.Request):
+            return self.decide(label, item_id, note, rationale, order, typed, request, passed)
 
         handler.__name__ = f"decide_{label}"
         return handler
@@ -331,12 +334,16 @@ class AnnotateTab:
         share = lambda a: "n/a" if a is None else f"{a:.0%}"  # noqa: E731
         left = p["total"] - p["done"]
         text = (f'<progress value="{p["done"]}" max="{max(p["total"], 1)}" aria-label="Reviews done in this queue">'
-                f'</progress> Done **{p["done"]:,} / {p["total"]:,}**, {left:,} left (everyone: '
+                f'</progress> Done **{p["done"]:,} / {p["total"]:,}**, {left:,} left'
+                + (f' (a review is done at {self.store.overlap} labels)' if self.store.overlap > 1 else "")
+                + f' (everyone: '
                 f'{p["labelled"]:,} labelled, {p["skipped"]:,} skipped; agreement with the model: '
                 f'**{share(p["agreement"])}**).')
         if who is None:
             return text + " Type your name to see your own counts."
         m = p["mine"]
+        if "left_for_me" in p:
+            text += f" **{p['left_for_me']:,} left for you.**"
         return (text + f"  \nYou ({md_literal(who)}): **{m['pos']:,} positive, {m['neg']:,} negative, "
                 f"{m['skipped']:,} skipped**; {m['last_hour']:,} in the last hour; your labels agree with the "
                 f"model on **{share(m['agreement'])}**.")
@@ -369,7 +376,7 @@ class AnnotateTab:
         text = gr.HTML("", elem_id="ann-text", js_on_load=asset("review.js"), padding=True)
         item_id = gr.Textbox(visible=False, elem_id="ann-item")
         rationale = gr.Textbox(visible=False, elem_id="ann-rationale")
-        with gr.Row(elem_id="ann-actions"):  # sticky at the bottom of a phone's screen (review.css)
+        with gr.Row(elem_id="ann-actions"):  # fixed at the bottom of a phone's screen (review.css)
             pos = gr.Button("Positive (1)", elem_id="ann-pos", interactive=False)
             neg = gr.Button("Negative (2)", elem_id="ann-neg", interactive=False)
             skip = gr.Button("Skip (3)", elem_id="ann-skip", interactive=False)
@@ -381,10 +388,10 @@ class AnnotateTab:
             export_btn = gr.Button("Export labels", elem_id="ann-export")
             export_file = gr.File(label="Export (download)", interactive=False, elem_id="ann-export-file",
                                   visible=False)
-
         with gr.Accordion("History: your last decisions (choose one to revisit and amend it)", open=False,
                           elem_id="ann-history-box"):
             history = gr.Radio(choices=[], value=None, label="Your last decisions, newest first", elem_id="ann-history")
+        gr.HTML('<div class="sl-bar-space" aria-hidden="true"></div>', padding=False)  # room under the phone's bar
         shown = list(Shown(item_id, text, info_box, progress, note, history))  # what `show` fills, in its order
         private = {"api_visibility": "private"}
         gated = [hint, typed, pos, neg, skip, undo, nxt]
@@ -393,7 +400,7 @@ class AnnotateTab:
         order.input(user_errors(self.reorder), [order, typed], shown, **private)  # a person's choice, not a restore
         order.change(lambda chosen: chosen, [order], [saved_order], show_progress="hidden", **private)
         for button, label in zip((pos, neg, skip), LABELS):
-            button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed], shown,
+            button.click(user_errors(self.decider(label)), [item_id, note, rationale, order, typed, passed], shown,
                          js=READ_RATIONALE, **private)
         undo.click(user_errors(self.undo), [order, typed], shown, **private)
         history.input(user_errors(self.revisit), [history, typed], shown, **private)

@@ -325,6 +325,12 @@ class AnnotationStore:
                                    decisions d WHERE d.item_id = i.item_id AND d.undone = 0 AND d.adjudicated = 1)""",
                               (self.overlap,)).fetchone()[0]
         out = {"total": total, "done": done, **_counts([(lab, s) for lab, s in rows])}
+        if annotator is not None and self.overlap > 1:  # what the queue still holds for this annotator
+            with self._connect() as db:
+                out["left_for_me"] = db.execute(
+                    f"""SELECT COUNT(*) FROM items i WHERE {VOTERS} < ? AND NOT EXISTS (SELECT 1 FROM decisions d
+                        WHERE d.item_id = i.item_id AND d.undone = 0 AND (d.annotator = ? OR d.adjudicated = 1))""",
+                    (self.overlap, annotator)).fetchone()[0]
         if annotator is not None:
             hour_ago = (time.time() if now is None else now) - 3600
             out["mine"] = {**_counts([(lab, s) for lab, s, _ in own]),

@@ -18,7 +18,6 @@ import gradio as gr
 from explain.concordance import concordance
 from explain.methods import DEFAULT_METHOD, METHODS
 from explain.neighbours import Neighbours
-from sentilens.errors import InputError
 from sentilens.wording import count
 from serve import model_card
 from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
@@ -30,7 +29,7 @@ from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.data_tab import DataTab
 from serve.team_tab import TeamTab
-from serve.ui_safety import md_literal, user_errors
+from serve.ui_safety import md_literal, user_errors, warn
 from serve.whatif import COLUMNS as WHATIF_COLUMNS, what_if
 
 # Our own example reviews. The last two use exactly the same words in a different order.
@@ -137,7 +136,8 @@ class AnalyzeHandlers:
     def two_methods(self, text: str, a: str, b: str) -> tuple[str, str, str]:
         """Two methods on one review, side by side, with how far they agree (explain.concordance)."""
         if a == b:
-            raise InputError("Choose two different methods to compare.")
+            warn("Choose two different methods to compare.")
+            return gr.skip(), gr.skip(), gr.skip()
         ea, eb = self._explained(text, a), self._explained(text, b)
         c = concordance(ea.attribution.scores, eb.attribution.scores)
         words = ea.attribution.tokens
@@ -246,6 +246,7 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
     rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
     for trigger in (analyze.click, review.submit, examples.load_input_event.then):
         trigger(lambda text: text, [review], [whatif_text], **PRIVATE)  # the what-if starts from the review
+        trigger(lambda: ("", "", ""), None, [agreement, side_a, side_b], **PRIVATE)  # an old comparison goes
     whatif_score.click(user_errors(h.what_if), [review, whatif_text, method],
                        [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
     two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,

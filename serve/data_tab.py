@@ -8,6 +8,9 @@ contains, a column of the file equal to a value); each slice gets its count, acc
 (mean confidence against accuracy, expected calibration error), a confusion matrix whose cells are
 slices too, and a reliability plot. The table shows the slice a page at a time; a row's number
 opens its review in Analyze.
+
+pandas (which comes with gradio) is imported by the functions that use it: the serving path loads
+only numpy, onnxruntime, gradio and tqdm when it starts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 
 from sentilens.digest import sha256_of
 from sentilens.errors import InputError
@@ -48,13 +50,15 @@ class Scored:
     and the file's own columns)."""
 
     name: str
-    frame: pd.DataFrame
+    frame: "pd.DataFrame"  # noqa: F821 - pandas is imported where it is used
     columns: list[str]  # the file's own columns
     skipped: int
 
 
 def score_file(model: SentimentModel, path: Path, split: str | None, progress=None) -> Scored:
     """Every review of ``path`` scored in chunks, ``progress((done, None), desc)`` told as it goes."""
+    import pandas as pd
+
     bad: list[str] = []
     rows, probs, extra_names = [], [], {}
     records = read_upload(path, on_bad_row=lambda where, problem: bad.append(problem))
@@ -85,6 +89,8 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
 def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confidence: str = "all",
            length: str = "all", word: str = "", column: str | None = None, value: str = "") -> pd.Series:
     """The rows of a slice, as a mask: every filter given must hold."""
+    import pandas as pd
+
     mask = pd.Series(True, index=frame.index)
     if label != "all":
         mask &= frame["label"] == (1 if label == "pos" else 0)
@@ -119,6 +125,8 @@ def slice_stats(part: pd.DataFrame) -> dict:
 
 def reliability(part: pd.DataFrame) -> pd.DataFrame:
     """The reliability plot's points: per bin of P(positive), its mean and the share truly positive."""
+    import pandas as pd
+
     labelled = part[part["label"].notna()]
     rows = []
     if len(labelled):
@@ -189,6 +197,8 @@ class DataTab:
 
     def view(self, label, result, confidence, length, word, column, value, order, page):
         """The slice: its numbers, confusion matrix, reliability plot and one page of its rows."""
+        import pandas as pd
+
         if self.current is None:
             raise InputError("Load a labelled file first.")
         frame = self.current.frame

@@ -18,7 +18,7 @@ from serve.annotations import AnnotationStore
 from serve.analysis import explain
 from serve.review_view import asset, explained_html
 from serve.runtime import SentimentModel
-from serve.ui_safety import info, md_literal, user_errors
+from serve.ui_safety import info, md_literal, user_errors, warn
 
 PAIR_COLUMNS = ["Annotator A", "Annotator B", "Reviews both labelled", "Cohen's kappa"]
 PEOPLE_COLUMNS = ["Annotator", "Votes", "Positive", "Negative", "Skipped", "Matches the others", "Compared"]
@@ -39,11 +39,12 @@ class TeamTab:
         """The agreement text and tables, and the disputed reviews to choose from."""
         t = team_agreement(self.store.votes())
         disputes = self.store.disagreements()
-        text = (f"Overlap: each review goes to up to **{self.store.overlap}** "
-                f"{'annotator' if self.store.overlap == 1 else 'annotators'}. "
-                f"Krippendorff's alpha (nominal, everyone): **{_number(t['alpha'])}** over "
-                f"{count(t['reviews'], 'review')} with two or more labels. "
-                f"{count(len(disputes), 'review')} to settle.")
+        text = (f"Overlap: each review goes to up to **{self.store.overlap}** annotators. "
+                if self.store.overlap > 1 else
+                "No overlap: each review goes to one annotator (start the app with `--overlap 2` to have reviews "
+                "labelled twice and measure agreement; a review labelled again by someone else counts too). ")
+        text += (f"Krippendorff's alpha (nominal, everyone): **{_number(t['alpha'])}** over "
+                 f"{count(t['reviews'], 'review')} with two or more labels. {count(len(disputes), 'review')} to settle.")
         if t["alpha"] is None:
             text += " (Alpha needs reviews labelled by two annotators, with both labels in use.)"
         pairs = [[p["a"], p["b"], p["reviews"], _number(p["kappa"])] for p in t["pairs"]]
@@ -71,12 +72,12 @@ class TeamTab:
     def settle(self, label: str):
         def handler(item_id: str | None, lead: str, request: gr.Request):
             who = getattr(request, "username", None) or (lead or "").strip()
-            if not who:
-                raise InputError("Type your name as the lead first: the settled label is recorded under it.")
-            if len(who) > 64:
-                raise InputError("Keep the lead's name under 64 characters.")
-            if not item_id:
-                raise InputError("Choose a review to settle first.")
+            problem = ("Choose a review to settle first." if not item_id else
+                       "Type your name as the lead first: the settled label is recorded under it." if not who else
+                       "Keep the lead's name under 64 characters." if len(who) > 64 else None)
+            if problem:
+                warn(problem)
+                return (gr.skip(),) * 6
             try:
                 self.store.decide(item_id, label, who, self.model.sha256, adjudicated=True)
             except KeyError:
@@ -104,8 +105,8 @@ class TeamTab:
                 votes = gr.Markdown(elem_id="team-votes")
                 lead = gr.Textbox(label="Lead (your name)", max_length=64, elem_id="team-lead")
                 with gr.Row():
-                    pos = gr.Button("Settle as positive", elem_id="team-pos", variant="primary")
-                    neg = gr.Button("Settle as negative", elem_id="team-neg", variant="primary")
+                    pos = gr.Button("Settle as positive", elem_id="team-pos")  # the app's blue and red (palette.py)
+                    neg = gr.Button("Settle as negative", elem_id="team-neg")
             with gr.Column(scale=2):
                 review = gr.HTML("", elem_id="team-review", js_on_load=asset("review.js"), padding=True)
         outputs = [summary, pairs, people, pick, votes, review]

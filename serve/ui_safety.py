@@ -41,6 +41,12 @@ def info(message: str) -> None:
     gr.Info(as_html_text(message))
 
 
+def warn(message: str) -> None:
+    """A missing choice the person can simply make: said in a toast, with every output left as it was
+    (an error would mark each output of the event as failed)."""
+    gr.Warning(as_html_text(message))
+
+
 def user_errors(fn):
     """``SentilensError`` -> its message (escaped); anything unexpected -> a short notice, traceback to the log."""
 

@@ -285,9 +285,15 @@ def test_what_if_a_word_is_negated_or_dropped_or_the_review_edited(page):
     wait(browser, lambda d: "loved" not in box.get_attribute("value") and "loved (removed)" in text_of(d, "#whatif-changes"))
     # by hand
     box.clear()
-    box.send_keys("Dreadful.")
+    box.send_keys("Dreadful. The plot is not good.")
     browser.find_element(By.ID, "whatif-score").click()
     wait(browser, lambda d: "dreadful (added)" in text_of(d, "#whatif-changes"))
+    # negating a "not" takes it away rather than doubling it
+    wait(browser, lambda d: any(w.text == "not" for w in words(d, "#whatif-review")))
+    next(w for w in words(browser, "#whatif-review") if w.text == "not").click()
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "#whatif-review .sl-whatif") if b.text == "Negate it").click()
+    wait(browser, lambda d: box.get_attribute("value") == "Dreadful. The plot is good.")
+    wait(browser, lambda d: "not (removed)" in text_of(d, "#whatif-changes"))  # scored: nothing still drawing
     wait(browser, settled)
     axe(browser, "analyze, what if")
     browser.find_element(By.CSS_SELECTOR, "#whatif-box button").click()  # closed again for the tests after
@@ -400,7 +406,7 @@ def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
         assert -1 <= left and right <= 391, (word.text, left, right)
     next(w for w in words(browser) if w.text == "superb").click()
     panel = browser.find_element(By.CSS_SELECTOR, "#result .sl-nb")
-    assert panel.is_displayed() and 0 <= rect(browser, panel)["top"] and rect(browser, panel)["bottom"] <= 844
+    assert panel.is_displayed() and 0 <= rect(browser, panel)["top"] and rect(browser, panel)["bottom"] <= 845  # (sub-pixel rounding)
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     shot(browser, "analyze-phone")
     axe(browser, "analyze at 390x844")
@@ -532,11 +538,32 @@ def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
         assert [lab for _, lab, _ in labels] == [{"1": "pos", "2": "neg", "3": "skip"}[k] for k in keys]
         assert labels[-1][2] == "meh3"
         assert not [t for t in browser.find_elements(By.CSS_SELECTOR, ".toast-body") if t.is_displayed()]  # no error
-        # n moves on without a label
+        # n moves on without a label, and the review passed over does not come straight back after a label
         before = text_of(browser, "#ann-info")
         ActionChains(browser).send_keys("n").perform()
         wait(browser, lambda d: text_of(d, "#ann-info") != before)
         assert decided() == 20
+        after_next = text_of(browser, "#ann-info")
+        ActionChains(browser).send_keys("1").perform()
+        wait(browser, lambda d: decided() == 21 and text_of(d, "#ann-info") != after_next)
+        assert text_of(browser, "#ann-info") != before
+
+    # a review with no word at all: Enter in the name still leaves the name box, and 1 labels it
+    src = tmp_path / "emoji.jsonl"
+    src.write_text(json.dumps({"id": "e1", "text": "\U0001F60D\U0001F525\U0001F37F"}) + "\n")
+    db = tmp_path / "emoji.sqlite3"
+    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server2.log") as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        name_box(browser).clear()
+        name_box(browser).click()
+        ActionChains(browser).send_keys("ivy", Keys.ENTER).perform()
+        wait(browser, lambda d: "Item" in text_of(d, "#ann-info") and d.find_element(By.ID, "ann-pos").is_enabled())
+        wait(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "ann-pos")  # no word: the button
+        ActionChains(browser).send_keys("1").perform()
+        wait(browser, lambda d: sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 1)
+        assert name_box(browser).get_attribute("value") == "ivy"
+        assert sqlite3.connect(db).execute("SELECT annotator, label FROM decisions").fetchall() == [("ivy", "pos")]
 
 
 def test_guidelines_and_the_files_own_columns_are_shown_while_annotating(browser, tmp_path):

@@ -23,7 +23,8 @@
     const until = Date.now() + 5000;
     const tick = () => {
       if (document.activeElement !== from && document.activeElement !== document.body) return;
-      const ready = document.querySelector("#ann-text .sl-tok") && !document.getElementById("ann-pos")?.disabled;
+      // a review on screen (one with no word has no word to focus: the label buttons take it)
+      const ready = document.querySelector("#ann-text [data-item]") && !document.getElementById("ann-pos")?.disabled;
       if (ready && focusReview()) return;
       if (Date.now() < until) setTimeout(tick, 50);
     };
@@ -60,7 +61,11 @@
       return;
     }
     if (typing(t)) {
-      if (e.key === "Enter" && t.closest && t.closest("#ann-name")) focusReviewOnceShown(t);
+      if (e.key === "Enter" && t.closest && t.closest("#ann-name")) {
+        e.preventDefault();  // no new line in the name
+        t.blur();  // and the next key can never land in it, whatever the review holds
+        focusReviewOnceShown(document.body);
+      }
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
