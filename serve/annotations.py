@@ -134,9 +134,11 @@ def _counts(decided: list[tuple[str, float]]) -> dict:
 
 
 MAX_OVERLAP = 20
-# how many different annotators have a live vote on review i (a lead's adjudication is not a vote)
-VOTERS = ("(SELECT COUNT(DISTINCT d.annotator) FROM decisions d WHERE d.item_id = i.item_id AND d.undone = 0 "
-          "AND d.adjudicated = 0)")
+# Per decided review, counted in one grouped pass: n, how many different annotators have a live vote (a
+# lead's adjudication is not a vote); mine, whether :who has one; settled, whether a lead settled it.
+VOTES = """v AS (SELECT item_id, COUNT(DISTINCT CASE WHEN adjudicated = 0 THEN annotator END) AS n,
+                        MAX(annotator = :who AND adjudicated = 0) AS mine, MAX(adjudicated) AS settled
+                 FROM decisions WHERE undone = 0 GROUP BY item_id)"""
 
 
 class AnnotationStore:
@@ -223,19 +225,18 @@ class AnnotationStore:
             # and others' holds; reviews that already have votes first (so they reach their k sooner).
             # (votes and holds are counted once per review in two grouped passes, not once per candidate row)
             row = db.execute(
-                f"""WITH v AS (SELECT item_id, COUNT(DISTINCT CASE WHEN adjudicated = 0 THEN annotator END) AS n,
-                                      MAX(annotator = ? AND adjudicated = 0) AS mine, MAX(adjudicated) AS settled
-                               FROM decisions WHERE undone = 0 GROUP BY item_id),
-                         h AS (SELECT item_id, SUM(annotator != ? AND expires > ?) AS others, SUM(annotator = ?) AS own
+                f"""WITH {VOTES},
+                         h AS (SELECT item_id, SUM(annotator != :who AND expires > :now) AS others,
+                                      SUM(annotator = :who) AS own
                                FROM leases GROUP BY item_id)
                     SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra
                     FROM items i LEFT JOIN v ON v.item_id = i.item_id LEFT JOIN h ON h.item_id = i.item_id
                     WHERE COALESCE(v.mine, 0) = 0 AND COALESCE(v.settled, 0) = 0
-                      AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < ?
-                      AND i.item_id NOT IN (SELECT value FROM json_each(?))
+                      AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < :k
+                      AND i.item_id NOT IN (SELECT value FROM json_each(:exclude))
                     ORDER BY COALESCE(h.own, 0) DESC, COALESCE(v.n, 0) DESC, {rank}, i.position
                     LIMIT 1""",
-                (annotator, annotator, now, annotator, self.overlap, json.dumps(exclude)),
+                {"who": annotator, "now": now, "k": self.overlap, "exclude": json.dumps(exclude)},
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
@@ -321,16 +322,14 @@ class AnnotationStore:
                                           WHERE item_id = d.item_id AND annotator = d.annotator AND undone = 0
                                             AND adjudicated = 0)""",
                 (annotator,)).fetchall()
-            done = db.execute(f"""SELECT COUNT(*) FROM items i WHERE {VOTERS} >= ? OR EXISTS (SELECT 1 FROM
-                                   decisions d WHERE d.item_id = i.item_id AND d.undone = 0 AND d.adjudicated = 1)""",
-                              (self.overlap,)).fetchone()[0]
+            # done: k votes or settled; closed to this annotator: that, or their own vote on it
+            done, closed = db.execute(
+                f"""WITH {VOTES} SELECT COALESCE(SUM(n >= :k OR settled), 0),
+                                        COALESCE(SUM(n >= :k OR settled OR mine), 0) FROM v""",
+                {"who": annotator, "k": self.overlap}).fetchone()
         out = {"total": total, "done": done, **_counts([(lab, s) for lab, s in rows])}
         if annotator is not None and self.overlap > 1:  # what the queue still holds for this annotator
-            with self._connect() as db:
-                out["left_for_me"] = db.execute(
-                    f"""SELECT COUNT(*) FROM items i WHERE {VOTERS} < ? AND NOT EXISTS (SELECT 1 FROM decisions d
-                        WHERE d.item_id = i.item_id AND d.undone = 0 AND (d.annotator = ? OR d.adjudicated = 1))""",
-                    (self.overlap, annotator)).fetchone()[0]
+            out["left_for_me"] = total - closed
         if annotator is not None:
             hour_ago = (time.time() if now is None else now) - 3600
             out["mine"] = {**_counts([(lab, s) for lab, s, _ in own]),
