@@ -139,6 +139,10 @@ MAX_OVERLAP = 20
 VOTES = """v AS (SELECT item_id, COUNT(DISTINCT CASE WHEN adjudicated = 0 THEN annotator END) AS n,
                         MAX(annotator = :who AND adjudicated = 0) AS mine, MAX(adjudicated) AS settled
                  FROM decisions WHERE undone = 0 GROUP BY item_id)"""
+# decision d is its annotator's latest live vote on its review (what counts as their label there)
+LATEST_VOTE = """d.undone = 0 AND d.adjudicated = 0
+                 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
+                                      AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)"""
 
 
 class AnnotationStore:
@@ -316,11 +320,7 @@ class AnnotationStore:
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)""").fetchall()
             own = [] if annotator is None else db.execute(
-                """SELECT d.label, d.model_score, d.created_at FROM decisions d
-                   WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0
-                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
-                                          WHERE item_id = d.item_id AND annotator = d.annotator AND undone = 0
-                                            AND adjudicated = 0)""",
+                f"SELECT d.label, d.model_score, d.created_at FROM decisions d WHERE d.annotator = ? AND {LATEST_VOTE}",
                 (annotator,)).fetchall()
             # done: k votes or settled; closed to this annotator: that, or their own vote on it
             done, closed = db.execute(
@@ -341,12 +341,8 @@ class AnnotationStore:
         """Every decided review's live votes: item_id -> {annotator: their latest label} (skips included;
         a lead's adjudication is not a vote)."""
         with self._connect() as db:
-            rows = db.execute(
-                """SELECT d.item_id, d.annotator, d.label FROM decisions d
-                   WHERE d.undone = 0 AND d.adjudicated = 0
-                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
-                                          AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)
-                   ORDER BY d.decision_id""").fetchall()
+            rows = db.execute(f"SELECT d.item_id, d.annotator, d.label FROM decisions d WHERE {LATEST_VOTE} "
+                              "ORDER BY d.decision_id").fetchall()
         out: dict[str, dict[str, str]] = {}
         for item_id, who, label in rows:
             out.setdefault(item_id, {})[who] = label
@@ -370,11 +366,9 @@ class AnnotationStore:
         rationale token positions), to revisit and amend (a new decision supersedes; history is kept)."""
         with self._connect() as db:
             rows = db.execute(
-                """SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra, d.label, d.note, d.rationale_tokens
+                f"""SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra, d.label, d.note, d.rationale_tokens
                    FROM decisions d JOIN items i ON i.item_id = d.item_id
-                   WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0
-                     AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
-                                          AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)
+                   WHERE d.annotator = ? AND {LATEST_VOTE}
                    ORDER BY d.decision_id DESC LIMIT ?""", (annotator, int(n))).fetchall()
         return [(_item(r[:5]), r[5], r[6], json.loads(r[7])) for r in rows]
 
@@ -425,9 +419,9 @@ class AnnotationStore:
         path = Path(path)
         jsonl = path.suffix.lower() == ".jsonl"
         rows = []
+        as_json = (lambda v: v) if jsonl else (lambda v: json.dumps(v, ensure_ascii=False))  # noqa: E731
         for r in self.current_labels():
             unsettled = r["label"] in ("skip", "disputed")
-            as_list = (lambda v: v) if jsonl else (lambda v: json.dumps(v, ensure_ascii=False))  # noqa: E731
             rows.append(r | {
                 "source_id": source_id(r["id"]),
                 "label": ("" if not jsonl else None) if unsettled else int(r["label"] == "pos"),
@@ -435,7 +429,7 @@ class AnnotationStore:
                 "created_at": iso_time(r["created_at"]),
                 "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
                 "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
-                "votes": as_list(r["votes"]),
+                "votes": as_json(r["votes"]),
                 "adjudicated": r["adjudicated"] or ("" if not jsonl else None),
             })
         columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score",
