@@ -26,7 +26,7 @@ from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
 from sentilens.wording import count
 from serve.analysis import MAX_CHARS
-from serve.annotations import LABELS, ORDERS, AnnotationStore, Item
+from serve.annotations import LABELS, ORDERS, AnnotationStore, Item, source_id
 from serve.review_view import asset, review_html
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
@@ -208,7 +208,7 @@ class AnnotateTab:
         """The annotator's last decisions as the History list's choices (nothing chosen)."""
         if who is None:
             return gr.skip()
-        choices = [(f"{LABEL_NAMES[label].capitalize()}: {item.item_id.rsplit('#', 1)[-1]} - "
+        choices = [(f"{LABEL_NAMES[label].capitalize()}: {source_id(item.item_id)} - "
                     f"{' '.join(item.text.split()[:8])}", item.item_id)
                    for item, label, _, _ in self.store.recent(who, HISTORY)]
         return gr.update(choices=choices, value=None)

@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -493,6 +494,21 @@ def name_box(browser):
     return browser.find_element(By.CSS_SELECTOR, "#ann-name input, #ann-name textarea")
 
 
+def queue_csv(path, texts, prefix):
+    """A file of our own reviews to annotate: ids PREFIX0, PREFIX1, ..., no labels."""
+    path.write_text("id,text,label\n" + "\n".join(f'{prefix}{i},"{t}",' for i, t in enumerate(texts)) + "\n")
+    return path
+
+
+@contextmanager
+def annotating(browser, src, db, *options, log):
+    """The app queueing ``src`` into the database ``db`` (more ``options`` for serve), open on Annotate."""
+    with Server("--db", str(db), "--annotate", str(src), *options, log=log) as server:
+        browser.get(server.url)
+        open_tab(browser, "Annotate")
+        yield server
+
+
 def pressed(browser):
     return [int(w.get_attribute("data-i")) for w in words(browser, "#ann-text") if w.get_attribute("aria-pressed") == "true"]
 
@@ -502,14 +518,11 @@ def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
     error appears, every label lands; ? lists the keys and Esc closes it; e goes to the note and Esc
     comes back out of it, so the next key labels again."""
     src = tmp_path / "many.csv"
-    rows = [f'k{i},"{REVIEWS[i % len(REVIEWS)]} (copy {i})",' for i in range(24)]
-    src.write_text("id,text,label\n" + "\n".join(rows) + "\n")
+    queue_csv(src, [f"{REVIEWS[i % len(REVIEWS)]} (copy {i})" for i in range(24)], "k")
     db = tmp_path / "db.sqlite3"
     viewport(browser, 1366, 900)
     decided = lambda: sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0]  # noqa: E731
-    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, db, log=tmp_path / "server.log"):
         name_box(browser).click()
         ActionChains(browser).send_keys("dave", Keys.ENTER).perform()
         wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
@@ -552,9 +565,7 @@ def test_annotate_twenty_reviews_with_the_keyboard_alone(browser, tmp_path):
     src = tmp_path / "emoji.jsonl"
     src.write_text(json.dumps({"id": "e1", "text": "\U0001F60D\U0001F525\U0001F37F"}) + "\n")
     db = tmp_path / "emoji.sqlite3"
-    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server2.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, db, log=tmp_path / "server2.log"):
         name_box(browser).clear()
         name_box(browser).click()
         ActionChains(browser).send_keys("ivy", Keys.ENTER).perform()
@@ -575,10 +586,7 @@ def test_guidelines_and_the_files_own_columns_are_shown_while_annotating(browser
     src = tmp_path / "meta.csv"
     src.write_text('id,text,label,genre,year\ng1,"' + REVIEWS[0] + '",,drama,2001\n')
     viewport(browser, 1366, 900)
-    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), "--guidelines", str(rules),
-                log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, tmp_path / "db.sqlite3", "--guidelines", str(rules), log=tmp_path / "server.log"):
         panel = browser.find_element(By.ID, "ann-guidelines")
         assert panel.is_displayed() and "House rules" in panel.text
         assert panel.find_element(By.TAG_NAME, "strong").text == "Sarcasm"
@@ -596,9 +604,7 @@ def test_a_rationale_drag_works_from_any_pixel_of_a_word_or_the_gap_before_it(br
     src = tmp_path / "drag.csv"
     src.write_text("id,text,label\nd1,\"" + REVIEWS[0] + "\",\n")
     viewport(browser, 1366, 900)
-    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, tmp_path / "db.sqlite3", log=tmp_path / "server.log"):
         name_box(browser).send_keys("dora\n")
         wait(browser, lambda d: words(d, "#ann-text"))
         w = words(browser, "#ann-text")
@@ -626,12 +632,10 @@ def test_history_revisits_a_decision_and_a_new_label_supersedes_it(browser, tmp_
     from serve.annotations import AnnotationStore
 
     src = tmp_path / "hist.csv"
-    src.write_text("id,text,label\n" + "\n".join(f'h{i},"{r}",' for i, r in enumerate(REVIEWS)) + "\n")
+    queue_csv(src, REVIEWS, "h")
     db = tmp_path / "db.sqlite3"
     viewport(browser, 1366, 900)
-    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, db, log=tmp_path / "server.log"):
         name_box(browser).send_keys("hana\n")
         wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
         first = text_of(browser, "#ann-info").split("#")[1].split(":")[0]
@@ -666,9 +670,7 @@ def test_annotate_shows_the_whole_review_and_marks_what_the_model_read_on_reques
     src = tmp_path / "long.jsonl"
     src.write_text(json.dumps({"id": "long1", "text": LONG}) + "\n")
     viewport(browser, 1366, 900)
-    with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, tmp_path / "db.sqlite3", log=tmp_path / "server.log"):
         name_box(browser).send_keys("lena\n")
         wait(browser, lambda d: "Item" in text_of(d, "#ann-info"))
         shown = [w for w in words(browser, "#ann-text") if w.is_displayed()]
@@ -686,12 +688,10 @@ def test_on_a_phone_the_review_and_the_label_buttons_are_seen_together(browser, 
     """Issue 20.2: at 390x844 the label bar stays at the bottom of the screen and each new review starts at
     the top, so no item needs scrolling to be read and labelled."""
     src = tmp_path / "phone.csv"  # reviews longer than a phone's screen
-    src.write_text("id,text,label\n" + "\n".join(f'p{i},"{" ".join([r] * 12)}",' for i, r in enumerate(REVIEWS)) + "\n")
+    queue_csv(src, [" ".join([r] * 12) for r in REVIEWS], "p")
     viewport(browser, 390, 844)
     try:
-        with Server("--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src), log=tmp_path / "server.log") as server:
-            browser.get(server.url)
-            open_tab(browser, "Annotate")
+        with annotating(browser, src, tmp_path / "db.sqlite3", log=tmp_path / "server.log"):
             name_box(browser).click()
             ActionChains(browser).send_keys("pia", Keys.ENTER).perform()
             for n in range(2):
@@ -720,12 +720,10 @@ def test_two_annotators_with_overlap_2_and_a_lead_settling_their_disagreement(br
     from serve.annotations import AnnotationStore
 
     src = tmp_path / "team.csv"
-    src.write_text("id,text,label\n" + "\n".join(f'r{i},"{r}",' for i, r in enumerate(REVIEWS[:3])) + "\n")
+    queue_csv(src, REVIEWS[:3], "r")
     db = tmp_path / "db.sqlite3"
     viewport(browser, 1366, 900)
-    with Server("--db", str(db), "--annotate", str(src), "--overlap", "2", log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, db, "--overlap", "2", log=tmp_path / "server.log") as server:
         name_box(browser).click()
         ActionChains(browser).send_keys("alice", Keys.ENTER).perform()
         wait(browser, lambda d: "sl-tok" in (d.switch_to.active_element.get_attribute("class") or ""))
@@ -780,12 +778,10 @@ def test_two_annotators_with_overlap_2_and_a_lead_settling_their_disagreement(br
 
 def test_annotate_as_a_labeller_would(browser, tmp_path):
     src = tmp_path / "to_label.csv"
-    src.write_text("id,text,label\n" + "\n".join(f'r{i},"{r}",' for i, r in enumerate(REVIEWS)) + "\n")
+    queue_csv(src, REVIEWS, "r")
     db = tmp_path / "db.sqlite3"
     viewport(browser, 1366, 900)
-    with Server("--db", str(db), "--annotate", str(src), log=tmp_path / "server.log") as server:
-        browser.get(server.url)
-        open_tab(browser, "Annotate")
+    with annotating(browser, src, db, log=tmp_path / "server.log") as server:
         # the page says a name is needed, and the buttons wait for it
         assert "Type your name" in text_of(browser, "#ann-hint")
         assert not browser.find_element(By.ID, "ann-pos").is_enabled()
