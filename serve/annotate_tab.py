@@ -34,9 +34,6 @@ from serve.api_docs import client_call, describe
 from serve.ui_safety import info, md_literal, user_errors
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
-# for the page head: Annotate's keys, and names for Gradio's upload buttons that match what they show
-SHORTCUTS = "".join(f"<script>\n{asset(name)}</script>\n" for name in ("shortcuts.js", "drafts.js", "upload_names.js"))
-
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
                  progress=None) -> str:

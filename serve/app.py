@@ -22,7 +22,6 @@ from sentilens.wording import count
 from serve import model_card
 from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
 from serve.api_docs import client_call, describe
-from serve.annotate_tab import SHORTCUTS
 from serve.uploads import MAX_UPLOAD_BYTES
 from serve.palette import css as palette_css
 from serve.review_view import asset, explained_html
@@ -45,7 +44,11 @@ TITLE = "sentilens"
 # of them (or of huge reviews) waits there and never holds up /predict's workers.
 EXPLAIN_QUEUE = {"concurrency_id": "explain", "concurrency_limit": 2}
 PRIVATE = {"api_visibility": "private"}
-SCROLL_TO_RESULT = asset("scroll_to_result.js")  # on a narrow screen, bring the result into view
+SCROLL_TO_RESULT = asset("scroll_to_result.js")
+# for the page head: Annotate's keys and drafts, names for Gradio's upload buttons that match what they
+# show, Analyze's what-if edits
+HEAD = "".join(f"<script>\n{asset(name)}</script>\n" for name in ("shortcuts.js", "drafts.js", "upload_names.js",
+                                                                 "whatif.js"))  # on a narrow screen, bring the result into view
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -58,7 +61,7 @@ def launch_options(host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ())
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     hosts = [*LOOPBACK_NAMES, *allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
-    return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": SHORTCUTS + f"<script>\n{asset('whatif.js')}</script>\n",
+    return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": HEAD,
             "css": palette_css() + asset("review.css"), "theme": theme(),
             "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}}
 
@@ -130,7 +133,7 @@ class AnalyzeHandlers:
 
     def what_if(self, original: str, edited: str, method: str):
         """The edited review scored and explained against the review as it is in the box above."""
-        summary, page, rows = what_if(self.model, original, edited, method)
+        summary, page, rows = what_if(self._explained(original, method), self._explained(edited, method), method)
         return summary, page, gr.update(value=rows, visible=bool(rows))
 
     def two_methods(self, text: str, a: str, b: str) -> tuple[str, str, str]:
@@ -241,12 +244,11 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
         # scrolled once the plot and tables below it are in: before, a short page cannot bring it to the top
         event.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE) \
             .success(None, None, None, js=SCROLL_TO_RESULT, **PRIVATE)
+        trigger(lambda text: text, [review], [whatif_text], **PRIVATE)  # the what-if starts from the review
+        trigger(lambda: ("", "", ""), None, [agreement, side_a, side_b], **PRIVATE)  # an old comparison goes
     rerun = method.change(user_errors(h.rerun), [review, method], [result], **EXPLAIN_QUEUE, **PRIVATE)
     rerun.failure(h.cleared, None, outputs, **PRIVATE)
     rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
-    for trigger in (analyze.click, review.submit, examples.load_input_event.then):
-        trigger(lambda text: text, [review], [whatif_text], **PRIVATE)  # the what-if starts from the review
-        trigger(lambda: ("", "", ""), None, [agreement, side_a, side_b], **PRIVATE)  # an old comparison goes
     whatif_score.click(user_errors(h.what_if), [review, whatif_text, method],
                        [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
     two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,

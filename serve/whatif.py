@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 
-from serve.analysis import Explained, explain
+from serve.analysis import Explained
 from serve.review_view import explained_html
 
 COLUMNS = ["word", "before", "after", "change"]
@@ -42,16 +42,16 @@ def changes(before: Explained, after: Explained) -> list[list[str]]:
     return [r for _, r in rows[:ROWS]]
 
 
-def what_if(model, original: str, edited: str, method: str) -> tuple[str, str, list[list[str]]]:
-    """(summary, the edited review coloured, the table of word changes) for ``edited`` against ``original``."""
-    before, after = explain(model, original, method), explain(model, edited, method)
+def what_if(before: Explained, after: Explained, method: str) -> tuple[str, str, list[list[str]]]:
+    """(summary, the edited review coloured, the table of word changes) for the explanation of the edited
+    review ``after`` against ``before`` (both by ``method``; Analyze passes the ones it keeps)."""
     p, q = before.attribution.probability, after.attribution.probability
     moved = "no change" if p == q else f"{(q - p) * 100:+.1f} points"
     flipped = (p >= 0.5) != (q >= 0.5)
     units = "points of P(positive)" if before.attribution.space == "probability" else "logit units"
     summary = (f"P(positive) **{p:.1%} → {q:.1%}** ({moved})"
                + (f": the verdict flips to **{'positive' if q >= 0.5 else 'negative'}**." if flipped else ".")
-               + (" The edit is the review as analysed." if original == edited else "")
+               + (" The edit is the review as analysed." if before.text == after.text else "")
                + f" Contributions below are in {units}.")
     return summary, explained_html(after, method), changes(before, after)
 

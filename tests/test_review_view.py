@@ -236,6 +236,7 @@ def test_each_words_span_is_where_it_is_written_and_what_if_pairs_the_words(mode
     what-if table pairs the words that stayed and lists dropped and added ones (serve/whatif.py)."""
     import re
 
+    from serve.analysis import explain
     from serve.whatif import what_if
 
     text = "What a film!\n\nThe cast is <b>superb</b>, I LOVED it."
@@ -244,8 +245,8 @@ def test_each_words_span_is_where_it_is_written_and_what_if_pairs_the_words(mode
     found = re.findall(r'data-span="(\d+),(\d+)"[^>]*>([^<]*)</button>', page)
     assert len(found) == len(fwd.enc.tokens)
     assert all(text[int(a):int(b)] == shown for a, b, shown in found)
-    summary, html_after, rows = what_if(model, "The cast is superb, I loved it.", "The cast is not superb, I loved it.",
-                                        "running")
+    summary, html_after, rows = what_if(explain(model, "The cast is superb, I loved it.", "running"),
+                                        explain(model, "The cast is not superb, I loved it.", "running"), "running")
     assert "→" in summary and "points of P(positive)" in summary and 'class="sl-tok"' in html_after
     words = [r[0] for r in rows]
     assert "not (added)" in words and "superb" in words and not any("(removed)" in w for w in words)
