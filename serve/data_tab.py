@@ -107,6 +107,16 @@ def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confide
     return mask
 
 
+def tenths(labelled: pd.DataFrame) -> list[tuple[float, float, int]]:
+    """Per tenth of P(positive) holding a labelled review: (mean P(positive), share truly positive, count),
+    the reliability plot's points and the calibration error's terms."""
+    bins = np.minimum((labelled["p"].to_numpy() * 10).astype(int), 9)
+    truth = labelled["label"].astype(int).to_numpy()
+    p = labelled["p"].to_numpy()
+    return [(float(p[bins == b].mean()), float(truth[bins == b].mean()), int((bins == b).sum()))
+            for b in range(10) if (bins == b).any()]
+
+
 def slice_stats(part: pd.DataFrame) -> dict:
     """Count, accuracy, mean confidence and expected calibration error (10 bins of P(positive)) of a slice."""
     labelled = part[part["label"].notna()]
@@ -115,11 +125,7 @@ def slice_stats(part: pd.DataFrame) -> dict:
         out["confidence"] = float(part["confidence"].mean())
     if len(labelled):
         out["accuracy"] = float(labelled["right"].astype(bool).mean())
-        bins = np.minimum((labelled["p"].to_numpy() * 10).astype(int), 9)
-        truth = labelled["label"].astype(int).to_numpy()
-        p = labelled["p"].to_numpy()
-        out["ece"] = float(sum(abs(p[bins == b].mean() - truth[bins == b].mean()) * (bins == b).sum()
-                               for b in range(10) if (bins == b).any()) / len(labelled))
+        out["ece"] = sum(abs(mean - share) * n for mean, share, n in tenths(labelled)) / len(labelled)
     return out
 
 
@@ -128,15 +134,7 @@ def reliability(part: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     labelled = part[part["label"].notna()]
-    rows = []
-    if len(labelled):
-        bins = np.minimum((labelled["p"].to_numpy() * 10).astype(int), 9)
-        truth = labelled["label"].astype(int).to_numpy()
-        p = labelled["p"].to_numpy()
-        for b in range(10):
-            hit = bins == b
-            if hit.any():
-                rows.append([float(p[hit].mean()), float(truth[hit].mean()), "this slice", int(hit.sum())])
+    rows = [[mean, share, "this slice", n] for mean, share, n in tenths(labelled)] if len(labelled) else []
     rows += [[0.0, 0.0, "perfectly calibrated", 0], [1.0, 1.0, "perfectly calibrated", 0]]
     return pd.DataFrame(rows, columns=["mean P(positive)", "share positive", "series", "reviews"])
 
@@ -213,13 +211,12 @@ class DataTab:
         pages = max(1, -(-len(part) // PAGE))
         page = int(min(max(1, page or 1), pages))
         shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
+        extra = [c for c in self.current.columns if c not in TABLE]
         table = [[int(i) + 1, r["id"], {1: "positive", 0: "negative"}.get(r["label"], ""),
                   "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
-                  int(r["words"]), " ".join(r["text"].split())[:160]] for i, r in shown.iterrows()]
-        extra = [c for c in self.current.columns if c not in TABLE]
-        for row, (_, r) in zip(table, shown.iterrows()):
-            row += ["" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra]
+                  int(r["words"]), " ".join(r["text"].split())[:160],
+                  *("" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra)] for i, r in shown.iterrows()]
         buttons = [gr.update(value=f"{what}: {cells[key]:,}") for key, what in CELLS]
         return (summary, reliability(part), *buttons, gr.update(value=pd.DataFrame(table, columns=TABLE + extra)),
                 gr.update(value=page, maximum=pages), f"Page {page} of {pages}")
