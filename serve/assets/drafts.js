@@ -1,6 +1,7 @@
 // Annotate's drafts: the note and the marked words of the review on screen are kept in this browser
 // until a label is sent, so a reload (or a closed tab) loses neither. One draft per review
 // (data-item on the page), the newest 50 kept; a label, skip or undo ends the draft of its review.
+// It also tells the page when another review comes on screen (the "sentilens-item" event).
 (() => {
   const KEY = "sentilens-drafts";
   const read = () => { try { return JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch { return {}; } };
@@ -26,6 +27,7 @@
     const item = onScreen();
     if (item === shownItem) return;
     shownItem = item;
+    document.dispatchEvent(new CustomEvent("sentilens-item", {detail: item}));  // a new review on screen (shortcuts.js)
     // The note box may mount after the review, and the page-load answer empties it a moment later:
     // apply the draft now and again while the page settles.
     for (const delay of [0, 300, 1000, 2500]) setTimeout(() => apply(item), delay);

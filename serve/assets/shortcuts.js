@@ -45,14 +45,10 @@
     help.hidden = !show;
   };
   // On a phone each new review starts at the top of the screen (the label bar stays at the bottom).
-  let itemShown = null;
-  new MutationObserver(() => {
-    const item = document.querySelector("#ann-text [data-item]")?.dataset.item || null;
-    if (item === itemShown) return;
-    itemShown = item;
+  document.addEventListener("sentilens-item", (e) => {  // from drafts.js, which watches the review on screen
     const info = document.getElementById("ann-info");
-    if (item && info && window.matchMedia("(max-width: 700px)").matches) info.scrollIntoView({block: "start"});
-  }).observe(document.documentElement, {childList: true, subtree: true});
+    if (e.detail && info && window.matchMedia("(max-width: 700px)").matches) info.scrollIntoView({block: "start"});
+  });
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     if (e.key === "Escape") {
