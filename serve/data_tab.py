@@ -2,12 +2,13 @@
 confusion-matrix views do.
 
 A file (any accepted input; for aclImdb a split) is scored in chunks with progress and kept by
-(file sha256, split, model sha256), so slicing never scores again. A slice is the conjunction of
+(file sha256, split, model sha256), so slicing never scores again. A ``serve.batch`` output is taken
+with the scores it holds, its texts joined by id from the file it scored when that is given too. A slice is the conjunction of
 simple filters (true label, right or wrong, confidence band, length band, a word the review
 contains, a column of the file equal to a value); each slice gets its count, accuracy, calibration
 (mean confidence against accuracy, expected calibration error), a confusion matrix whose cells are
-slices too, and a reliability plot. The table shows the slice a page at a time; a row's number
-opens its review in Analyze.
+slices too, and a reliability plot. The table shows the slice a page at a time; clicking a row (or
+giving its number) opens its review in Analyze.
 
 pandas (which comes with gradio) is imported by the functions that use it: the serving path loads
 only numpy, onnxruntime, gradio and tqdm when it starts.
@@ -28,6 +29,7 @@ from sentilens.digest import sha256_of
 from sentilens.errors import InputError
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
+from serve.batch_output import is_batch_output, read_batch_output
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
 from serve.ui_safety import md_literal, user_errors
@@ -53,6 +55,8 @@ class Scored:
     frame: "pd.DataFrame"  # noqa: F821 - pandas is imported where it is used
     columns: list[str]  # the file's own columns
     skipped: int
+    source: str | None = None  # for a serve.batch output: the file its texts were joined from
+    matched: int = 0  # ... and how many of its rows found their text there
 
 
 def score_file(model: SentimentModel, path: Path, split: str | None, progress=None) -> Scored:
@@ -61,10 +65,7 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
 
     bad: list[str] = []
     rows, probs, extra_names = [], [], {}
-    records = read_upload(path, on_bad_row=lambda where, problem: bad.append(problem))
-    if split:
-        records = (r for r in records if r.split in (None, split))
-    for chunk in chunks(records):
+    for chunk in chunks(_records(path, split, bad)):
         scored = score_chunk(model, chunk)
         for r, p in zip(scored.records, scored.probabilities):
             extra = dict(r.extra)
@@ -78,12 +79,46 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
     frame = pd.DataFrame(rows)
     frame["p"] = np.array(probs)
     frame["predicted"] = (frame["p"] >= THRESHOLD).astype(int)
+    return _finish(frame, path.name, [c for c in extra_names if c in frame.columns], len(bad))
+
+
+def from_batch_output(path: Path, source: Path | None, split: str | None) -> Scored:
+    """A ``serve.batch`` output's scores as written (nothing scored again), with each review's text and
+    columns joined by id from ``source``, the file it scored, when given."""
+    frame = read_batch_output(path)
+    columns = [c for c in frame.columns if c not in ("id", "p", "predicted", "label")]
+    bad: list[str] = []
+    texts: dict[str, tuple[str, dict]] = {}
+    if source is not None:
+        for r in _records(source, split, bad):
+            texts.setdefault(r.id, (r.text, dict(r.extra)))
+    joined = [texts.get(i, ("", {})) for i in frame["id"]]
+    frame["text"] = [text for text, _ in joined]
+    for name in dict.fromkeys(k for _, extra in joined for k in extra if k not in frame.columns):
+        frame[name] = [extra.get(name) for _, extra in joined]
+        columns.append(name)
+    scored = _finish(frame, path.name, columns, len(bad))
+    scored.source, scored.matched = (source.name if source else None), sum(bool(t) for t, _ in joined)
+    return scored
+
+
+def _records(path: Path, split: str | None, bad: list[str]):
+    records = read_upload(path, on_bad_row=lambda where, problem: bad.append(problem))
+    return (r for r in records if r.split in (None, split)) if split else records
+
+
+def _finish(frame: pd.DataFrame, name: str, columns: list[str], skipped: int) -> Scored:
+    """The columns every slice needs, from ``p``, ``predicted``, ``label`` and ``text``: confidence, right
+    (NA without a label) and words (NA without a text)."""
+    import pandas as pd
+
     frame["confidence"] = np.maximum(frame["p"], 1 - frame["p"])
     labelled = frame["label"].notna()
     frame["right"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
     frame.loc[labelled, "right"] = frame.loc[labelled, "label"].astype(int) == frame.loc[labelled, "predicted"]
-    frame["words"] = frame["text"].str.split().str.len()
-    return Scored(path.name, frame, [c for c in extra_names if c in frame.columns], len(bad))
+    words = frame["text"].str.split().str.len()
+    frame["words"] = words.where(frame["text"] != "").astype("Int64")
+    return Scored(name, frame, columns, skipped)
 
 
 def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confidence: str = "all",
@@ -98,8 +133,9 @@ def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confide
         mask &= frame["right"].fillna(False) if result == "right" else (frame["right"] == False).fillna(False)  # noqa: E712
     lo, hi = CONFIDENCE[confidence]
     mask &= (frame["confidence"] >= lo) & (frame["confidence"] < hi)
-    lo, hi = LENGTH[length]
-    mask &= (frame["words"] >= lo) & (frame["words"] < hi)
+    if length != "all":
+        lo, hi = LENGTH[length]
+        mask &= ((frame["words"] >= lo) & (frame["words"] < hi)).fillna(False)
     if word and word.strip():
         mask &= frame["text"].str.contains(rf"(?<!\w){re.escape(word.strip())}(?!\w)", case=False, regex=True)
     if column and column in frame.columns and value.strip():
@@ -173,20 +209,40 @@ class DataTab:
         self._lock = threading.Lock()
         self.current: Scored | None = None
 
-    def load(self, file, split: str, progress=gr.Progress()):  # noqa: B008
-        """Score the file (once per file, split and model) and show it whole."""
+    def load(self, file, source, split: str, progress=gr.Progress()):  # noqa: B008
+        """Score the file (once per file, split and model) and show it whole; a serve.batch output is read
+        as it was scored, with its texts from ``source``."""
+        if file is None and source is not None:
+            raise InputError("Upload the serve.batch output first; this second file only adds its texts.")
         path = uploaded(file)
-        key = (sha256_of(path), split, self.model.sha256)
+        split_of = None if split == "all" else split
+        batch = is_batch_output(path)
+        source_path = uploaded(source) if batch and source is not None else None
+        key = (sha256_of(path), split, sha256_of(source_path) if source_path else "") if batch else \
+            (sha256_of(path), split, self.model.sha256)
         with self._lock:
             scored = self._scored.get(key)
         if scored is None:
-            scored = score_file(self.model, path, None if split == "all" else split, progress)
+            scored = from_batch_output(path, source_path, split_of) if batch else \
+                score_file(self.model, path, split_of, progress)
             with self._lock:
                 self._scored[key] = scored
                 while len(self._scored) > KEEP:
                     self._scored.popitem(last=False)
         self.current = scored
-        note = f"Loaded {md_literal(scored.name)}: {count(len(scored.frame), 'review')} scored"
+        n = len(scored.frame)
+        if batch:
+            note = (f"Loaded {md_literal(scored.name)}, a serve.batch output: {count(n, 'review')} with the scores "
+                    "it holds (not scored again)")
+            if scored.source:
+                note += f"; texts from {md_literal(scored.source)} for {scored.matched:,} of them"
+            if scored.matched < n:
+                note += (". Without a review's text, the word and length filters pass it over and it cannot open in "
+                         "Analyze: add the file it scored as the second file")
+        else:
+            note = f"Loaded {md_literal(scored.name)}: {count(n, 'review')} scored"
+            if source is not None:
+                note += " (the second file is used only with a serve.batch output)"
         if scored.skipped:
             note += f", {count(scored.skipped, 'row')} skipped (unreadable)"
         choices = ["(none)", *scored.columns]
@@ -215,7 +271,7 @@ class DataTab:
         table = [[int(i) + 1, r["id"], {1: "positive", 0: "negative"}.get(r["label"], ""),
                   "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
-                  int(r["words"]), " ".join(r["text"].split())[:160],
+                  "" if pd.isna(r["words"]) else int(r["words"]), " ".join(r["text"].split())[:160],
                   *("" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra)] for i, r in shown.iterrows()]
         buttons = [gr.update(value=f"{what}: {cells[key]:,}") for key, what in CELLS]
         return (summary, reliability(part), *buttons, gr.update(value=pd.DataFrame(table, columns=TABLE + extra)),
@@ -228,7 +284,15 @@ class DataTab:
         n = len(self.current.frame)
         if row is None or not 1 <= row <= n or row != int(row):
             raise InputError(f"Give a row number from the table's first column (1 to {n:,}).")
-        return gr.Tabs(selected="analyze"), self.current.frame.iloc[int(row) - 1]["text"]
+        text = self.current.frame.iloc[int(row) - 1]["text"]
+        if not text:
+            raise InputError(f"Row {int(row):,} has no text: add the file serve.batch scored as the second file.")
+        return gr.Tabs(selected="analyze"), text
+
+    def open_selected(self, evt: gr.SelectData):
+        """The review of the table's row a click chose, for Analyze."""
+        row = (evt.row_value or [None])[0]
+        return self.open_row(float(row) if isinstance(row, (int, float)) else None)
 
     def render(self, review: gr.Textbox, tabs: gr.Tabs) -> None:
         """``review``: Analyze's review box and ``tabs`` the app's tabs, for opening a row in Analyze."""
@@ -236,6 +300,8 @@ class DataTab:
         with gr.Row():
             upload = gr.File(label="A labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)",
                              file_types=UPLOAD_TYPES, elem_id="data-upload", height=120, scale=2)
+            source = gr.File(label="Only with a serve.batch output: the file it scored (adds the texts)",
+                             file_types=UPLOAD_TYPES, elem_id="data-source", height=120, scale=1)
             with gr.Column(scale=1):
                 split = gr.Radio(["all", "train", "test"], value="test", label="aclImdb split", elem_id="data-split")
                 status = gr.Markdown(elem_id="data-status")
@@ -269,7 +335,8 @@ class DataTab:
             open_it = gr.Button("Open in Analyze", elem_id="data-open", scale=0, min_width=160)
         filters = [label, result, confidence, length, word, column, value, order]
         outputs = [summary, plot, *cells, table, page, pages]
-        upload.upload(user_errors(self.load), [upload, split], [status, column, *outputs], **private)
+        for given in (upload, source):
+            given.upload(user_errors(self.load), [upload, source, split], [status, column, *outputs], **private)
         first_page = gr.Number(value=1, visible=False)
         for f in (label, result, confidence, length, column, order):
             f.change(user_errors(self.view), [*filters, first_page], outputs, show_progress="minimal", **private)
@@ -278,8 +345,9 @@ class DataTab:
         page.submit(user_errors(self.view), [*filters, page], outputs, **private)
         for button, ((true, res), _) in zip(cells, CELLS):
             button.click(lambda t=true, r=res: (t, r), None, [label, result], **private)
-        for go in (open_it.click, row.submit):
-            go(user_errors(self.open_row), [row], [tabs, review], **private) \
+        for go, handler, given in ((open_it.click, self.open_row, [row]), (row.submit, self.open_row, [row]),
+                                   (table.select, self.open_selected, None)):
+            go(user_errors(handler), given, [tabs, review], **private) \
                 .success(None, None, None, js="() => document.getElementById('analyze').click()", **private)
 
 

@@ -330,19 +330,30 @@ def test_the_data_tab_loads_and_slices_the_25000_test_reviews(page):
     word.send_keys("boring", Keys.ENTER)
     wait(browser, lambda d: "Slice: " in text_of(d, "#data-summary") and f"Slice: {n:,}" not in text_of(d, "#data-summary"))
     assert "boring" in text_of(browser, "#data-table").lower() or "Slice: 0 reviews" in text_of(browser, "#data-summary")
-    # a row opens in Analyze
-    number = wait(browser, lambda d: d.execute_script(  # the table draws its visible rows itself
-        "const c = [...document.querySelectorAll('#data-table td .cell-wrap')].find("
-        "c => c.offsetParent !== null && c.textContent.trim()); return c ? c.textContent.trim() : null"))
+    # a row opens in Analyze with a click on its text
+    shot(browser, "data")
+    cell = wait(browser, lambda d: next((c for c in d.find_elements(By.CSS_SELECTOR, "#data-table [role=gridcell]")
+                                         if c.is_displayed() and c.get_attribute("data-col") == "8"), None))
+    shown, clicked = " ".join(cell.text.split()), cell.get_attribute("data-row")
     t0 = time.perf_counter()
-    box = browser.find_element(By.CSS_SELECTOR, "#data-row input")
-    box.clear()
-    box.send_keys(number)
-    browser.find_element(By.ID, "data-open").click()
+    cell.click()
     wait(browser, lambda d: tab_button(d, "Analyze").get_attribute("aria-selected") == "true")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#result .sl-verdict"))
     opened = time.perf_counter() - t0
-    assert browser.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value").strip()
+    text = browser.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value")
+    assert " ".join(text.split()).startswith(shown[:100])  # the review of the row clicked
+    # ... or another with its number typed, from the keyboard
+    open_tab(browser, "Data")
+    other = wait(browser, lambda d: d.execute_script(
+        "const c = [...document.querySelectorAll('#data-table [role=gridcell]')].filter(c => c.dataset.row !== "
+        "arguments[0] && (c.dataset.col === '0' || c.dataset.col === '8')).map(c => c.textContent.trim());"
+        "return c.length >= 2 ? c : null", clicked))
+    box = browser.find_element(By.CSS_SELECTOR, "#data-row input")
+    box.clear()
+    box.send_keys(other[0], Keys.ENTER)
+    wait(browser, lambda d: " ".join(d.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value").split())
+         .startswith(" ".join(other[1].split())[:100]))
+    assert tab_button(browser, "Analyze").get_attribute("aria-selected") == "true"
     print(f"\nData tab, 25,000 test reviews: load and score {loaded:.1f} s, a confusion cell {sliced * 1000:.0f} ms, "
           f"a row into Analyze {opened * 1000:.0f} ms")
     open_tab(browser, "Data")

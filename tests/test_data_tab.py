@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from sentilens.errors import InputError
-from serve.data_tab import DataTab, confusion, ordered, reliability, score_file, select, slice_stats
+from serve.data_tab import DataTab, confusion, from_batch_output, ordered, reliability, score_file, select, slice_stats
+from serve.batch import score_file as batch_score_file
 from serve.runtime import SentimentModel
 
 
@@ -69,10 +70,52 @@ def test_the_tab_refuses_what_it_cannot_do(scored, tiny_model_dir):
     with pytest.raises(InputError, match="Load a labelled file first"):
         tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 1)
     with pytest.raises(InputError, match="Choose a file"):
-        tab.load(None, "all", progress=None)
-    status, column, summary, *_ = tab.load(str(src), "all", progress=None)
+        tab.load(None, None, "all", progress=None)
+    with pytest.raises(InputError, match="serve.batch output first"):
+        tab.load(None, str(src), "all", progress=None)
+    status, column, summary, *_ = tab.load(str(src), None, "all", progress=None)
     assert "5 reviews scored" in status and column["choices"] == ["(none)", "genre"]
     assert "Slice: 5 reviews" in summary
     with pytest.raises(InputError, match="1 to 5"):
         tab.open_row(9)
     assert tab.open_row(2)[1] == "dull and long and boring"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_serve_batch_output_is_sliced_as_scored_with_its_texts_joined_by_id(scored, tiny_model_dir, tmp_path,
+                                                                               suffix):
+    """Issue 21.1: a serve.batch output (no text column) is read with the scores it holds, not scored again;
+    the file it scored adds the texts and columns by id; without it the text-free rows say why they cannot open."""
+    model, src, direct = scored
+    out = tmp_path / f"scored{suffix}"
+    batch_score_file(model, src, out, explain=2, progress=False)
+    alone = from_batch_output(out, None, None)
+    f = alone.frame
+    assert list(f["id"]) == list("abcde") and "top_words" in alone.columns
+    assert np.allclose(f["p"], direct.frame["p"], atol=1e-6)  # serve.batch rounds to 6 digits
+    assert list(f["predicted"]) == list(direct.frame["predicted"])
+    assert list(f["label"].astype("Float64").fillna(-1)) == [1, 0, 1, 0, -1]
+    assert list(f["right"].fillna(False)) == list(direct.frame["right"].fillna(False))
+    assert (f["text"] == "").all() and f["words"].isna().all()
+    assert list(f[select(f, length="all")]["id"]) == list("abcde") and f[select(f, length="<100 words")].empty
+    joined = from_batch_output(out, src, None)
+    assert joined.matched == 5 and list(joined.frame["text"]) == list(direct.frame["text"])
+    assert "genre" in joined.columns and list(joined.frame["words"]) == list(direct.frame["words"])
+    tab = DataTab(model)
+    status, *_ = tab.load(str(out), None, "all", progress=None)
+    assert "serve.batch output" in status and "not scored again" in status and "second file" in status
+    with pytest.raises(InputError, match="has no text"):
+        tab.open_row(1)
+    status, *_ = tab.load(str(out), str(src), "all", progress=None)
+    assert "texts from d&#46;csv for 5 of them" in status  # the name escaped for Markdown
+    assert tab.open_row(2)[1] == "dull and long and boring"
+
+
+def test_a_damaged_serve_batch_output_is_refused_with_its_line(tmp_path):
+    out = tmp_path / "scored.csv"
+    out.write_text("id,probability,label,true_label,top_words\na,0.9,pos,pos,\nb,1.7,pos,neg,\n")
+    with pytest.raises(InputError, match="Line 3 of the serve.batch output"):
+        from_batch_output(out, None, None)
+    out.write_text("id,probability,label,true_label,top_words\na,0.9,maybe,pos,\n")
+    with pytest.raises(InputError, match="Line 2"):
+        from_batch_output(out, None, None)
