@@ -2,7 +2,7 @@
 that already holds the corpus.
 
     python -m serve.spark INPUT -o OUTPUT [--evaluate] [--explain K] [--text-column C]
-                          [--master local[2]] [--model DIR] [--format parquet|csv|json]
+                          [--master local[2] | --remote sc://HOST:PORT] [--model DIR] [--format parquet|csv|json]
 
 INPUT is anything Spark reads (a CSV, JSONL, TXT or Parquet file, folder or glob, local or a
 Hadoop-filesystem URL); OUTPUT is a folder of Parquet files (CSV or JSON on request) with the
@@ -12,7 +12,8 @@ Spark DataFrame and returns the scored one (notebooks, Databricks, pipelines).
 
 Every row is turned into a record by ``sentilens.sources`` and scored by ``serve.scoring`` inside
 ``mapInPandas`` (Arrow), exactly as ``serve.batch`` does, so the two can never drift. The model
-directory reaches the executors through Spark (``addFile``); each executor loads it once per
+directory and our code reach the executors as zip archives (``addArchive``/``addPyFile``, or
+``addArtifacts`` through Spark Connect), which every cluster manager delivers; each executor loads it once per
 Python worker, validates it with ``sentilens.artifact`` and checks that its sha256 is the one the
 driver expects. Never TensorFlow. Needs the spark extra (``pip install -e ".[spark]"``) and Java 17.
 """
@@ -45,20 +46,25 @@ INPUT_FORMATS = ("csv", "json", "text", "parquet")
 _SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
                    ".parquet": "parquet"}
 _FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentilens.sources reader of each
+ROWS_PER_BATCH = 10_000  # rows of a file handed on at a time
 MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
 _OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
 _bundles: Path | None = None  # the driver's folder of zips for the executors (see _zip)
 
 
-def session(master: str = "local[2]", app_name: str = "sentilens"):
+def session(master: str = "local[2]", app_name: str = "sentilens", remote: str | None = None):
     """A SparkSession with no web UI; with a local master, or a cluster's master on loopback
-    (``spark://127.0.0.1:7077``), the driver binds only to 127.0.0.1."""
+    (``spark://127.0.0.1:7077``), the driver binds only to 127.0.0.1. With ``remote``
+    (``sc://HOST:PORT``) a Spark Connect client instead: the server runs the driver."""
+    from pyspark.sql import SparkSession
+
+    if remote:
+        spark_environment(False)
+        return SparkSession.builder.remote(remote).getOrCreate()
     host = re.sub(r"^[a-z]+://", "", master).split(",")[0].rsplit(":", 1)[0]
     local = master.startswith("local") or host in ("127.0.0.1", "localhost")
     spark_environment(local)
-    from pyspark.sql import SparkSession
-
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
@@ -69,29 +75,50 @@ def session(master: str = "local[2]", app_name: str = "sentilens"):
     return spark
 
 
+def is_connect(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect client (no SparkContext: artifacts go through the session)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def ship(spark, model_dir: str) -> str:
     """Send the model directory and our code to the executors through Spark; returns the name the
-    executors find the model under. Both go as zip archives (``addArchive``, ``addPyFile``), which every
-    cluster manager delivers; executors need only the spark extra's libraries, not this project."""
-    sc = spark.sparkContext
-    ship_code(sc)
+    executors find the model under. Both go as zip archives (``addArchive`` and ``addPyFile``, or
+    ``addArtifacts`` through Spark Connect), which every cluster manager delivers; executors need only
+    the spark extra's libraries, not this project."""
+    ship_code(spark)
     model = Path(model_dir)
     files = sorted(f for f in model.iterdir() if f.is_file())
     contents = hashlib.sha256("".join(f"{f.name}:{file_sha256(f)}\n" for f in files).encode()).hexdigest()
     name = f"sentilens-model-{contents[:16]}"  # the executors validate it in full (against the driver's sha256)
-    shipped = getattr(sc, "_sentilens_models", set())
+    holder = _holder(spark)
+    shipped = getattr(holder, "_sentilens_models", set())
     if name not in shipped:  # an archive reaches executors under every cluster manager (a local folder does not)
-        sc.addArchive(f"{_zip(name, [(f, f.name) for f in files])}#{name}")
-        sc._sentilens_models = shipped | {name}
+        archive = f"{_zip(name, [(f, f.name) for f in files])}#{name}"
+        if is_connect(spark):
+            spark.addArtifacts(archive, archive=True)
+        else:
+            holder.addArchive(archive)
+        holder._sentilens_models = shipped | {name}
     return name
 
 
-def ship_code(sc) -> None:
-    """Our serving packages to the executors, once per SparkContext."""
-    if not getattr(sc, "_sentilens_code", False):
-        sc.addPyFile(str(_zip("sentilens_code", [(file, f"{package}/{file.name}") for package in CODE
-                                                 for file in sorted((ROOT / package).glob("*.py"))])))
-        sc._sentilens_code = True
+def ship_code(spark) -> None:
+    """Our serving packages to the executors, once per SparkContext (or Connect session)."""
+    holder = _holder(spark)
+    if not getattr(holder, "_sentilens_code", False):
+        code = str(_zip("sentilens_code", [(file, f"{package}/{file.name}") for package in CODE
+                                           for file in sorted((ROOT / package).glob("*.py"))]))
+        if is_connect(spark):
+            spark.addArtifacts(code, pyfile=True)
+        else:
+            holder.addPyFile(code)
+        holder._sentilens_code = True
+
+
+def _holder(spark):
+    """What keeps a session's shipped artifacts: the SparkContext (shared by its sessions), or the
+    Connect session itself."""
+    return spark if is_connect(spark) else spark.sparkContext
 
 
 def _zip(name: str, entries: list[tuple[Path, str]]) -> Path:
@@ -199,19 +226,18 @@ def parquet_rows(spark, path: str, text_column: str | None = None):
 
 
 def rows_as_json(df, text_column: str | None = None):
-    """Any DataFrame (a notebook's) -> ((_where, _json, _n) rows, the text column), numbered from 1 in
-    the DataFrame's order; ``_where`` is the file name and that number (just the number for a
-    DataFrame that was not read from files)."""
+    """Any DataFrame (a notebook's) -> ((_where, _json, _n) rows, the text column). A row is named by
+    its file (when it came from one), Spark partition and position in it, which Spark's own row ids
+    carry: no numbering pass over the data."""
     from pyspark.sql import functions as F
 
     raw, column = json_rows(df, text_column, "the input")
-    numbered = df.select(raw.alias("_json"), F.input_file_name().alias("_file"))
-
-    def as_row(pair):
-        (raw, file), index = pair
-        return f"{Path(file).name}:{index + 1}" if file else f"row {index + 1}", raw, index + 1
-
-    return numbered.rdd.zipWithIndex().map(as_row).toDF("_where string, _json string, _n long"), column
+    ids = F.monotonically_increasing_id()  # the partition in the upper 31 bits, the row within it below
+    n = ids.bitwiseAND(F.lit((1 << 33) - 1)) + 1
+    place = F.concat(F.lit("partition "), F.shiftright(ids, 33).cast("string"), F.lit(", row "), n.cast("string"))
+    file = F.regexp_extract(F.input_file_name(), r"([^/]*)$", 1)
+    where = F.when(file != "", F.concat(file, F.lit(" "), place)).otherwise(place)
+    return df.select(where.alias("_where"), raw.alias("_json"), n.alias("_n")), column
 
 
 def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | None = None, explain: int = 0,
@@ -246,21 +272,23 @@ def check_model(model_dir: str | Path, method: str) -> str:
     return art.model_sha256
 
 
-def check_file_sizes(sc, path: str) -> None:
+def check_file_sizes(spark, path: str) -> None:
     """Each CSV/JSONL/TXT file reaches one task whole: refuse one over ``MAX_FILE_BYTES`` before any
-    is read (Hadoop's own listing, so any filesystem Spark reads)."""
-    jvm = sc._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hpath.getFileSystem(sc._jsc.hadoopConfiguration())
-    found = fs.globStatus(hpath) or []
-    files = []
-    for status in found:
-        files += list(fs.listStatus(status.getPath())) if status.isDirectory() else [status]
+    is read (Spark's own listing, without the contents, so any filesystem Spark reads, also through
+    Spark Connect)."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        files = spark.read.format("binaryFile").load(path).select("path", "length").collect()
+    except AnalysisException as err:
+        if "PATH_NOT_FOUND" in str(err):
+            raise DataError(f"{path}: no such file or folder") from None
+        raise
     if not files:
         raise DataError(f"{path}: no such file or folder")
-    for status in files:
-        if status.isFile() and status.getLen() > MAX_FILE_BYTES:
-            raise DataError(f"{status.getPath().getName()}: {status.getLen() / 2**30:.1f} GiB; a CSV, JSONL or TXT "
+    for f in files:
+        if f["length"] > MAX_FILE_BYTES:
+            raise DataError(f"{f['path'].rsplit('/', 1)[-1]}: {f['length'] / 2**30:.1f} GiB; a CSV, JSONL or TXT "
                             f"file is read whole by one task, at most {MAX_FILE_BYTES / 2**30:.0f} GiB: split it, "
                             "or convert it to Parquet (python -m serve.convert), which Spark reads in parts")
 
@@ -290,19 +318,29 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
     fmt = input_format(path, fmt)
     if fmt == "parquet":
         return parquet_rows(spark, path, text_column)
-    sc = spark.sparkContext
-    check_file_sizes(sc, path)
-    ship_code(sc)
+    check_file_sizes(spark, path)
+    ship_code(spark)
     suffix = _FORMAT_SUFFIX[fmt]
 
-    def rows_of(pair):
+    def rows_of(batches):
+        import pandas as pd
+
         from sentilens.sources import file_rows
 
-        uri, data = pair
-        return file_rows(uri.rsplit("/", 1)[-1], data, suffix, text_column)
+        columns = ["_where", "_json", "_n", "_problem"]
+        for files in batches:
+            for uri, data in zip(files["path"], files["content"]):
+                rows = []
+                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column):
+                    rows.append(row)
+                    if len(rows) == ROWS_PER_BATCH:
+                        yield pd.DataFrame(rows, columns=columns)
+                        rows = []
+                if rows:
+                    yield pd.DataFrame(rows, columns=columns)
 
-    rows = sc.binaryFiles(path).flatMap(rows_of)
-    return rows.toDF("_where string, _json string, _n long, _problem string"), "text"
+    files = spark.read.format("binaryFile").load(path).select("path", "content")
+    return files.mapInPandas(rows_of, "_where string, _json string, _n long, _problem string"), "text"
 
 
 def from_spark(err: Exception) -> bool:
@@ -317,14 +355,34 @@ def from_spark(err: Exception) -> bool:
 
 
 def spark_error(err: Exception) -> SentilensError:
-    """Our error raised on an executor arrives wrapped in a Java stack trace: one line back."""
+    """One line back: our error raised on an executor (it arrives wrapped in a Java stack trace), or
+    Spark's own as its error class and first message line (never py4j's "calling o82.addFile")."""
     found = _OUR_ERROR.findall(str(err))
     if found:
         kind, message = found[-1]
         return {"ModelError": ModelError, "DataError": DataError, "InputError": InputError}[kind](
             f"on an executor: {message.strip()}")
-    first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
-    return DataError(f"Spark failed: {first[:300]}")
+    return DataError(f"Spark failed: {spark_message(err)[:300]}")
+
+
+def spark_message(err: Exception) -> str:
+    """Spark's error class and the first line of its message, from a pyspark error (classic or Connect)
+    or from the Java exception py4j wraps."""
+    from pyspark.errors import PySparkException
+
+    text, condition = str(err), None
+    if isinstance(err, PySparkException):
+        condition, text = err.getCondition(), err.getMessage() or text
+    elif getattr(err, "java_exception", None) is not None:  # py4j's Py4JJavaError: the Java side's own words
+        java = err.java_exception
+        text = str(java.getMessage() or java.toString())
+        try:
+            condition = java.getCondition()  # Spark's own exceptions (SparkThrowable) carry their class
+        except Exception:  # noqa: BLE001 - any other Java exception has none
+            condition = None
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
+    first = re.sub(r"^(?:\[[A-Z_.]+\] )", "", first) if condition else first
+    return f"[{condition}] {first}" if condition else first
 
 
 def neutralized(df):
@@ -396,11 +454,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw-csv", action="store_true", help="with --format csv: write cells as they are, without "
                                                             "neutralizing spreadsheet formulas")
     p.add_argument("--threshold", type=float, default=THRESHOLD)
-    p.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
+    where.add_argument("--remote", metavar="sc://HOST:PORT", help="a Spark Connect server to run on instead")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory, shipped to the executors")
     args = p.parse_args(argv)
     if args.explain < 0 or not 0.0 <= args.threshold <= 1.0:
         p.error("--explain must be >= 0 and --threshold in [0, 1]")
+    if args.remote is not None and not re.fullmatch(r"sc://[^/:\s]+:\d{1,5}(/;[^\s]*)?", args.remote):
+        p.error(f"--remote must be sc://HOST:PORT (got {args.remote!r})")
     try:
         expected = check_model(args.model, args.method)  # a damaged model stops here, before Spark starts
         input_format(args.input, args.input_format)  # and an input we cannot read
@@ -410,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             import pyspark  # noqa: F401
         except ImportError:
             raise DataError('Spark scoring needs the spark extra: pip install -e ".[spark]" (and Java 17)') from None
-        spark = session(args.master)
+        spark = session(args.master, remote=args.remote)
         try:
             summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
                           args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -99,9 +100,11 @@ def test_the_dataframe_function_for_notebooks(spark, tiny_model_dir):
 
     df = spark.createDataFrame(pd.DataFrame({"review": ["the plot was splendid", "", "the music was dreadful"],
                                              "id": ["r1", "r2", "r3"]}))
-    rows = {r["id"] or r["where"]: r for r in score_dataframe(df, tiny_model_dir, explain=1).collect()}
+    rows = {r["id"] or "rejected": r for r in score_dataframe(df, tiny_model_dir, explain=1).collect()}
     assert rows["r1"]["label"] == "pos" and rows["r3"]["label"] == "neg"
-    assert rows["r1"]["top_words"].startswith("splendid:+") and rows["row 2"]["problem"] == "the text is empty"
+    assert rows["r1"]["top_words"].startswith("splendid:+") and rows["rejected"]["problem"] == "the text is empty"
+    # named by its Spark partition and place there, which Spark's row ids carry (no numbering pass)
+    assert re.fullmatch(r"partition \d+, row \d+", rows["rejected"]["where"]), rows["rejected"]["where"]
 
 
 def test_an_executor_refuses_a_damaged_model_or_one_that_is_not_the_drivers(spark, tiny_model_dir, tmp_path):
@@ -227,74 +230,116 @@ def test_a_text_file_too_large_for_one_task_is_refused_before_it_is_read(spark, 
 def cluster(tmp_path_factory):
     """A Spark standalone cluster as deployed: pyspark's own Master and two Workers (one core each),
     every one bound to 127.0.0.1; stopped, all of them, at the end."""
-    import os
-    import time
-    from pathlib import Path
+    from bench.spark_cluster import standalone
 
-    import pyspark
-
-    from bench.server import free_port
-
-    home = Path(pyspark.__file__).parent
-    work = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
-    port = free_port()
-    url = f"spark://127.0.0.1:{port}"
-    klass = str(home / "bin" / "spark-class")
-    procs = [subprocess.Popen([klass, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                               str(port), "--webui-port", str(free_port())], env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(work / "master.log", "w"))]
-    try:
-        for i in range(2):
-            procs.append(subprocess.Popen(
-                [klass, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--cores", "1",
-                 "--memory", "1g", "--webui-port", str(free_port()), "--work-dir", str(work / f"worker{i}")],
-                env=env, stdout=subprocess.DEVNULL, stderr=open(work / f"worker{i}.log", "w")))
-        deadline = time.monotonic() + 120
-        while sum("Successfully registered with master" in (work / f"worker{i}.log").read_text()
-                  for i in range(2)) < 2:
-            assert time.monotonic() < deadline, (work / "master.log").read_text()[-2000:]
-            assert all(p.poll() is None for p in procs), "a cluster process exited"
-            time.sleep(0.5)
+    with standalone(tmp_path_factory.mktemp("cluster")) as url:
         yield url
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
-def test_a_standalone_cluster_scores_a_parquet_folder_as_serve_batch_does(cluster, tiny_model_dir, tmp_path):
-    """The model and the code reach the executors as archives (a local folder would not); every input row
-    comes out once, scored or rejected, equal to serve.batch."""
+@pytest.fixture(scope="module")
+def connect(tmp_path_factory):
+    """A Spark Connect server (pyspark's sbin/start-connect-server.sh) on 127.0.0.1."""
+    from bench.spark_cluster import connect_server
+
+    with connect_server(tmp_path_factory.mktemp("connect")) as url:
+        yield url
+
+
+def deployed_folder(tmp_path):
+    """Three Parquet files of four rows in two row groups each: a struct id repeated across files, a
+    null text, and a binary column beside the text (a text column of its own with --text-column blob)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from tests.conftest import ROOT
 
     folder = tmp_path / "reviews"
     folder.mkdir()
     texts = ["the plot was splendid", "the music was dreadful", None, "a dreadful night, then splendid"]
-    for part in range(3):  # several files, several row groups, a repeated id, a null text
-        table = pa.table({"id": [f"{part}-{i}" if i != 3 else "same" for i in range(4)], "text": texts})
+    for part in range(3):
+        ids = [{"part": part, "n": i} if i != 3 else {"part": -1, "n": 0} for i in range(4)]
+        table = pa.table({"id": ids, "text": texts, "blob": [(t or "").encode() for t in texts]})
         pq.write_table(table, folder / f"part-{part}.parquet", row_group_size=2)
-    out = tmp_path / "scored"
+    return folder
+
+
+def batch_of_folder(folder, tiny_model_dir, tmp_path, *args):
+    """serve.batch on each file of the folder: (id, probability) pairs and the rejected rows' problems."""
+    import pyarrow.parquet as pq
+
+    from serve.batch import main
+
+    scored, problems = [], []
+    for src in sorted(folder.glob("*.parquet")):
+        out = tmp_path / f"batch-{src.stem}.parquet"
+        assert main([str(src), "-o", str(out), "--model", str(tiny_model_dir), "--quiet", *args]) == 0
+        scored += [(r["id"], r["probability"]) for r in pq.read_table(out).to_pylist()]
+        with open(f"{out}.rejected.csv", newline="", encoding="utf-8") as f:
+            problems += [r["problem"] for r in csv.DictReader(f)]
+    return sorted(scored), sorted(problems)
+
+
+def spark_cli(tmp_path, folder, tiny_model_dir, *args):
+    """serve.spark run as a user runs it: (exit code, stdout, stderr, scored pairs, rejected problems)."""
+    import pyarrow.parquet as pq
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / f"scored-{len(list(tmp_path.iterdir()))}"
     proc = subprocess.run([sys.executable, "-m", "serve.spark", str(folder), "-o", str(out), "--model",
-                           str(tiny_model_dir), "--master", cluster], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "rows in 12 = scored 9 + rejected 3" in proc.stdout
-    got = pq.read_table(out).to_pylist()
-    assert len(got) == 9 and sum(r["id"] == "same" for r in got) == 3
-    single = tmp_path / "one.parquet"
-    pq.write_table(pa.table({"id": ["0-0", "0-1"], "text": texts[:2]}), single)
-    want, _ = batch_run(tiny_model_dir, single, tmp_path / "batch.csv")
-    for r in got:
-        if r["id"] in want:
-            assert r["probability"] == pytest.approx(float(want[r["id"]]["probability"]), abs=1e-6)
+                           str(tiny_model_dir), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if proc.returncode:
+        return proc.returncode, proc.stdout, proc.stderr, [], []
+    scored = sorted((r["id"], r["probability"]) for r in pq.read_table(out).to_pylist())
+    problems = sorted(r["problem"] for r in pq.read_table(out / "_rejected").to_pylist())
+    return 0, proc.stdout, proc.stderr, scored, problems
+
+
+def same_as_batch(got, want):
+    assert [i for i, _ in got] == [i for i, _ in want]
+    assert all(abs(p - q) <= 1e-6 for (_, p), (_, q) in zip(got, want))
+
+
+def test_a_standalone_cluster_scores_a_parquet_folder_as_serve_batch_does(cluster, tiny_model_dir, tmp_path):
+    """The model and the code reach the executors as archives (a local folder would not); every input row
+    comes out once, scored or rejected, equal to serve.batch to 1e-6."""
+    folder = deployed_folder(tmp_path)
+    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--master", cluster)
+    assert code == 0, err[-2000:]
+    assert "rows in 12 = scored 9 + rejected 3" in out
+    want_scored, want_problems = batch_of_folder(folder, tiny_model_dir, tmp_path)
+    same_as_batch(scored, want_scored)
+    assert sum(i == '{"part": -1, "n": 0}' for i, _ in scored) == 3  # the struct id, as serve.batch writes it
+    assert [p.split(": ", 1)[-1] for p in problems] == [p.split(": ", 1)[-1] for p in want_problems]
+
+
+def test_spark_connect_scores_as_serve_batch_does_and_fails_in_one_line(connect, tiny_model_dir, tmp_path):
+    """--remote sc://: the model and code go as session artifacts (addArtifacts); the same rows, scores and
+    rejections as serve.batch, a binary text column refused row by row in serve.batch's words, and a
+    Spark failure as Spark's error class and first line, exit 2."""
+    folder = deployed_folder(tmp_path)
+    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--remote", connect)
+    assert code == 0, err[-2000:]
+    assert "rows in 12 = scored 9 + rejected 3" in out
+    want_scored, _ = batch_of_folder(folder, tiny_model_dir, tmp_path)
+    same_as_batch(scored, want_scored)
+    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--remote", connect,
+                                                 "--text-column", "blob")
+    assert code == 0 and "rows in 12 = scored 0 + rejected 12" in out, err[-2000:]
+    _, want_problems = batch_of_folder(folder, tiny_model_dir, tmp_path, "--text-column", "blob")
+    assert set(problems) == set(want_problems) and len(set(problems)) == 1, (problems, want_problems)
+    code, out, err, *_ = spark_cli(tmp_path, tmp_path / "missing.parquet", tiny_model_dir, "--remote", connect)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: Spark failed: [PATH_NOT_FOUND] Path does not exist") and "calling o" not in err
+
+
+def test_a_remote_that_is_not_a_connect_address_is_refused_before_spark_starts(tiny_model_dir, tmp_path):
+    from serve.spark import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "x.parquet"), "-o", str(tmp_path / "out"), "--remote", "http://127.0.0.1:15002"])
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "x.parquet"), "-o", str(tmp_path / "out"), "--remote", "sc://127.0.0.1:1",
+              "--master", "local[1]"])
 
 
 def test_the_format_of_a_folder_is_its_files_and_is_known_before_spark_starts(tmp_path):
