@@ -141,16 +141,18 @@ def _zip(name: str, entries: list[tuple[Path, str]]) -> Path:
 
 # ---- on the executors ------------------------------------------------------------------------
 
-def _executor_model(name: str, sha256: str):
-    """The shipped model, loaded (and fully validated) once per Python worker."""
-    key = (name, sha256)
+def _executor_model(name: str, sha256: str, precision: str = "fp32"):
+    """The shipped model, loaded (and fully validated) once per Python worker, with as many ORT threads
+    as the task has cores (``spark.task.cpus``, 1 unless set)."""
+    key = (name, sha256, precision)
     if key not in _models:
-        from pyspark import SparkFiles
+        from pyspark import SparkFiles, TaskContext
 
         from serve.runtime import SentimentModel
 
         directory = Path(SparkFiles.get(name))
-        model = SentimentModel(directory, threads=1)  # Spark runs one task per core
+        task = TaskContext.get()
+        model = SentimentModel(directory, threads=max(1, task.cpus() if task else 1), precision=precision)
         if model.sha256 != sha256:
             raise ModelError(f"{directory}: the executor's model has sha256 {model.sha256[:12]}..., the driver's "
                              f"{sha256[:12]}...; ship the same model")
@@ -159,7 +161,7 @@ def _executor_model(name: str, sha256: str):
 
 
 def _score_batches(batches, name: str, sha256: str, text_column: str | None, explain: int, method: str,
-                   threshold: float):
+                   threshold: float, precision: str = "fp32"):
     """mapInPandas body: (where, json row, number[, problem]) in; RESULT_SCHEMA rows out. Rows our
     own readers built (``_problem`` present) are already checked; the rest Spark decoded."""
     import pandas as pd
@@ -173,7 +175,7 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
             raise DataError(f"{where}: the text is not UTF-8")
         return record
 
-    model = _executor_model(name, sha256)
+    model = _executor_model(name, sha256, precision)
     for pdf in batches:
         records, rejected = [], []
         ours = "_problem" in pdf.columns
@@ -241,16 +243,18 @@ def rows_as_json(df, text_column: str | None = None):
 
 
 def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | None = None, explain: int = 0,
-                    method: str = DEFAULT_METHOD, threshold: float = THRESHOLD, expected_sha256: str | None = None):
+                    method: str = DEFAULT_METHOD, threshold: float = THRESHOLD, expected_sha256: str | None = None,
+                    precision: str = "fp32"):
     """The scored DataFrame (RESULT_SCHEMA: a row per input row; ``problem`` is null for scored rows).
 
     ``df`` holds the reviews (a text column, optional ``id`` and ``label``), or is what ``read_input``
     returns (rows that keep their file and line). The model directory is shipped to the executors;
-    ``expected_sha256`` defaults to the sha256 of the driver's validated copy."""
+    ``expected_sha256`` defaults to the sha256 of the driver's validated copy; ``precision="int8"`` scores
+    with the int8 graph, as serve.batch's ``--precision int8``."""
     if explain < 0:
         raise InputError("explain must be >= 0")
     if expected_sha256 is None:
-        expected_sha256 = check_model(model_dir, method)
+        expected_sha256 = check_model(model_dir, method, precision)
     else:
         check_method(method)  # the executors check it against their (verified) copy of the model
     name = ship(df.sparkSession, str(model_dir))
@@ -259,16 +263,20 @@ def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | 
         rows, text_column = rows_as_json(df, text_column)
 
     def body(batches):
-        return _score_batches(batches, name, expected_sha256, text_column, explain, method, threshold)
+        return _score_batches(batches, name, expected_sha256, text_column, explain, method, threshold, precision)
 
     return rows.mapInPandas(body, RESULT_SCHEMA)
 
 
-def check_model(model_dir: str | Path, method: str) -> str:
-    """The driver's copy of the model validated (and ``method`` applicable to it), as serve.batch
-    checks them: returns its sha256, which every executor's copy must match."""
+def check_model(model_dir: str | Path, method: str, precision: str = "fp32") -> str:
+    """The driver's copy of the model validated (``method`` applicable to it, and the int8 graph present
+    when asked for), as serve.batch checks them: returns its sha256, which every executor's copy must match."""
+    from serve.runtime import SentimentModel
+
     art = Artifact.load(model_dir)
     check_method(method, applicable(art.capabilities.features, recorded=art.capabilities.methods))
+    if precision != "fp32":
+        SentimentModel(model_dir, threads=1, precision=precision)  # refuses a model without the int8 graph
     return art.model_sha256
 
 
@@ -343,6 +351,18 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
     return files.mapInPandas(rows_of, "_where string, _json string, _n long, _problem string"), "text"
 
 
+def spread(spark, rows, partitions: int | None = None):
+    """``rows`` over ``partitions`` parts, round robin; by default only when they arrive in fewer than two
+    parts per core of the session (a file of a few Parquet row groups, a handful of CSV files), where
+    Spark's own split leaves cores idle or unevenly loaded. A larger input keeps Spark's split."""
+    if partitions:
+        return rows.repartition(partitions)
+    if is_connect(spark):  # no SparkContext to ask for the cores; --partitions sets it
+        return rows
+    cores = spark.sparkContext.defaultParallelism
+    return rows.repartition(2 * cores) if rows.rdd.getNumPartitions() < 2 * cores else rows
+
+
 def from_spark(err: Exception) -> bool:
     """Spark's or the JVM's error, or ours raised on an executor; not a bug in this process or
     on an executor (those keep their traceback)."""
@@ -397,15 +417,17 @@ def neutralized(df):
 
 def run(spark, src: str, out: str, model_dir: str, text_column: str | None, explain: int, method: str,
         threshold: float, out_format: str, input_format: str | None, evaluate: bool,
-        expected_sha256: str | None = None, raw_csv: bool = False) -> dict:
+        expected_sha256: str | None = None, raw_csv: bool = False, precision: str = "fp32",
+        partitions: int | None = None) -> dict:
     """Score ``src`` into the folder ``out`` (and ``out/_rejected``); returns the summary."""
     from pyspark.sql import functions as F
 
     t0 = time.perf_counter()
     source, text_column = read_input(spark, src, input_format, text_column)
-    source = source.persist()
+    source = spread(spark, source, partitions).persist()
     rows_in = source.count()
-    result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256).persist()
+    result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256,
+                             precision).persist()
     scored = result.filter(F.col("problem").isNull()).drop(*REJECT_COLUMNS)
     if not explain:
         scored = scored.drop("top_words")
@@ -454,17 +476,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw-csv", action="store_true", help="with --format csv: write cells as they are, without "
                                                             "neutralizing spreadsheet formulas")
     p.add_argument("--threshold", type=float, default=THRESHOLD)
+    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="int8: the quantized graph, as serve.batch's (faster, within the export's stated bound)")
+    p.add_argument("--partitions", type=int, metavar="N", help="spread the input over N parts (default: two per "
+                   "core when it arrives in fewer; Spark's own split otherwise)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
     where.add_argument("--remote", metavar="sc://HOST:PORT", help="a Spark Connect server to run on instead")
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory, shipped to the executors")
     args = p.parse_args(argv)
-    if args.explain < 0 or not 0.0 <= args.threshold <= 1.0:
-        p.error("--explain must be >= 0 and --threshold in [0, 1]")
+    if args.explain < 0 or not 0.0 <= args.threshold <= 1.0 or (args.partitions is not None and args.partitions < 1):
+        p.error("--explain must be >= 0, --threshold in [0, 1] and --partitions >= 1")
     if args.remote is not None and not re.fullmatch(r"sc://[^/:\s]+:\d{1,5}(/;[^\s]*)?", args.remote):
         p.error(f"--remote must be sc://HOST:PORT (got {args.remote!r})")
     try:
-        expected = check_model(args.model, args.method)  # a damaged model stops here, before Spark starts
+        expected = check_model(args.model, args.method, args.precision)  # a damaged model stops here, before Spark
         input_format(args.input, args.input_format)  # and an input we cannot read
         if "://" not in args.output and Path(args.output).exists():
             raise DataError(f"{args.output}: already exists; choose a new folder (nothing was written)")
@@ -475,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
         spark = session(args.master, remote=args.remote)
         try:
             summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
-                          args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv)
+                          args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv,
+                          args.precision, args.partitions)
         except SentilensError:
             raise
         except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug

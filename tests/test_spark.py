@@ -74,6 +74,39 @@ def test_spark_equals_serve_batch_on_the_same_rows_with_bad_rows_mixed_in(spark,
     assert summary["metrics"]["n"] == 3 and summary["metrics"]["accuracy"] == 1.0
 
 
+def test_int8_on_the_executors_scores_as_serve_batch_int8(spark, tmp_path):
+    """--precision int8 reaches the executors (the committed model: the tiny one's int8 is fp32 to 1e-6).
+    Dynamic quantization scales activations per batch and Spark's batches are not serve.batch's, so the two
+    agree within int8's own error (~1e-3 here), not to 1e-6 as fp32 does."""
+    from serve.runtime import DEFAULT_DIR
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(ROWS) + "\n")
+    want, _ = batch_run(DEFAULT_DIR, src, tmp_path / "batch.csv", "--precision", "int8")
+    fp32, _ = batch_run(DEFAULT_DIR, src, tmp_path / "batch32.csv")
+    _, got, _ = spark_run(spark, DEFAULT_DIR, src, tmp_path / "out", precision="int8")
+    assert sorted(got) == sorted(want)
+    apart = max(abs(got[r]["probability"] - float(want[r]["probability"])) for r in want)
+    quantized = max(abs(float(want[r]["probability"]) - float(fp32[r]["probability"])) for r in want)
+    assert quantized > 1e-5 and max(abs(got[r]["probability"] - float(fp32[r]["probability"])) for r in want) > 1e-5
+    assert apart < 2e-3 and all(got[r]["label"] == want[r]["label"] for r in want)
+
+
+def test_an_input_in_few_parts_is_spread_over_the_cores_and_a_large_one_keeps_its_split(spark):
+    from pyspark.sql import functions as F
+
+    from serve.spark import spread
+
+    cores = spark.sparkContext.defaultParallelism
+    one = spark.range(1000).coalesce(1)
+    assert spread(spark, one).rdd.getNumPartitions() == 2 * cores
+    many = spark.range(1000).repartition(2 * cores + 1)
+    assert spread(spark, many).rdd.getNumPartitions() == 2 * cores + 1
+    assert spread(spark, many, 3).rdd.getNumPartitions() == 3
+    spread_rows = spread(spark, one).groupBy(F.spark_partition_id()).count().collect()
+    assert max(r["count"] for r in spread_rows) - min(r["count"] for r in spread_rows) <= 1  # round robin
+
+
 def test_csv_parquet_and_text_inputs(spark, tiny_model_dir, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
