@@ -492,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         expected = check_model(args.model, args.method, args.precision)  # a damaged model stops here, before Spark
         input_format(args.input, args.input_format)  # and an input we cannot read
+        local = args.remote is None and "://" not in args.input and not any(c in args.input for c in "*?[{")
+        if local and not Path(args.input).exists():  # through Spark Connect, paths are the server's
+            raise DataError(f"{args.input}: no such file or folder")
         if "://" not in args.output and Path(args.output).exists():
             raise DataError(f"{args.output}: already exists; choose a new folder (nothing was written)")
         try:

@@ -181,6 +181,21 @@ def test_the_command_refuses_a_damaged_model_or_an_existing_output_in_one_line(t
         assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and message in proc.stderr
 
 
+def test_a_missing_input_or_a_bad_option_fails_before_spark_starts(tiny_model_dir, tmp_path, monkeypatch):
+    """Checked in this process before any JVM: serve.spark's main never reaches session()."""
+    import serve.spark as module
+
+    monkeypatch.setattr(module, "session", lambda *a, **k: pytest.fail("Spark started"))
+    for argv, code in (([str(tmp_path / "missing.parquet")], 2), ([str(tmp_path / "x.parquet"), "--partitions", "0"], 2),
+                       ([str(tmp_path / "data-*")], 2)):
+        out = tmp_path / f"out{len(argv)}"
+        try:
+            got = module.main([*argv, "-o", str(out), "--model", str(tiny_model_dir)])
+        except SystemExit as stop:
+            got = stop.code
+        assert got == code
+
+
 def test_the_command_end_to_end(tiny_model_dir, tmp_path):
     from tests.conftest import ROOT
 
