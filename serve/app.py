@@ -231,7 +231,8 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
         gr.HTML('<p id="whatif-note" aria-live="polite"></p>', padding=False)
         whatif_summary = gr.Markdown(elem_id="whatif-summary")
         whatif_review = gr.HTML("", elem_id="whatif-review", js_on_load=asset("review.js"), padding=True)
-        whatif_changes = gr.Dataframe(headers=WHATIF_COLUMNS, interactive=False, visible=False,
+        whatif_changes = gr.Dataframe(headers=WHATIF_COLUMNS, interactive=False, visible=False, wrap=True,
+                                      column_widths=["34%", "22%", "22%", "22%"],  # the change in view on a phone
                                       label="Each word's contribution, before and after (largest changes first)",
                                       elem_id="whatif-changes")
 

@@ -32,7 +32,7 @@ from sentilens.wording import count
 from serve.batch_output import is_batch_output, read_batch_output
 from serve.runtime import SentimentModel
 from serve.scoring import chunks, score_chunk
-from serve.ui_safety import md_literal, user_errors
+from serve.ui_safety import md_literal, user_errors, warn
 from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 PAGE = 50  # rows per page of the table
@@ -55,8 +55,11 @@ class Scored:
     frame: "pd.DataFrame"  # noqa: F821 - pandas is imported where it is used
     columns: list[str]  # the file's own columns
     skipped: int
+    skipped_from: str = ""  # the file whose rows could not be read
+    first_problem: str = ""  # ... and why the first of them could not
     source: str | None = None  # for a serve.batch output: the file its texts were joined from
-    matched: int = 0  # ... and how many of its rows found their text there
+    matched: int = 0  # ... how many of its rows found their text there
+    repeated: int = 0  # ... and how many were left without one, their id repeating in either file
 
 
 def score_file(model: SentimentModel, path: Path, split: str | None, progress=None) -> Scored:
@@ -75,11 +78,12 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
         if progress is not None:
             progress((len(rows), None), desc=f"scored {len(rows):,} reviews")
     if not rows:
-        raise InputError("The file holds no review to score.")
+        why = f": no row could be read ({count(len(bad), 'row')}; the first: {bad[0]})" if bad else ""
+        raise InputError(f"The file holds no review to score{why}.")
     frame = pd.DataFrame(rows)
     frame["p"] = np.array(probs)
     frame["predicted"] = (frame["p"] >= THRESHOLD).astype(int)
-    return _finish(frame, path.name, [c for c in extra_names if c in frame.columns], len(bad))
+    return _finish(frame, path.name, [c for c in extra_names if c in frame.columns], bad, path.name)
 
 
 def from_batch_output(path: Path, source: Path | None, split: str | None) -> Scored:
@@ -88,18 +92,28 @@ def from_batch_output(path: Path, source: Path | None, split: str | None) -> Sco
     frame = read_batch_output(path)
     columns = [c for c in frame.columns if c not in ("id", "p", "predicted", "label")]
     bad: list[str] = []
-    texts: dict[str, tuple[str, dict]] = {}
+    texts: dict[str, tuple[str, dict] | None] = {}  # None: the id repeats, so its text is not known
     if source is not None:
         for r in _records(source, split, bad):
-            texts.setdefault(r.id, (r.text, dict(r.extra)))
-    joined = [texts.get(i, ("", {})) for i in frame["id"]]
+            texts[r.id] = None if r.id in texts else (r.text, dict(r.extra))
+    once = ~frame["id"].duplicated(keep=False)
+    joined = [(texts.get(i) or ("", {})) if unique else ("", {}) for i, unique in zip(frame["id"], once)]
     frame["text"] = [text for text, _ in joined]
     for name in dict.fromkeys(k for _, extra in joined for k in extra if k not in frame.columns):
         frame[name] = [extra.get(name) for _, extra in joined]
         columns.append(name)
-    scored = _finish(frame, path.name, columns, len(bad))
+    scored = _finish(frame, path.name, columns, bad, source.name if source else "")
     scored.source, scored.matched = (source.name if source else None), sum(bool(t) for t, _ in joined)
+    if source is not None:
+        scored.repeated = int((~once).sum()) + sum(1 for i, unique in zip(frame["id"], once)
+                                                   if unique and i in texts and texts[i] is None)
     return scored
+
+
+def filterable(scored: Scored, most: int = 100) -> list[str]:
+    """The file's columns worth an "equals" filter: at most ``most`` distinct values (a genre, a year, a
+    source), and not serve.batch's top_words (free text)."""
+    return [c for c in scored.columns if c != "top_words" and scored.frame[c].nunique(dropna=True) <= most]
 
 
 def _records(path: Path, split: str | None, bad: list[str]):
@@ -107,7 +121,7 @@ def _records(path: Path, split: str | None, bad: list[str]):
     return (r for r in records if r.split in (None, split)) if split else records
 
 
-def _finish(frame: pd.DataFrame, name: str, columns: list[str], skipped: int) -> Scored:
+def _finish(frame: pd.DataFrame, name: str, columns: list[str], bad: list[str], bad_from: str) -> Scored:
     """The columns every slice needs, from ``p``, ``predicted``, ``label`` and ``text``: confidence, right
     (NA without a label) and words (NA without a text)."""
     import pandas as pd
@@ -118,7 +132,7 @@ def _finish(frame: pd.DataFrame, name: str, columns: list[str], skipped: int) ->
     frame.loc[labelled, "right"] = frame.loc[labelled, "label"].astype(int) == frame.loc[labelled, "predicted"]
     words = frame["text"].str.split().str.len()
     frame["words"] = words.where(frame["text"] != "").astype("Int64")
-    return Scored(name, frame, columns, skipped)
+    return Scored(name, frame, columns, len(bad), bad_from, bad[0] if bad else "")
 
 
 def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confidence: str = "all",
@@ -203,17 +217,45 @@ def _share(x: float | None) -> str:
 
 
 class DataTab:
+    """The tab's handlers. Scored files are shared by everyone through a small cache (scoring is the slow
+    part); which file a visitor is looking at is theirs alone (a ``gr.State`` per browser session)."""
+
     def __init__(self, model: SentimentModel):
         self.model = model
         self._scored: OrderedDict[tuple[str, str, str], Scored] = OrderedDict()
         self._lock = threading.Lock()
-        self.current: Scored | None = None
+        self.view_outputs = 5 + len(CELLS)  # the values view() returns
 
-    def load(self, file, source, split: str, progress=gr.Progress()):  # noqa: B008
-        """Score the file (once per file, split and model) and show it whole; a serve.batch output is read
-        as it was scored, with its texts from ``source``."""
-        if file is None and source is not None:
-            raise InputError("Upload the serve.batch output first; this second file only adds its texts.")
+    def load(self, file, source, split: str, label="all", result="all", confidence="all", length="all", word="",
+             column="(none)", value="", order=None, current: Scored | None = None, progress=gr.Progress()):  # noqa: B008
+        """Score the file (once per file, split and model) and show the slice the filters set; a serve.batch
+        output is read as it was scored, with its texts from ``source``. A file that cannot be loaded leaves
+        what was loaded before on screen, and says so (a warning, and the status line)."""
+        try:
+            scored, note = self._scored_file(file, source, split, progress)
+        except InputError as err:
+            warn(str(err))
+            kept = f" Still showing {md_literal(current.name)}." if current is not None else ""
+            return (current, f"Not loaded: {md_literal(str(err))}{kept}", *[gr.skip()] * (1 + self.view_outputs))
+        choices = filterable(scored)
+        column = column if column in choices else "(none)"
+        return (scored, note, gr.update(choices=["(none)", *choices], value=column),
+                *self.view(label, result, confidence, length, word, column, value, order or ORDER_DEFAULT, 1, scored))
+
+    def clear(self):
+        """The first file taken away: nothing loaded, the view emptied."""
+        import pandas as pd
+
+        return (None, "No file loaded.", gr.update(choices=["(none)"], value="(none)"), "", reliability(pd.DataFrame(
+            columns=["p", "label"])), *[gr.update(value=what) for _, what in CELLS], pd.DataFrame(columns=TABLE),
+                1, "")
+
+    def _scored_file(self, file, source, split: str, progress) -> tuple[Scored, str]:
+        """The file scored (or read, for a serve.batch output), from the cache when it was before, and the
+        status line that says what it holds."""
+        if file is None:
+            raise InputError("Upload the serve.batch output first; this second file only adds its texts." if source
+                             else "Choose a file to upload first.")
         path = uploaded(file)
         split_of = None if split == "all" else split
         batch = is_batch_output(path)
@@ -229,13 +271,15 @@ class DataTab:
                 self._scored[key] = scored
                 while len(self._scored) > KEEP:
                     self._scored.popitem(last=False)
-        self.current = scored
         n = len(scored.frame)
         if batch:
             note = (f"Loaded {md_literal(scored.name)}, a serve.batch output: {count(n, 'review')} with the scores "
                     "it holds (not scored again)")
             if scored.source:
                 note += f"; texts from {md_literal(scored.source)} for {scored.matched:,} of them"
+            if scored.repeated:
+                note += (f"; {count(scored.repeated, 'row')} whose id is not unique in one of the two files left "
+                         "without a text (which text is theirs cannot be told)")
             if scored.matched < n:
                 note += (". Without a review's text, the word and length filters pass it over and it cannot open in "
                          "Analyze: add the file it scored as the second file")
@@ -244,30 +288,32 @@ class DataTab:
             if source is not None:
                 note += " (the second file is used only with a serve.batch output)"
         if scored.skipped:
-            note += f", {count(scored.skipped, 'row')} skipped (unreadable)"
-        choices = ["(none)", *scored.columns]
-        return (note + ".", gr.update(choices=choices, value="(none)"),
-                *self.view("all", "all", "all", "all", "", "(none)", "", ORDER_DEFAULT, 1))
+            note += (f"; {count(scored.skipped, 'row')} of {md_literal(scored.skipped_from)} could not be read "
+                     f"(the first: {md_literal(scored.first_problem)})")
+        return scored, note + "."
 
-    def view(self, label, result, confidence, length, word, column, value, order, page):
-        """The slice: its numbers, confusion matrix, reliability plot and one page of its rows."""
+    def view(self, label, result, confidence, length, word, column, value, order, page, current: Scored | None):
+        """The slice: its numbers, confusion matrix, reliability plot and one page of its rows. The
+        confusion matrix counts the slice before its own two filters (true label, right or wrong), so its
+        cells stay a way to move between them. Nothing loaded: nothing changes."""
         import pandas as pd
 
-        if self.current is None:
-            raise InputError("Load a labelled file first.")
-        frame = self.current.frame
-        part = frame[select(frame, label, result, confidence, length, word or "",
-                            None if column in (None, "(none)") else column, value or "")]
+        if current is None:
+            return (gr.skip(),) * self.view_outputs
+        frame = current.frame
+        column = None if column in (None, "(none)") else column
+        wider = frame[select(frame, "all", "all", confidence, length, word or "", column, value or "")]
+        part = wider[select(wider, label, result)]
         s = slice_stats(part)
-        cells = confusion(part)
+        cells = confusion(wider)
         summary = (f"**Slice: {count(s['count'], 'review')}** of {len(frame):,}. Accuracy **{_share(s['accuracy'])}** "
                    f"({s['labelled']:,} with a label); mean confidence **{_share(s['confidence'])}**; expected "
                    f"calibration error **{_share(s['ece'])}** (the gap between confidence and being right, 0 is "
                    "perfect).")
         pages = max(1, -(-len(part) // PAGE))
-        page = int(min(max(1, page or 1), pages))
+        page = int(min(max(1, int(page) if isinstance(page, (int, float)) and page == page else 1), pages))
         shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
-        extra = [c for c in self.current.columns if c not in TABLE]
+        extra = [c for c in current.columns if c not in TABLE]
         table = [[int(i) + 1, r["id"], {1: "positive", 0: "negative"}.get(r["label"], ""),
                   "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
@@ -275,32 +321,33 @@ class DataTab:
                   *("" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra)] for i, r in shown.iterrows()]
         buttons = [gr.update(value=f"{what}: {cells[key]:,}") for key, what in CELLS]
         return (summary, reliability(part), *buttons, gr.update(value=pd.DataFrame(table, columns=TABLE + extra)),
-                gr.update(value=page, maximum=pages), f"Page {page} of {pages}")
+                page, f"Page {page} of {pages}")
 
-    def open_row(self, row: float | None):
-        """The review of row ``row`` (the table's first column), for Analyze."""
-        if self.current is None:
+    def open_row(self, row: float | None, current: Scored | None) -> str:
+        """The text of row ``row`` (the table's first column), for Analyze."""
+        if current is None:
             raise InputError("Load a labelled file first.")
-        n = len(self.current.frame)
-        if row is None or not 1 <= row <= n or row != int(row):
+        n = len(current.frame)
+        if not isinstance(row, (int, float)) or row != row or not 1 <= row <= n or row != int(row):
             raise InputError(f"Give a row number from the table's first column (1 to {n:,}).")
-        text = self.current.frame.iloc[int(row) - 1]["text"]
+        text = current.frame.iloc[int(row) - 1]["text"]
         if not text:
             raise InputError(f"Row {int(row):,} has no text: add the file serve.batch scored as the second file.")
-        return gr.Tabs(selected="analyze"), text
+        return text
 
-    def open_selected(self, evt: gr.SelectData):
-        """The review of the table's row a click chose, for Analyze."""
+    def open_selected(self, current: Scored | None, evt: gr.SelectData) -> str:
+        """The text of the table's row a click chose, for Analyze."""
         row = (evt.row_value or [None])[0]
-        return self.open_row(float(row) if isinstance(row, (int, float)) else None)
+        return self.open_row(float(row) if isinstance(row, (int, float)) else None, current)
 
     def render(self, review: gr.Textbox, tabs: gr.Tabs) -> None:
         """``review``: Analyze's review box and ``tabs`` the app's tabs, for opening a row in Analyze."""
         private = {"api_visibility": "private"}
+        current = gr.State(None)  # this visitor's scored file
         with gr.Row():
             upload = gr.File(label="A labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)",
                              file_types=UPLOAD_TYPES, elem_id="data-upload", height=120, scale=2)
-            source = gr.File(label="Only with a serve.batch output: the file it scored (adds the texts)",
+            source = gr.File(label="Texts for a serve.batch output: the file it scored",
                              file_types=UPLOAD_TYPES, elem_id="data-source", height=120, scale=1)
             with gr.Column(scale=1):
                 split = gr.Radio(["all", "train", "test"], value="test", label="aclImdb split", elem_id="data-split")
@@ -322,32 +369,38 @@ class DataTab:
                 cells = [gr.Button(what, size="sm", elem_id=f"data-cell-{key[0]}-{key[1]}") for key, what in CELLS]
             plot = gr.LinePlot(x="mean P(positive)", y="share positive", color="series", x_lim=[0, 1], y_lim=[0, 1],
                                tooltip=["mean P(positive)", "share positive", "reviews"], height=260, scale=2,
-                               title="Reliability: share truly positive against the mean P(positive), per tenth",
-                               elem_id="data-reliability")
+                               title="Reliability, per tenth of P(positive)", elem_id="data-reliability")
         with gr.Row():
-            page = gr.Number(value=1, minimum=1, precision=0, label="Page", elem_id="data-page", scale=0, min_width=120)
+            page = gr.Number(value=1, precision=0, label="Page", elem_id="data-page", scale=0, min_width=120)
             pages = gr.Markdown(elem_id="data-pages")
         table = gr.Dataframe(interactive=False, wrap=True, elem_id="data-table", max_height=600,
-                             label="Reviews in the slice")
+                             label="Reviews in the slice (click a row to open it in Analyze)")
         with gr.Row():
-            row = gr.Number(label="Row (first column) to open in Analyze", precision=0, minimum=1, elem_id="data-row",
+            row = gr.Number(value=None, label="Row (first column) to open in Analyze", precision=0, elem_id="data-row",
                             scale=0, min_width=240)
             open_it = gr.Button("Open in Analyze", elem_id="data-open", scale=0, min_width=160)
+        chosen = gr.State(None)  # the text to open, once checked: Analyze's box changes only then
         filters = [label, result, confidence, length, word, column, value, order]
         outputs = [summary, plot, *cells, table, page, pages]
+        loaded = [current, status, column, *outputs]
         for given in (upload, source):
-            given.upload(user_errors(self.load), [upload, source, split], [status, column, *outputs], **private)
+            given.upload(user_errors(self.load), [upload, source, split, *filters, current], loaded, **private)
+        upload.clear(self.clear, None, loaded, **private)
+        source.clear(user_errors(self.load), [upload, source, split, *filters, current], loaded, **private)
         first_page = gr.Number(value=1, visible=False)
         for f in (label, result, confidence, length, column, order):
-            f.change(user_errors(self.view), [*filters, first_page], outputs, show_progress="minimal", **private)
+            f.change(user_errors(self.view), [*filters, first_page, current], outputs, show_progress="minimal",
+                     **private)
         for f in (word, value):
-            f.submit(user_errors(self.view), [*filters, first_page], outputs, **private)
-        page.submit(user_errors(self.view), [*filters, page], outputs, **private)
+            f.submit(user_errors(self.view), [*filters, first_page, current], outputs, **private)
+        page.submit(user_errors(self.view), [*filters, page, current], outputs, **private)
         for button, ((true, res), _) in zip(cells, CELLS):
             button.click(lambda t=true, r=res: (t, r), None, [label, result], **private)
-        for go, handler, given in ((open_it.click, self.open_row, [row]), (row.submit, self.open_row, [row]),
-                                   (table.select, self.open_selected, None)):
-            go(user_errors(handler), given, [tabs, review], **private) \
+        for go, handler, given in ((open_it.click, self.open_row, [row, current]),
+                                   (row.submit, self.open_row, [row, current]),
+                                   (table.select, self.open_selected, [current])):
+            go(user_errors(handler), given, [chosen], **private) \
+                .success(lambda text: (gr.Tabs(selected="analyze"), text), [chosen], [tabs, review], **private) \
                 .success(None, None, None, js="() => document.getElementById('analyze').click()", **private)
 
 

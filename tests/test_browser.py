@@ -356,6 +356,30 @@ def test_the_data_tab_loads_and_slices_the_25000_test_reviews(page):
     assert tab_button(browser, "Analyze").get_attribute("aria-selected") == "true"
     print(f"\nData tab, 25,000 test reviews: load and score {loaded:.1f} s, a confusion cell {sliced * 1000:.0f} ms, "
           f"a row into Analyze {opened * 1000:.0f} ms")
+    # a row number that is not in the table: a warning, and Analyze's review is left as it was, usable
+    open_tab(browser, "Data")
+    box = browser.find_element(By.CSS_SELECTOR, "#data-row input")
+    box.clear()
+    box.send_keys("99999", Keys.ENTER)
+    wait(browser, lambda d: "1 to 25,000" in " ".join(t.text for t in d.find_elements(By.CSS_SELECTOR, ".toast-body")))
+    open_tab(browser, "Analyze")
+    assert not [e for e in browser.find_elements(By.CSS_SELECTOR, "#review .error") if e.is_displayed()]
+    assert " ".join(browser.find_element(By.CSS_SELECTOR, "#review textarea").get_attribute("value").split()) \
+        .startswith(" ".join(other[1].split())[:100])
+    # another visitor (a page of their own) sees none of this visitor's file
+    mine, url = browser.current_window_handle, browser.current_url
+    browser.switch_to.new_window("tab")
+    browser.get(url)
+    wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#review textarea")))
+    open_tab(browser, "Data")
+    browser.find_element(By.XPATH, "//*[@id='data-label']//label[contains(., 'negative')]").click()
+    time.sleep(1)  # a filter change with nothing loaded changes nothing
+    assert "Slice" not in text_of(browser, "#data-summary") and "Loaded" not in text_of(browser, "#data-status")
+    browser.close()
+    browser.switch_to.window(mine)
+    for close in browser.find_elements(By.CSS_SELECTOR, ".toast-close"):  # Gradio's toast, not ours, for axe
+        if close.is_displayed():
+            close.click()
     open_tab(browser, "Data")
     wait(browser, settled)
     axe(browser, "data")

@@ -1,5 +1,6 @@
 """The Data tab's scoring and slicing (serve/data_tab.py), without a browser."""
 
+import gradio as gr
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,18 +68,34 @@ def test_a_slices_numbers_by_hand():
 def test_the_tab_refuses_what_it_cannot_do(scored, tiny_model_dir):
     model, src, _ = scored
     tab = DataTab(model)
-    with pytest.raises(InputError, match="Load a labelled file first"):
-        tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 1)
-    with pytest.raises(InputError, match="Choose a file"):
-        tab.load(None, None, "all", progress=None)
-    with pytest.raises(InputError, match="serve.batch output first"):
-        tab.load(None, str(src), "all", progress=None)
-    status, column, summary, *_ = tab.load(str(src), None, "all", progress=None)
+    assert all(isinstance(r, type(gr.skip())) for r in tab.view("all", "all", "all", "all", "", "(none)", "",
+                                                                 "file order", 1, None))  # nothing loaded
+    _, status, *rest = tab.load(None, None, "all", progress=None)
+    assert status.startswith("Not loaded: Choose a file") and "Still showing" not in status
+    assert all(isinstance(r, type(gr.skip())) for r in rest)  # nothing on screen changes
+    _, status, *_ = tab.load(None, str(src), "all", progress=None)
+    assert "Upload the serve&#46;batch output first" in status  # escaped for Markdown
+    mine, status, column, summary, *_ = tab.load(str(src), None, "all", progress=None)
     assert "5 reviews scored" in status and column["choices"] == ["(none)", "genre"]
     assert "Slice: 5 reviews" in summary
+    # a file refused after one was loaded leaves that one on screen, and says so
+    bad = src.with_name("bad.csv")
+    bad.write_text("id,probability,label,true_label,top_words\na,1.7,pos,pos,\n")
+    kept, status, *rest = tab.load(str(bad), None, "all", current=mine, progress=None)
+    assert "Not loaded: Line 2 of the serve&#46;batch output" in status and "Still showing d&#46;csv" in status
+    assert kept is mine and all(isinstance(r, type(gr.skip())) for r in rest)
+    # a new file is shown through the filters already set; a column it lacks is let go
+    _, status, column, summary, *_ = tab.load(str(src), None, "all", "pos", "all", "all", "all", "", "genre",
+                                              "drama", progress=None)
+    assert column["value"] == "genre" and "Slice: 2 reviews" in summary
     with pytest.raises(InputError, match="1 to 5"):
-        tab.open_row(9)
-    assert tab.open_row(2)[1] == "dull and long and boring"
+        tab.open_row(9, mine)
+    with pytest.raises(InputError, match="Load a labelled file first"):
+        tab.open_row(2, None)  # each visitor sees their own file: another's is not theirs
+    assert tab.open_row(2, mine) == "dull and long and boring"
+    # a page past the end is the last page
+    *_, page, pages = tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 9, mine)
+    assert page == 1 and pages == "Page 1 of 1"
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -102,13 +119,14 @@ def test_a_serve_batch_output_is_sliced_as_scored_with_its_texts_joined_by_id(sc
     assert joined.matched == 5 and list(joined.frame["text"]) == list(direct.frame["text"])
     assert "genre" in joined.columns and list(joined.frame["words"]) == list(direct.frame["words"])
     tab = DataTab(model)
-    status, *_ = tab.load(str(out), None, "all", progress=None)
+    alone, status, column, *_ = tab.load(str(out), None, "all", progress=None)
     assert "serve.batch output" in status and "not scored again" in status and "second file" in status
+    assert "top_words" not in column["choices"]  # free text: no use for "equals"
     with pytest.raises(InputError, match="has no text"):
-        tab.open_row(1)
-    status, *_ = tab.load(str(out), str(src), "all", progress=None)
+        tab.open_row(1, alone)
+    joined, status, *_ = tab.load(str(out), str(src), "all", progress=None)
     assert "texts from d&#46;csv for 5 of them" in status  # the name escaped for Markdown
-    assert tab.open_row(2)[1] == "dull and long and boring"
+    assert tab.open_row(2, joined) == "dull and long and boring"
 
 
 def test_a_damaged_serve_batch_output_is_refused_with_its_line(tmp_path):
@@ -119,3 +137,37 @@ def test_a_damaged_serve_batch_output_is_refused_with_its_line(tmp_path):
     out.write_text("id,probability,label,true_label,top_words\na,0.9,maybe,pos,\n")
     with pytest.raises(InputError, match="Line 2"):
         from_batch_output(out, None, None)
+
+
+def test_repeated_ids_get_no_text_rather_than_someone_elses(scored, tmp_path):
+    """Joining by id cannot tell which text belongs to an id that repeats (in the output or in the file it
+    scored): those rows are left without a text and counted, never given another review's."""
+    model, src, _ = scored
+    out = tmp_path / "scored.csv"
+    batch_score_file(model, src, out, progress=False)
+    lines = out.read_text().splitlines()
+    lines[2] = "a" + lines[2][1:]  # row b now claims a's id
+    out.write_text("\n".join(lines) + "\n")
+    joined = from_batch_output(out, src, None)
+    f = joined.frame
+    assert list(f["text"][:2]) == ["", ""] and joined.repeated == 2
+    assert list(f["text"][2:]) == list(pd.read_csv(src)["text"][2:])
+
+
+def test_a_file_of_unreadable_rows_says_why(tiny_model_dir, tmp_path):
+    src = tmp_path / "latin1.csv"
+    src.write_bytes("id,text,label\na,caf\xe9 au lait was fine,pos\n".encode("latin-1"))
+    with pytest.raises(InputError, match="no row could be read .1 row; the first: .*UTF-8"):
+        score_file(SentimentModel(tiny_model_dir), src, None)
+
+
+def test_the_confusion_cells_count_the_slice_before_its_label_and_result(scored):
+    """A cell sets the true label and right/wrong; the four cells keep their counts under the other filters,
+    so choosing one does not zero the rest."""
+    model, src, _ = scored
+    tab = DataTab(model)
+    mine, *_ = tab.load(str(src), None, "all", progress=None)
+    everything = tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 1, mine)
+    one_cell = tab.view("pos", "right", "all", "all", "", "(none)", "", "file order", 1, mine)
+    assert [b["value"] for b in everything[2:6]] == [b["value"] for b in one_cell[2:6]]
+    assert "Slice: " in one_cell[0] and "of 5" in one_cell[0]
