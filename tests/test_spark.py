@@ -346,15 +346,22 @@ def same_as_batch(got, want):
     assert all(abs(p - q) <= 1e-6 for (_, p), (_, q) in zip(got, want))
 
 
-def test_a_standalone_cluster_scores_a_parquet_folder_as_serve_batch_does(cluster, tiny_model_dir, tmp_path):
-    """The model and the code reach the executors as archives (a local folder would not); every input row
-    comes out once, scored or rejected, equal to serve.batch to 1e-6."""
+def deployed_run_equals_batch(tmp_path, tiny_model_dir, *where):
+    """The deployed folder through serve.spark on ``where`` (--master URL or --remote URL): every row once,
+    equal to serve.batch to 1e-6; returns (Spark's scored rows and rejections, serve.batch's rejections)."""
     folder = deployed_folder(tmp_path)
-    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--master", cluster)
+    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, *where)
     assert code == 0, err[-2000:]
     assert "rows in 12 = scored 9 + rejected 3" in out
     want_scored, want_problems = batch_of_folder(folder, tiny_model_dir, tmp_path)
     same_as_batch(scored, want_scored)
+    return folder, scored, problems, want_problems
+
+
+def test_a_standalone_cluster_scores_a_parquet_folder_as_serve_batch_does(cluster, tiny_model_dir, tmp_path):
+    """The model and the code reach the executors as archives (a local folder would not); every input row
+    comes out once, scored or rejected, equal to serve.batch to 1e-6."""
+    _, scored, problems, want_problems = deployed_run_equals_batch(tmp_path, tiny_model_dir, "--master", cluster)
     assert sum(i == '{"part": -1, "n": 0}' for i, _ in scored) == 3  # the struct id, as serve.batch writes it
     assert [p.split(": ", 1)[-1] for p in problems] == [p.split(": ", 1)[-1] for p in want_problems]
 
@@ -363,12 +370,7 @@ def test_spark_connect_scores_as_serve_batch_does_and_fails_in_one_line(connect,
     """--remote sc://: the model and code go as session artifacts (addArtifacts); the same rows, scores and
     rejections as serve.batch, a binary text column refused row by row in serve.batch's words, and a
     Spark failure as Spark's error class and first line, exit 2."""
-    folder = deployed_folder(tmp_path)
-    code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--remote", connect)
-    assert code == 0, err[-2000:]
-    assert "rows in 12 = scored 9 + rejected 3" in out
-    want_scored, _ = batch_of_folder(folder, tiny_model_dir, tmp_path)
-    same_as_batch(scored, want_scored)
+    folder, *_ = deployed_run_equals_batch(tmp_path, tiny_model_dir, "--remote", connect)
     code, out, err, scored, problems = spark_cli(tmp_path, folder, tiny_model_dir, "--remote", connect,
                                                  "--text-column", "blob")
     assert code == 0 and "rows in 12 = scored 0 + rejected 12" in out, err[-2000:]
