@@ -131,7 +131,7 @@ def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Lim
             with open_tar(path):
                 pass
         except (tarfile.TarError, EOFError, OSError, ValueError) as err:
-            raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
+            raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
     if split not in (None, "train", "test"):
         raise DataError(f"{path}: split must be train or test, got {split!r}")
     limits = limits or Limits()
@@ -216,7 +216,7 @@ def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
     except DataError:
         raise
     except (tarfile.TarError, EOFError, OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable .tar.gz ({str(err)[:200]})") from None
+        raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
 
 
 MAX_TAR_HEADER_BYTES = 64 * 2**10  # a GNU long name or a pax header; a real one is a few hundred bytes
@@ -237,6 +237,15 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def _check_header(self) -> None:
         if self.size > MAX_TAR_HEADER_BYTES:
             raise tarfile.HeaderError(f"a header of {self.size:,} bytes (the limit is {MAX_TAR_HEADER_BYTES:,})")
+
+
+def tar_problem(err: BaseException) -> str:
+    """Why an archive cannot be read, in one short line: opening with ``r:*`` lists every method tarfile
+    tried, one per line, which says nothing to a user."""
+    text = str(err)
+    if text.startswith("file could not be opened successfully"):
+        return "not a tar archive, plain or compressed with gzip, bz2 or xz"
+    return (text.splitlines() or [type(err).__name__])[0][:200]
 
 
 def open_tar(path: Path) -> tarfile.TarFile:
@@ -336,6 +345,34 @@ def _parsed(path: Path, f: contextlib.AbstractContextManager, rows: RowParsers, 
                 _report(on_bad_row, f"{path}:{line}", problem)
 
 
+ANY_COLUMNS = "\0any"  # the text column of ``read_rows``: rows are kept as they are, with no text needed
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict | str]]:
+    """A CSV or JSONL file's rows as ``(line, {column: value})``, or ``(line, why)`` for a row that cannot
+    be read, cut and bounded as ``read_table`` cuts them but with no text column: for files that hold no
+    reviews (a serve.batch output). A file that cannot be read at all raises ``DataError`` here."""
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise DataError(f"{path}: expected .csv or .jsonl")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    f = open(path, **TEXT_OPEN)
+    try:
+        rows = _table_reader(path)(path, f, ANY_COLUMNS)
+    except BaseException:
+        f.close()
+        raise
+
+    def each() -> Iterator[tuple[int, dict | str]]:
+        with f:
+            for line, parse in rows:
+                obj, problem = build_record(f"{path}:{line}", parse)
+                yield line, obj if problem is None else problem
+
+    return each()
+
+
 def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
              limits: Limits | None = None, tally: Tally | None = None, split: str | None = None) -> Iterator[Record]:
     """Any accepted source; ``split`` applies to aclImdb only (a table has no splits)."""
@@ -389,10 +426,10 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
     elif isinstance(label, float) and label != label:
         label = None
     return Record(id=rid, text=text, label=parse_label(label, where), where=where,
-                  extra=_extra(obj, ("id", text_column, "label")))
+                  extra=extra_columns(obj, ("id", text_column, "label")))
 
 
-def _extra(obj: Mapping, known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def extra_columns(obj: Mapping, known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """The row's other columns as text: the first ``MAX_EXTRA_COLUMNS``, each name and value cut to its
     bound; empty or missing values and cells that are not text (undecodable bytes) are left out rather
     than costing the row."""
@@ -528,6 +565,15 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     if twice:
         raise DataError(f"{path}: the header names {', '.join(repr(n[:40]) for n in twice[:5])} more than once; "
                         "which one is meant?")
+    if text_column is ANY_COLUMNS:
+        def fields_of(line: int, fields: list[str] | str) -> dict:
+            if isinstance(fields, str):
+                raise DataError(f"{path}:{line}: {fields}")
+            if len(fields) > len(header):
+                raise DataError(f"{path}:{line}: more fields than the header")
+            return {name: _clean(value, f"{name[:40]!r} column", f"{path}:{line}") for name, value in zip(header, fields)}
+
+        return ((line, functools.partial(fields_of, line, fields)) for line, fields in records)
     column = pick_text_column(header, text_column, str(path))
 
     def parse(line: int, fields: list[str] | str) -> Record:
@@ -540,9 +586,9 @@ def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParse
     return ((line, functools.partial(parse, line, fields)) for line, fields in records)
 
 
-def json_record(raw: str, text_column: str | None, where: str, default_id: str) -> Record:
-    """One JSON object (a JSONL line, or a row Spark serialised) as a record, or ``DataError``.
-    A key given twice or a number JSON cannot hold (NaN, Infinity, 1e400) is refused, not guessed at."""
+def json_object(raw: str, where: str) -> dict:
+    """One JSON object (a JSONL line, or a row Spark serialised), or ``DataError``. A key given twice or a
+    number JSON cannot hold (NaN, Infinity, 1e400) is refused, not guessed at."""
     def unique(pairs: list[tuple[str, object]]) -> dict:
         obj = dict(pairs)
         if len(obj) != len(pairs):
@@ -567,13 +613,21 @@ def json_record(raw: str, text_column: str | None, where: str, default_id: str) 
         raise DataError(f"{where}: JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+    return obj
+
+
+def json_record(raw: str, text_column: str | None, where: str, default_id: str) -> Record:
+    """One JSON object as a record, or ``DataError`` (see ``json_object``)."""
+    obj = json_object(raw, where)
     return make_record(obj, pick_text_column(list(obj), text_column, where), where, default_id)
 
 
 def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
-    def parse(line: int, raw: str | None) -> Record:
+    def parse(line: int, raw: str | None) -> Record | dict:
         if raw is None:
             raise DataError(f"{path}:{line}: {TOO_LONG}")
+        if text_column is ANY_COLUMNS:
+            return json_object(_clean(raw, "line", f"{path}:{line}"), f"{path}:{line}")
         return json_record(raw, text_column, f"{path}:{line}", str(line))
 
     return ((line, functools.partial(parse, line, raw)) for line, raw in _physical_lines(f)

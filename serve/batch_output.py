@@ -3,7 +3,10 @@ scoring it again.
 
 An output is known by its columns (``id``, ``probability``, ``label``, ``true_label``; no text column):
 it holds scores, not reviews. The reviews come from the file it scored, joined by id, when the user
-gives that file too. pandas (which comes with gradio) is imported here only when a file is read.
+gives that file too. Rows are read through ``sentilens.sources.read_rows``, so an output is cut and
+bounded as every other upload is (record length, id length, 20 other columns of bounded size), and a
+row that is not one serve.batch writes is refused with its line. pandas (which comes with gradio) is
+imported here only when a file is read.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import io
 import json
 from pathlib import Path
 
-from sentilens.errors import InputError
-from sentilens.sources import TEXT_COLUMNS
-from serve.scoring import OUTPUT_COLUMNS
+from sentilens.errors import DataError, InputError
+from sentilens.sources import MAX_EXTRA_COLUMNS, MAX_ID_CHARS, TEXT_COLUMNS, extra_columns, read_rows
 
 NEEDED = ("id", "probability", "label", "true_label")
 LABELS = {"pos": 1, "neg": 0}
+WRITES = "probability in [0, 1], label pos or neg, true_label pos, neg or empty"
 
 
 def _columns(path: Path) -> list[str]:
@@ -43,31 +46,60 @@ def is_batch_output(path: Path) -> bool:
     return all(c in columns for c in NEEDED) and not any(c in columns for c in TEXT_COLUMNS)
 
 
-def read_batch_output(path: Path) -> "pd.DataFrame":  # noqa: F821 - pandas is imported here
-    """The output's rows as ``id``, ``p``, ``predicted``, ``label`` (1, 0 or NA) and its other columns; a
-    row whose probability or label is not one serve.batch writes is refused with its line."""
+def _probability(value: object) -> float | None:
+    """A probability as serve.batch writes it (a number in [0, 1]; text in CSV), else None. JSON's
+    true and false are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        p = float(value)
+    except ValueError:
+        return None
+    return p if 0 <= p <= 1 else None  # NaN fails both
+
+
+def _id(value: object) -> str | None:
+    """The id as text: serve.batch writes a string; any other JSON value is kept as compact JSON, as
+    the readers keep a non-text id."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _row(obj: dict, where: str) -> tuple:
+    rid, p = _id(obj.get("id")), _probability(obj.get("probability"))
+    label, true = obj.get("label"), obj.get("true_label")
+    if rid is None:
+        raise InputError(f"{where} has no id.")
+    if len(rid) > MAX_ID_CHARS:
+        raise InputError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters.")
+    if p is None or label not in LABELS or true not in (None, "", *LABELS):
+        raise InputError(f"{where} is not one serve.batch writes ({WRITES}).")
+    return rid, p, LABELS[label], LABELS.get(true), dict(extra_columns(obj, NEEDED))
+
+
+def read_batch_output(path: Path) -> tuple["pd.DataFrame", dict[str, list[str]]]:  # noqa: F821 - pandas
+    """The output's rows as ``id``, ``p``, ``predicted``, ``label`` (1, 0 or NA), and apart from them its
+    other columns by name (the first ``MAX_EXTRA_COLUMNS`` met, ``top_words`` among them; a row without
+    one has ""). A row that cannot be read or is not one serve.batch writes is refused with its line."""
     import pandas as pd
 
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        else:
-            frame = pd.read_json(path, lines=True, dtype=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise InputError(f"Could not read the serve.batch output: {str(err).splitlines()[0][:200]}") from None
-    first = 2 if path.suffix.lower() == ".csv" else 1  # the file's line of row 0
-    p = pd.to_numeric(frame["probability"], errors="coerce")
-    bad = p.isna() | (p < 0) | (p > 1)
-    bad |= ~frame["label"].astype(str).isin(list(LABELS))
-    bad |= ~frame["true_label"].fillna("").astype(str).isin(["", *LABELS])
-    if bad.any():
-        line = int(bad.to_numpy().argmax()) + first
-        raise InputError(f"Line {line} of the serve.batch output is not one it writes (probability in [0, 1], "
-                         "label pos or neg, true_label pos, neg or empty).")
-    out = pd.DataFrame({"id": frame["id"].astype(str), "p": p.astype(float),
-                        "predicted": frame["label"].astype(str).map(LABELS).astype(int),
-                        "label": frame["true_label"].fillna("").astype(str).map(LABELS).astype("Int64")})
-    for name in frame.columns:
-        if name not in OUTPUT_COLUMNS or name == "top_words":
-            out[name] = frame[name].astype(str).where(frame[name].notna(), "")
-    return out
+        rows = read_rows(path)
+    except DataError as err:
+        raise InputError(f"Could not read the serve.batch output: {str(err).removeprefix(f'{path}: ')}") from None
+    table, names = [], {}
+    for line, obj in rows:
+        where = f"Line {line} of the serve.batch output"
+        if isinstance(obj, str):
+            raise InputError(f"{where} cannot be read: {obj}.")
+        table.append(_row(obj, where))
+        for name in table[-1][4]:
+            if name not in names and len(names) < MAX_EXTRA_COLUMNS:
+                names[name] = None
+    if not table:
+        raise InputError("The serve.batch output holds no rows.")
+    out = pd.DataFrame({"id": [r[0] for r in table], "p": [r[1] for r in table],
+                        "predicted": [r[2] for r in table],
+                        "label": pd.array([r[3] for r in table], dtype="Int64")})
+    return out, {name: [r[4].get(name, "") for r in table] for name in names}

@@ -16,6 +16,7 @@ only numpy, onnxruntime, gradio and tqdm when it starts.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
@@ -28,6 +29,7 @@ import numpy as np
 from sentilens.digest import sha256_of
 from sentilens.errors import InputError
 from sentilens.settings import THRESHOLD
+from sentilens.sources import MAX_EXTRA_COLUMNS
 from sentilens.wording import count
 from serve.batch_output import is_batch_output, read_batch_output
 from serve.runtime import SentimentModel
@@ -67,30 +69,59 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
     import pandas as pd
 
     bad: list[str] = []
-    rows, probs, extra_names = [], [], {}
+    rows, extras, probs = [], [], []
     for chunk in chunks(_records(path, split, bad)):
         scored = score_chunk(model, chunk)
         for r, p in zip(scored.records, scored.probabilities):
-            extra = dict(r.extra)
-            extra_names.update(dict.fromkeys(extra))
-            rows.append({"id": r.id, "text": r.text, "label": r.label, **extra})
+            rows.append((r.id, r.text, r.label))
+            extras.append(dict(r.extra))
             probs.append(float(p))
         if progress is not None:
             progress((len(rows), None), desc=f"scored {len(rows):,} reviews")
     if not rows:
         why = f": no row could be read ({count(len(bad), 'row')}; the first: {bad[0]})" if bad else ""
         raise InputError(f"The file holds no review to score{why}.")
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["id", "text", "label"])
     frame["p"] = np.array(probs)
     frame["predicted"] = (frame["p"] >= THRESHOLD).astype(int)
-    return _finish(frame, path.name, [c for c in extra_names if c in frame.columns], bad, path.name)
+    columns = _add_own_columns(frame, extras)
+    return _finish(frame, path.name, columns, bad, path.name)
+
+
+# The tab's own columns, and the table's headings: a file's column of the same name is shown renamed.
+OURS = ("id", "text", "label", "p", "predicted", "confidence", "right", "words", *TABLE)
+
+
+def own_names(names) -> dict[str, str]:
+    """The file's own columns (the first ``MAX_EXTRA_COLUMNS``) under names that cannot collide with the
+    tab's: a file column called ``predicted`` or ``text`` would otherwise overwrite the model's."""
+    out: dict[str, str] = {}
+    taken = set(OURS)
+    for name in names:
+        if name in out:
+            continue
+        if len(out) == MAX_EXTRA_COLUMNS:
+            break
+        shown, k = name, 1
+        while shown in taken:
+            shown, k = f"{name} (file)" if k == 1 else f"{name} (file {k})", k + 1
+        taken.add(shown)
+        out[name] = shown
+    return out
+
+
+def _add_own_columns(frame: "pd.DataFrame", extras: list[dict]) -> list[str]:  # noqa: F821
+    """The file's own columns added to ``frame`` (one dict per row), renamed by ``own_names``."""
+    names = own_names(name for extra in extras for name in extra)
+    for name, shown in names.items():
+        frame[shown] = [extra.get(name) for extra in extras]
+    return list(names.values())
 
 
 def from_batch_output(path: Path, source: Path | None, split: str | None) -> Scored:
     """A ``serve.batch`` output's scores as written (nothing scored again), with each review's text and
     columns joined by id from ``source``, the file it scored, when given."""
-    frame = read_batch_output(path)
-    columns = [c for c in frame.columns if c not in ("id", "p", "predicted", "label")]
+    frame, written = read_batch_output(path)
     bad: list[str] = []
     texts: dict[str, tuple[str, dict] | None] = {}  # None: the id repeats, so its text is not known
     if source is not None:
@@ -99,9 +130,10 @@ def from_batch_output(path: Path, source: Path | None, split: str | None) -> Sco
     once = ~frame["id"].duplicated(keep=False)
     joined = [(texts.get(i) or ("", {})) if unique else ("", {}) for i, unique in zip(frame["id"], once)]
     frame["text"] = [text for text, _ in joined]
-    for name in dict.fromkeys(k for _, extra in joined for k in extra if k not in frame.columns):
-        frame[name] = [extra.get(name) for _, extra in joined]
-        columns.append(name)
+    extras = [{name: values[i] for name, values in written.items()} | {k: v for k, v in extra.items()
+                                                                       if k not in written}
+              for i, (_, extra) in enumerate(joined)]
+    columns = _add_own_columns(frame, extras)
     scored = _finish(frame, path.name, columns, bad, source.name if source else "")
     scored.source, scored.matched = (source.name if source else None), sum(bool(t) for t, _ in joined)
     if source is not None:
@@ -212,6 +244,11 @@ def ordered(part: pd.DataFrame, order: str) -> pd.DataFrame:
     return part
 
 
+def _cut(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters for a table cell, an ellipsis saying it was."""
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
 def _share(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
@@ -271,6 +308,10 @@ class DataTab:
                 self._scored[key] = scored
                 while len(self._scored) > KEEP:
                     self._scored.popitem(last=False)
+        # The cache is keyed by content: the names are this visitor's, not those of whoever sent it first.
+        names = {"name": path.name, "skipped_from": source_path.name if source_path else path.name}
+        scored = dataclasses.replace(scored, **names, source=source_path.name if source_path else None) if batch \
+            else dataclasses.replace(scored, **names)
         n = len(scored.frame)
         if batch:
             note = (f"Loaded {md_literal(scored.name)}, a serve.batch output: {count(n, 'review')} with the scores "
@@ -314,11 +355,11 @@ class DataTab:
         page = int(min(max(1, int(page) if isinstance(page, (int, float)) and page == page else 1), pages))
         shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
         extra = [c for c in current.columns if c not in TABLE]
-        table = [[int(i) + 1, r["id"], {1: "positive", 0: "negative"}.get(r["label"], ""),
+        table = [[int(i) + 1, _cut(r["id"], 80), {1: "positive", 0: "negative"}.get(r["label"], ""),
                   "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
                   "" if pd.isna(r["words"]) else int(r["words"]), " ".join(r["text"].split())[:160],
-                  *("" if pd.isna(r.get(c)) else str(r.get(c))[:80] for c in extra)] for i, r in shown.iterrows()]
+                  *("" if pd.isna(r.get(c)) else _cut(str(r.get(c)), 80) for c in extra)] for i, r in shown.iterrows()]
         buttons = [gr.update(value=f"{what}: {cells[key]:,}") for key, what in CELLS]
         return (summary, reliability(part), *buttons, gr.update(value=pd.DataFrame(table, columns=TABLE + extra)),
                 page, f"Page {page} of {pages}")

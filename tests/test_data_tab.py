@@ -171,3 +171,116 @@ def test_the_confusion_cells_count_the_slice_before_its_label_and_result(scored)
     one_cell = tab.view("pos", "right", "all", "all", "", "(none)", "", "file order", 1, mine)
     assert [b["value"] for b in everything[2:6]] == [b["value"] for b in one_cell[2:6]]
     assert "Slice: " in one_cell[0] and "of 5" in one_cell[0]
+
+
+def _output(tmp_path, header: list[str], rows: list[list[str]], name: str = "scored.csv"):
+    out = tmp_path / name
+    out.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return out
+
+
+def test_a_file_column_named_like_ours_is_renamed_not_mixed_in(scored, tmp_path):
+    """A file's own column called predicted, p, text, words, right, confidence, row or true would overwrite or
+    break the tab's (wrong accuracy, or a crash): it is kept under a name of its own, in every way a file
+    arrives (scored here, or a serve.batch output, or the file that output scored)."""
+    model, src, direct = scored
+    clashing = ["p", "predicted", "confidence", "right", "words", "row", "true"]
+    table = pd.read_csv(src)
+    for name in clashing:
+        table[name] = "x"
+    table.to_csv(src, index=False)
+    s = score_file(model, src, None)
+    assert s.columns == ["genre", *(f"{c} (file)" for c in clashing)]
+    for col in ("p", "predicted", "right", "words", "confidence"):
+        assert list(s.frame[col].astype(str)) == list(direct.frame[col].astype(str))
+    assert (s.frame["predicted (file)"] == "x").all()
+    # a serve.batch output with the same clashes, and "text" too
+    out = tmp_path / "scored.csv"
+    batch_score_file(model, src, out, progress=False)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    for name in ["text (file)", "text", "p", "predicted"]:
+        written[name] = "y"
+    written = written.drop(columns=["text"])  # a text column would make it a file of reviews, not an output
+    written["words"] = "z"
+    written.to_csv(out, index=False)
+    joined = from_batch_output(out, src, None)
+    f = joined.frame
+    assert list(f["right"].astype(str)) == list(direct.frame["right"].astype(str))
+    assert list(f["text"]) == list(direct.frame["text"])
+    assert {"p (file)", "predicted (file)", "text (file)", "words (file)"} <= set(joined.columns)
+    tab = DataTab(model)
+    current, status, *rest = tab.load(str(out), str(src), "all", progress=None)
+    *_, table_update, _, _ = tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 1, current)
+    headings = list(table_update["value"].columns)
+    assert len(headings) == len(set(headings))  # every heading once: no file column shadows ours
+
+
+def test_a_serve_batch_output_is_bounded_like_any_upload(scored, tmp_path):
+    """2,000 extra columns (the browser hung on them), a 5,000-character id: an output is read through the
+    same bounds as every other upload, 20 columns of its own, ids of at most 1,000 characters, and a long id
+    is shortened in the table."""
+    model, _, _ = scored
+    header = ["id", "probability", "label", "true_label", *(f"c{i}" for i in range(2000))]
+    rows = [[f"r{n}", "0.9", "pos", "pos", *(str(i) for i in range(2000))] for n in range(3)]
+    out = _output(tmp_path, header, rows)
+    s = from_batch_output(out, None, None)
+    assert s.columns == [f"c{i}" for i in range(20)] and len(s.frame) == 3
+    long_id = "i" * 999
+    out = _output(tmp_path, header[:4], [[long_id, "0.2", "neg", "neg"]])
+    current, *_ = DataTab(model).load(str(out), None, "all", progress=None)
+    *_, table_update, _, _ = DataTab(model).view("all", "all", "all", "all", "", "(none)", "", "file order", 1,
+                                                 current)
+    shown = table_update["value"]["id"].iloc[0]
+    assert len(shown) == 80 and shown.endswith("…")
+    out = _output(tmp_path, header[:4], [["a", "0.2", "neg", "neg"], ["i" * 1001, "0.2", "neg", "neg"]])
+    with pytest.raises(InputError, match="Line 3 of the serve.batch output: the id is longer than 1,000"):
+        from_batch_output(out, None, None)
+
+
+@pytest.mark.parametrize("lines, why", [
+    (['{"id": "a", "probability": 0.9, "label": "pos", "true_label": "pos"}', '[1, 2]'],
+     "Line 2 of the serve.batch output cannot be read: expected a JSON object per line, got list"),
+    (['{"id": "a", "probability": 0.9, "label": "pos", "true_label": "pos"}', '"just text"'],
+     "Line 2 .* expected a JSON object per line, got str"),
+    (['{"id": "a", "probability": true, "label": "pos", "true_label": "pos"}'], "Line 1 .* is not one serve.batch"),
+    (['{"id": "a", "probability": NaN, "label": "pos", "true_label": "pos"}'], "Line 1 .* NaN is not a JSON value"),
+    (['{"id": "a", "probability": 0.5, "label": "pos", "true_label": null}', '{"id": "b", "probability": 0.5}'],
+     "Line 2 .* is not one serve.batch"),
+    (['{"id": "a", "probability": 0.5, "label": "pos", "true_label": null}', '{"id": "a", "id": "b"}'],
+     "Line 2 .* the key 'id' is given more than once"),
+    (['{"id": null, "probability": 0.5, "label": "pos", "true_label": null}'], "Line 1 .* has no id"),
+])
+def test_a_jsonl_output_that_serve_batch_did_not_write_is_refused_with_its_line(tmp_path, lines, why):
+    out = tmp_path / "scored.jsonl"
+    out.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=why):
+        from_batch_output(out, None, None)
+
+
+def test_a_jsonl_outputs_ids_are_text_as_the_readers_keep_them(tmp_path):
+    """An id that is a JSON object or number is shown as compact JSON (as serve.batch writes it), not as
+    Python's repr; a repeated CSV header is refused instead of renamed probability.1."""
+    out = tmp_path / "scored.jsonl"
+    out.write_text('{"id": {"x": 1}, "probability": 0.5, "label": "pos", "true_label": ""}\n'
+                   '{"id": 7, "probability": 0, "label": "neg", "true_label": "neg"}\n')
+    assert list(from_batch_output(out, None, None).frame["id"]) == ['{"x": 1}', "7"]
+    out = _output(tmp_path, ["id", "probability", "label", "true_label", "probability"], [["a", "0.5", "pos", "", "1"]])
+    with pytest.raises(InputError, match="the header names 'probability' more than once"):
+        from_batch_output(out, None, None)
+
+
+def test_the_status_names_this_visitors_file_not_whoever_sent_it_first(scored, tmp_path):
+    """The scored-file cache is shared by content: the status and the table name the file this visitor sent."""
+    model, src, _ = scored
+    tab = DataTab(model)
+    first, status, *_ = tab.load(str(src), None, "all", progress=None)
+    other = tmp_path / "mine.csv"
+    other.write_bytes(src.read_bytes())
+    second, status, *_ = tab.load(str(other), None, "all", progress=None)
+    assert second.frame is first.frame  # the same scores, from the cache
+    assert "mine&#46;csv" in status and "d&#46;csv" not in status and second.name == "mine.csv"
+    out = tmp_path / "scored.csv"
+    batch_score_file(model, src, out, progress=False)
+    tab.load(str(out), str(src), "all", progress=None)
+    _, status, *_ = tab.load(str(out), str(other), "all", progress=None)
+    assert "texts from mine&#46;csv" in status
