@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentilens.archive import not_a_file, open_tar, tar_members, tar_problem
 from sentilens.errors import DataError
 
 ACLIMDB_LAYOUT = "aclImdb/{train,test}/{pos,neg}/ID_RATING.txt"
@@ -105,6 +106,17 @@ def parse_label(value: object, where: str) -> int | None:
     return _LABELS[key]
 
 
+UNREADABLE_TAR = (tarfile.TarError, EOFError, OSError, ValueError)
+
+
+def _read_member(path: Path, read: Callable[[], bytes]) -> bytes:
+    """A member's data; an archive that breaks off inside it cannot be read as a whole."""
+    try:
+        return read()
+    except UNREADABLE_TAR as err:
+        raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
+
+
 def is_aclimdb(path: Path) -> bool:
     return path.is_dir() or path.name.endswith(ARCHIVE_SUFFIXES)
 
@@ -130,7 +142,7 @@ def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Lim
         try:
             with open_tar(path):
                 pass
-        except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+        except UNREADABLE_TAR as err:
             raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
     if split not in (None, "train", "test"):
         raise DataError(f"{path}: split must be train or test, got {split!r}")
@@ -204,60 +216,38 @@ def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
                     yield item
         return
     try:
-        with open_tar(path) as tar:
-            while (member := tar.next()) is not None:
-                tar.members.clear()  # tarfile keeps every header it has read: a million empty files add up
-                account(member.size)
-                if member.name.endswith(".txt"):
-                    read = (lambda m=member: tar.extractfile(m).read()) if member.isfile() else not_a_file(member)
-                    item = keyed(member.name, member.size if member.isfile() else 0, read)
-                    if item:
-                        yield item
+        for member, read in tar_members(path):
+            account(member.size)
+            if member.name.endswith(".txt"):
+                item = keyed(member.name, member.size if member.isfile() else 0,
+                             functools.partial(_read_member, path, read) if member.isfile() else not_a_file(member))
+                if item:
+                    yield item
     except DataError:
         raise
-    except (tarfile.TarError, EOFError, OSError, ValueError) as err:
+    except UNREADABLE_TAR as err:
         raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
 
 
-MAX_TAR_HEADER_BYTES = 64 * 2**10  # a GNU long name or a pax header; a real one is a few hundred bytes
+# ---- chunks ----
 
+CHUNK = 2048  # reviews encoded and scored together
+CHUNK_CHARS = 16 * 2**20  # ... or fewer, when their text would pass this: memory is bounded by text, not count
 
-class _BoundedTarInfo(tarfile.TarInfo):
-    """tarfile reads a long-name (``L``) or pax (``x``) header's whole data before anything else can
-    look at it: a 0.4 MB archive can ask for gigabytes. Its size is checked before it is read."""
-
-    def _proc_gnulong(self, tarfile_):
-        self._check_header()
-        return super()._proc_gnulong(tarfile_)
-
-    def _proc_pax(self, tarfile_):
-        self._check_header()
-        return super()._proc_pax(tarfile_)
-
-    def _check_header(self) -> None:
-        if self.size > MAX_TAR_HEADER_BYTES:
-            raise tarfile.HeaderError(f"a header of {self.size:,} bytes (the limit is {MAX_TAR_HEADER_BYTES:,})")
-
-
-def tar_problem(err: BaseException) -> str:
-    """Why an archive cannot be read, in one short line: opening with ``r:*`` lists every method tarfile
-    tried, one per line, which says nothing to a user."""
-    text = str(err)
-    if text.startswith("file could not be opened successfully"):
-        return "not a tar archive, plain or compressed with gzip, bz2 or xz"
-    return (text.splitlines() or [type(err).__name__])[0][:200]
-
-
-def open_tar(path: Path) -> tarfile.TarFile:
-    """A tar archive whose headers are bounded before they are read (``_BoundedTarInfo``)."""
-    return tarfile.open(path, "r:*", tarinfo=_BoundedTarInfo)
-
-
-def not_a_file(member: tarfile.TarInfo) -> str:
-    """Why a review's path in the archive cannot be read: it is a link, folder or device."""
-    kind = ("a symbolic link" if member.issym() else "a hard link" if member.islnk() else
-            "a folder" if member.isdir() else "a device or pipe")
-    return f"{kind} in the archive, not a file"
+def chunks(records: Iterator[Record], size: int = CHUNK, max_chars: int = CHUNK_CHARS,
+           first: int | None = None) -> Iterator[list[Record]]:
+    """Consecutive lists of at most ``size`` records (``first`` for the first list, so that a consumer
+    can start sooner) and ``max_chars`` characters of text (a record longer than that alone is a chunk of
+    its own), read as they are needed."""
+    chunk, chars, most = [], 0, first or size
+    for record in records:
+        if chunk and (len(chunk) == most or chars + len(record.text) > max_chars):
+            yield chunk
+            chunk, chars, most = [], 0, size
+        chunk.append(record)
+        chars += len(record.text)
+    if chunk:
+        yield chunk
 
 
 # ---- tables ---------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ from sentilens.sources import ACCEPTED, Tally, read_any
 from sentilens.staging import STOP_SIGNALS, Stopped, check_outputs, staged, stop_on_signals
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
-from serve.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, chunks, encode_chunk, score_encoded
+from serve import reader_process
+from serve.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, Encoded, chunks, encode_chunk, score_encoded
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
@@ -132,6 +133,19 @@ def prefetch(items: Iterator, depth: int = 2) -> Iterator:
         thread.join(timeout=5)
 
 
+def _encoded(model: SentimentModel, src: Path, records: Iterator, text_column: str | None, split: str | None,
+             explain: int, reject, tally: Tally) -> Iterator[Encoded]:
+    """The source's chunks, each encoded while the one before is scored: in a process of its own for a
+    large input (see serve/reader_process.py), else in a thread. Explanations need each review's text and
+    words, which stay in this process."""
+    if explain or not (src.is_dir() or src.stat().st_size >= reader_process.PROCESS_FROM_BYTES):
+        yield from prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records))
+        return
+    records.close()  # it checked the source; the process reads it again
+    for chunk_records, ids in reader_process.encoded_chunks(src, text_column, split, model.codec, reject, tally):
+        yield Encoded(chunk_records, ids)
+
+
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,
                explain: int = 0, threshold: float = THRESHOLD, progress: bool = True,
                method: str = DEFAULT_METHOD, raw_csv: bool = False, split: str | None = None) -> dict:
@@ -165,9 +179,7 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
                   leave=False) as bar:
-            # Read and encode the next chunk while this one is scored (ORT releases the GIL).
-            encoded = prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records))
-            for chunk in encoded:
+            for chunk in _encoded(model, src, records, text_column, split, explain, reject, tally):
                 result = score_encoded(model, chunk, explain, method)
                 rows = [[round(d[c], 6) if c == "probability" else d[c] for c in columns] for d in result.rows(threshold)]
                 for r, prob in zip(result.records, result.probabilities):

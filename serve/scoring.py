@@ -17,26 +17,8 @@ import numpy as np
 from explain.attribution import Forward
 from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.settings import THRESHOLD
-from sentilens.sources import Record
+from sentilens.sources import CHUNK, CHUNK_CHARS, Record, chunks  # noqa: F401 - the chunking every scorer uses
 from serve.runtime import SentimentModel
-
-
-CHUNK = 2048  # reviews encoded and scored together
-CHUNK_CHARS = 16 * 2**20  # ... or fewer, when their text would pass this: memory is bounded by text, not count
-
-
-def chunks(records: Iterator[Record], size: int = CHUNK, max_chars: int = CHUNK_CHARS) -> Iterator[list[Record]]:
-    """Consecutive lists of at most ``size`` records and ``max_chars`` characters of text (a record
-    longer than that alone is a chunk of its own), read as they are needed."""
-    chunk, chars = [], 0
-    for record in records:
-        if chunk and (len(chunk) == size or chars + len(record.text) > max_chars):
-            yield chunk
-            chunk, chars = [], 0
-        chunk.append(record)
-        chars += len(record.text)
-    if chunk:
-        yield chunk
 
 
 # What every scorer (serve.batch, serve.spark) writes for a scored review, in this order; top_words

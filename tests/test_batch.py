@@ -101,3 +101,82 @@ def test_split_scores_one_aclimdb_split_and_refuses_tables(tiny_model_dir, tmp_p
     (tmp_path / "in.txt").write_text("splendid\n")
     assert run(tiny_model_dir, str(tmp_path / "in.txt"), "-o", str(out), "--split", "test") == 2
     assert "--split applies to aclImdb" in capsys.readouterr().err
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("kind", ["jsonl", "tar"])
+def test_a_large_input_is_read_in_a_process_of_its_own_with_the_same_result(tiny_model_dir, tmp_path, acl_tar,
+                                                                           monkeypatch, kind):
+    """Inputs past PROCESS_FROM_BYTES are read and encoded in a child process (serve/reader_process.py, so
+    the reader does not hold the interpreter lock ORT's caller needs): the scores, the rejected rows and
+    their order, and rows in = scored + rejected are the same as with the reading thread; the chunks are
+    larger (8,192) and the first small, which changes nothing in the output."""
+    from serve import reader_process
+
+    if kind == "jsonl":
+        src = tmp_path / "in.jsonl"
+        lines = []
+        for i in range(5000):
+            lines.append(b'{"id": "r%d", "text": "a splendid plot %d", "label": %d}' % (i, i, i % 2) if i % 97
+                         else b'{"text": "caf\xe9 broken"}' if i % 2 else b"{broken")
+        src.write_bytes(b"\n".join(lines) + b"\n")
+    else:
+        src = acl_tar
+    outputs = {}
+    for name, threshold in (("thread", 1 << 60), ("process", 0)):
+        monkeypatch.setattr(reader_process, "PROCESS_FROM_BYTES", threshold)
+        out = tmp_path / f"{name}.csv"
+        assert run(tiny_model_dir, str(src), "-o", str(out), "--evaluate") == 0
+        outputs[name] = (out.read_text(), (tmp_path / f"{name}.csv.rejected.csv").read_text())
+    assert outputs["thread"] == outputs["process"]
+    scored, rejected = outputs["process"]
+    if kind == "jsonl":
+        assert scored.count("\n") - 1 + rejected.count("\n") - 1 == 5000 and rejected.count("\n") - 1 == 52
+
+
+@pytest.mark.server
+def test_the_reading_process_fails_as_the_thread_does_and_is_gone_after(tiny_model_dir, tmp_path, monkeypatch,
+                                                                       capsys):
+    """A source that breaks off mid-way fails the run with the reader's own one-line error, whichever side
+    reads it, leaves no output, and leaves no process behind."""
+    import gzip
+    import io
+    import tarfile
+
+    from serve import reader_process
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for i in range(50):
+            info = tarfile.TarInfo(f"aclImdb/test/pos/{i}_9.txt")
+            data = b"a splendid film " * 40
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    src = tmp_path / "cut.tar.gz"
+    src.write_bytes(gzip.compress(raw.getvalue()[: 512 * 60 + 700]))  # ends inside a member's data
+    errors = {}
+    for name, threshold in (("thread", 1 << 60), ("process", 0)):
+        monkeypatch.setattr(reader_process, "PROCESS_FROM_BYTES", threshold)
+        out = tmp_path / f"{name}.csv"
+        assert run(tiny_model_dir, str(src), "-o", str(out)) == 2
+        errors[name] = capsys.readouterr().err.strip()
+        assert not out.exists() and not (tmp_path / f"{name}.csv.rejected.csv").exists()
+    assert errors["thread"] == errors["process"]
+    assert "not a readable .tar.gz (unexpected end of data)" in errors["process"] and "\n" not in errors["process"]
+    children = subprocess.run(["pgrep", "-f", "serve.reader_process"], capture_output=True, text=True).stdout
+    assert children.strip() == ""
+
+
+@pytest.mark.server
+def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monkeypatch):
+    """A child that ends without its last message (killed, out of memory) stops the run with a reason,
+    never a result short of rows."""
+    from sentilens.codec import Codec, Vocabulary
+    from sentilens.sources import Tally
+    from serve import reader_process
+
+    src = tmp_path / "in.txt"
+    src.write_text("a splendid plot\n" * 10)
+    monkeypatch.setattr(reader_process.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="the reading process stopped"):
+        list(reader_process.encoded_chunks(src, None, None, Codec(Vocabulary(["a"]), 5), lambda *a: None, Tally()))

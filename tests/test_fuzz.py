@@ -26,8 +26,13 @@ def model(tiny_model_dir):
     return SentimentModel(tiny_model_dir)
 
 
+# Text beyond ASCII: accented and combining letters, digits of other scripts, superscripts, Roman numerals,
+# CJK, no-break and wide spaces, dashes, apostrophes of every kind, underscores.
+UNICODE = st.text(alphabet=st.sampled_from(list("ae'’‘`ʼ éÉ\u0301ß²٣Ⅻ漢字\u00a0\u3000–—…_-.!ǅﬁ")), max_size=40)
+
+
 @SETTINGS
-@given(TEXTS)
+@given(st.one_of(TEXTS, UNICODE))
 def test_fast_tokenizer_equals_the_regex_definition(text):
     assert tokenize(text) == tokenize_slow(text)
 

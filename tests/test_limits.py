@@ -13,7 +13,8 @@ import time
 import pytest
 
 from sentilens.errors import DataError, InputError, ModelError
-from sentilens.sources import MAX_TAR_HEADER_BYTES, Limits, read_any
+from sentilens.archive import MAX_TAR_HEADER_BYTES
+from sentilens.sources import Limits, read_any
 from tests.synthetic import review
 
 LIMITS = Limits(max_total_bytes=128 * 2**20, max_members=100_000)
