@@ -3,7 +3,8 @@
     python -m serve.batch reviews.csv -o scored.csv [--explain 5] [--evaluate]
 
 Reads CSV, JSONL, TXT (one review per line) or an aclImdb folder/.tar.gz in chunks, so
-memory stays flat however large the input. Bad rows never stop the run and are never
+memory stays flat however large the input; a large input is read and encoded in a process of
+its own while the chunk before is scored (serve/reader_process.py). Bad rows never stop the run and are never
 lost: each goes to ``<output>.rejected.csv`` with its line and the problem, and the
 summary checks rows in (as the file delimits them) = rows scored + rows rejected.
 
