@@ -36,9 +36,9 @@ from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
 from sentilens.sources import ACCEPTED, Tally, read_any
 from sentilens.staging import STOP_SIGNALS, Stopped, check_outputs, staged, stop_on_signals
+from serve import reader_process
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
 from serve.safe_csv import SafeWriter
-from serve import reader_process
 from serve.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, Encoded, chunks, encode_chunk, score_encoded
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
