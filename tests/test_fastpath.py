@@ -44,7 +44,8 @@ def test_the_pad_table_is_the_state_after_each_number_of_pads(tiny_model_dir):
 
     model = SentimentModel(tiny_model_dir)
     table = pad_states(model.weights, model.maxlen)
-    np.testing.assert_allclose(table, model.pad_table, atol=1e-7)
+    # float32 on another CPU's kernels (the table was exported on an Intel machine): 1.8e-7 apart on an AMD EPYC
+    np.testing.assert_allclose(table, model.pad_table, atol=1e-6)
     assert not table[0].any() and table.shape == (model.maxlen + 1, 2, model.artifact.architecture["units"])
 
 
