@@ -13,6 +13,7 @@ member's bytes only when its reader is called, and skipped ones are inflated and
 
 from __future__ import annotations
 
+import re
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,7 +25,6 @@ MAX_INFLATE = 4 * 2**20  # decompressed bytes made at a time, whatever the archi
 READ_BYTES = 256 * 2**10  # compressed bytes read at a time
 _REGULAR = (b"0", b"\0", b"7")  # tarfile's REGULAR_TYPES but GNU sparse, which goes to tarfile
 _PLAIN = (*_REGULAR, b"1", b"2", b"3", b"4", b"5", b"6")  # links, devices, folders, fifos: no data follows
-_USTAR = b"ustar\x0000"
 _ZEROS = bytes(BLOCK)
 
 Member = tuple[tarfile.TarInfo, Callable[[], bytes]]  # the header, and its data (call before the next one)
@@ -32,7 +32,26 @@ Member = tuple[tarfile.TarInfo, Callable[[], bytes]]  # the header, and its data
 
 class _BoundedTarInfo(tarfile.TarInfo):
     """tarfile reads a long-name (``L``) or pax (``x``) header's whole data before anything else can
-    look at it: a 0.4 MB archive can ask for gigabytes. Its size is checked before it is read."""
+    look at it: a 0.4 MB archive can ask for gigabytes. Its size is checked before it is read. Three more
+    holes are closed: a damaged header after the first ends tarfile's archive quietly (the reviews after
+    it lost without a word), so it is an error here; a negative size makes tarfile read the same header
+    forever; and a sparse file's extension blocks are held without bound (140 KB took 337 MB), while a
+    sparse file is no review, so it is refused."""
+
+    @classmethod
+    def fromtarfile(cls, tarfile_):
+        try:
+            info = super().fromtarfile(tarfile_)
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as err:
+            if tarfile_.offset == 0:
+                raise
+            raise tarfile.SubsequentHeaderError(f"a damaged header ({err})") from None
+        if info.size < 0:
+            raise tarfile.SubsequentHeaderError("a header with a negative size")
+        return info
+
+    def _proc_sparse(self, tarfile_):
+        raise tarfile.SubsequentHeaderError("a sparse file, which no review is")
 
     def _proc_gnulong(self, tarfile_):
         self._check_header()
@@ -56,7 +75,12 @@ def tar_problem(err: BaseException) -> str:
     """Why an archive cannot be read, in one short line: opening with ``r:*`` lists every method tarfile
     tried, one per line, which says nothing to a user."""
     text = str(err)
+    if isinstance(err, RecursionError):
+        return "long-name or pax headers chained too deeply"
     if text.startswith("file could not be opened successfully"):
+        gz = re.search(r"method gz: \w+\(['\"](.+?)['\"]\)", text)  # a gzip file: what was wrong inside it
+        if gz and gz.group(1) not in ("not a gzip file", "invalid header", "empty file"):
+            return gz.group(1)[:200]
         return "not a tar archive, plain or compressed with gzip, bz2 or xz"
     return (text.splitlines() or [type(err).__name__])[0][:200]
 
@@ -158,16 +182,20 @@ def _plain_header(block: bytes) -> tarfile.TarInfo | None:
         checksum = int(sum_field.split(b"\0", 1)[0].strip() or b"0", 8)
     except ValueError:
         return None
+    if size < 0:  # int() takes a sign; tarfile would read this header forever
+        raise tarfile.ReadError("a header with a negative size")
     if checksum != sum(block) - sum(sum_field) + 256:  # the checksum field counts as eight spaces
         return None
+    # as tarfile's frombuf, in its order: an old folder's slash, folder names without it, then the prefix
     name = block[:100].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-    if block[257:265] == _USTAR:
-        prefix = block[345:500].split(b"\0", 1)[0]
-        if prefix:
-            name = prefix.decode("utf-8", "surrogateescape") + "/" + name
-    if kind == b"\0" and name.endswith("/"):  # old tars mark a folder by its trailing slash
+    if kind == b"\0" and name.endswith("/"):
         kind = b"5"
-    info = tarfile.TarInfo(name.rstrip("/") if kind == b"5" else name)
+    if kind == b"5":
+        name = name.rstrip("/")
+    prefix = block[345:500].split(b"\0", 1)[0]  # joined whatever the magic says, as tarfile does
+    if prefix:
+        name = prefix.decode("utf-8", "surrogateescape") + "/" + name
+    info = tarfile.TarInfo(name)
     info.size, info.type = size, kind
     return info
 

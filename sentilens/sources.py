@@ -106,7 +106,9 @@ def parse_label(value: object, where: str) -> int | None:
     return _LABELS[key]
 
 
-UNREADABLE_TAR = (tarfile.TarError, EOFError, OSError, ValueError)
+# What tarfile raises for an archive it cannot read (IndexError and RecursionError: a damaged sparse map, a
+# chain of thousands of long-name headers).
+UNREADABLE_TAR = (tarfile.TarError, EOFError, OSError, ValueError, IndexError, RecursionError)
 
 
 def _read_member(path: Path, read: Callable[[], bytes]) -> bytes:

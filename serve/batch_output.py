@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
@@ -21,6 +22,7 @@ from sentilens.sources import MAX_EXTRA_COLUMNS, MAX_ID_CHARS, TEXT_COLUMNS, ext
 
 NEEDED = ("id", "probability", "label", "true_label")
 LABELS = {"pos": 1, "neg": 0}
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can spell a lone surrogate, which is no UTF-8
 WRITES = "probability in [0, 1], label pos or neg, true_label pos, neg or empty"
 
 
@@ -53,7 +55,7 @@ def _probability(value: object) -> float | None:
         return None
     try:
         p = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
         return None
     return p if 0 <= p <= 1 else None  # NaN fails both
 
@@ -73,7 +75,9 @@ def _row(obj: dict, where: str) -> tuple:
         raise InputError(f"{where} has no id.")
     if len(rid) > MAX_ID_CHARS:
         raise InputError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters.")
-    if p is None or label not in LABELS or true not in (None, "", *LABELS):
+    if _SURROGATE.search(rid):
+        raise InputError(f"{where}: the id is not UTF-8.")
+    if p is None or not isinstance(label, str) or label not in LABELS or not (true is None or true in ("", *LABELS)):
         raise InputError(f"{where} is not one serve.batch writes ({WRITES}).")
     return rid, p, LABELS[label], LABELS.get(true), dict(extra_columns(obj, NEEDED))
 

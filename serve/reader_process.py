@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from sentilens.codec import Codec, Vocabulary
+from sentilens.errors import SentilensError
 from sentilens.sources import Record, Tally, chunks, read_any
 
 PROCESS_FROM_BYTES = 16 * 2**20  # inputs at least this large are read in a process
@@ -87,8 +88,9 @@ def encoded_chunks(src: Path, text_column: str | None, split: str | None, codec:
     carry id and label only (what serve.batch writes)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     errors = tempfile.TemporaryFile()  # a file, not a pipe: a full stderr pipe would stop the child
+    # The caller's working directory: a relative path means the same file to both processes.
     child = subprocess.Popen([sys.executable, "-m", "serve.reader_process"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=errors, env=env, cwd=ROOT)
+                             stdout=subprocess.PIPE, stderr=errors, env=env)
     try:
         child.stdin.write(pickle.dumps((str(src), text_column, split, codec.vocab.words, codec.maxlen)))
         child.stdin.close()
@@ -111,7 +113,8 @@ def encoded_chunks(src: Path, text_column: str | None, split: str | None, codec:
         child.wait(timeout=10)
         errors.seek(0)
         why = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-        raise RuntimeError(f"the reading process stopped: {why[0][:300]}")
+        raise SentilensError(f"the reading process stopped before the end of {src} ({why[0][:300]}); nothing was "
+                             "written")
     finally:
         if child.poll() is None:
             child.kill()

@@ -121,3 +121,60 @@ def test_archives_not_gzip_are_read_by_tarfile(tmp_path, mode):
         info.size = 4
         tar.addfile(info, io.BytesIO(b"good"))
     assert _as_we_read(path) == _as_tarfile_reads(path) == [("aclImdb/test/pos/1_9.txt", 4, b"0", True, b"good")]
+
+
+def _header(name: bytes, size: bytes, kind: bytes = b"0", prefix: bytes = b"", magic: bytes = b"") -> bytes:
+    """One 512-byte header written by hand (fields tarfile would not write), its checksum made right."""
+    block = bytearray(512)
+    block[0:len(name)] = name
+    block[100:108] = b"0000644\0"
+    block[124:136] = size.ljust(11, b" ")[:11] + b"\0"
+    block[136:148] = b"00000000000\0"
+    block[156:157] = kind
+    block[257:257 + len(magic)] = magic
+    block[345:345 + len(prefix)] = prefix
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+def _gz(*parts: bytes) -> bytes:
+    return gzip.compress(b"".join(parts) + bytes(1024))
+
+
+def _pad(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 512)
+
+
+WHY = {"negative": "negative size", "handover then bad": "damaged header", "sparse": "sparse file",
+       "chain": "chained too deeply"}
+
+
+def test_hand_made_headers_hold_or_are_refused_in_one_line(tmp_path):
+    """From an attack on the lean reader: a negative size (tarfile reads that header forever), a prefix
+    without the ustar magic (tarfile joins it; the lean reader dropped it and lost the review), a bad
+    header after tarfile took over (tarfile ends quietly there), a sparse file and a chain of long-name
+    headers (tarfile's IndexError and RecursionError) are each the same members as tarfile or one line."""
+    review = _pad(b"a great movie")
+    cases = {
+        "negative": _gz(_header(b"aclImdb/test/pos/1_9.txt", b"-1000"), review),
+        "prefix": _gz(_header(b"1_9.txt", b"%o" % 13, prefix=b"aclImdb/test/pos"), review),
+        "handover then bad": _gz(_header(b"././@LongLink", b"%o" % 27, kind=b"L"),
+                                 _pad(b"aclImdb/test/pos/" + b"1" * 9 + b"_9.txt"),
+                                 _header(b"x", b"%o" % 13), review,
+                                 _header(b"aclImdb/test/pos/2_9.txt", b"%o" % 13)[:-1] + b"!", review),
+        "sparse": _gz(_header(b"aclImdb/test/pos/1_9.txt", b"%o" % 13, kind=b"S"), review),
+        "chain": _gz(*[_header(b"././@LongLink", b"%o" % 20, kind=b"L") + _pad(b"aclImdb/test/pos/1_9.txt")
+                       for _ in range(3000)]),
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.tar.gz"
+        path.write_bytes(data)
+        if name == "prefix":
+            assert [m.name for m, _ in tar_members(path)] == [n for n, *_ in _as_tarfile_reads(path)] == \
+                ["aclImdb/test/pos/1_9.txt"]
+            assert [r.text for r in read_aclimdb(path)] == ["a great movie"]
+            continue
+        with pytest.raises(DataError, match=f"not a readable .tar.gz \\(.*{WHY[name]}") as err:
+            list(read_aclimdb(path))
+        assert "\n" not in str(err.value), name

@@ -172,11 +172,25 @@ def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monke
     """A child that ends without its last message (killed, out of memory) stops the run with a reason,
     never a result short of rows."""
     from sentilens.codec import Codec, Vocabulary
+    from sentilens.errors import SentilensError
     from sentilens.sources import Tally
     from serve import reader_process
 
     src = tmp_path / "in.txt"
     src.write_text("a splendid plot\n" * 10)
     monkeypatch.setattr(reader_process.sys, "executable", "/bin/false")
-    with pytest.raises(RuntimeError, match="the reading process stopped"):
+    with pytest.raises(SentilensError, match="the reading process stopped before the end of .*in.txt"):
         list(reader_process.encoded_chunks(src, None, None, Codec(Vocabulary(["a"]), 5), lambda *a: None, Tally()))
+
+
+@pytest.mark.server
+def test_a_relative_path_means_the_same_file_to_the_reading_process(tiny_model_dir, tmp_path, monkeypatch):
+    """From an attack: the reading process started in the project's folder, so a relative input named like a
+    project file (requirements.txt) scored the project's file, and any other one was "no such file"."""
+    from serve import reader_process
+
+    monkeypatch.setattr(reader_process, "PROCESS_FROM_BYTES", 0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text("a splendid plot\na dreadful plot\n")
+    assert run(tiny_model_dir, "requirements.txt", "-o", "out.csv") == 0
+    assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2"]

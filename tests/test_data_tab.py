@@ -249,6 +249,12 @@ def test_a_serve_batch_output_is_bounded_like_any_upload(scored, tmp_path):
     (['{"id": "a", "probability": 0.5, "label": "pos", "true_label": null}', '{"id": "a", "id": "b"}'],
      "Line 2 .* the key 'id' is given more than once"),
     (['{"id": null, "probability": 0.5, "label": "pos", "true_label": null}'], "Line 1 .* has no id"),
+    # from an attack: an OverflowError, two TypeErrors and a lone surrogate got through as other exceptions
+    (['{"id": "a", "probability": 1' + "0" * 400 + ', "label": "pos", "true_label": ""}'], "Line 1 .* is not one"),
+    (['{"id": "a", "probability": 0.5, "label": ["pos"], "true_label": ""}'], "Line 1 .* is not one"),
+    (['{"id": "a", "probability": 0.5, "label": {"pos": 1}, "true_label": ""}'], "Line 1 .* is not one"),
+    (['{"id": "a", "probability": 0.5, "label": "pos", "true_label": ["neg"]}'], "Line 1 .* is not one"),
+    (['{"id": "\\ud800x", "probability": 0.5, "label": "pos", "true_label": ""}'], "Line 1 .* the id is not UTF-8"),
 ])
 def test_a_jsonl_output_that_serve_batch_did_not_write_is_refused_with_its_line(tmp_path, lines, why):
     out = tmp_path / "scored.jsonl"
