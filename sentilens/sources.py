@@ -111,12 +111,17 @@ def parse_label(value: object, where: str) -> int | None:
 UNREADABLE_TAR = (tarfile.TarError, EOFError, OSError, ValueError, IndexError, RecursionError)
 
 
+def _unreadable(path: Path, err: BaseException) -> DataError:
+    """The one refusal of an archive that cannot be read as a whole, in one line."""
+    return DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})")
+
+
 def _read_member(path: Path, read: Callable[[], bytes]) -> bytes:
     """A member's data; an archive that breaks off inside it cannot be read as a whole."""
     try:
         return read()
     except UNREADABLE_TAR as err:
-        raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
+        raise _unreadable(path, err) from None
 
 
 def is_aclimdb(path: Path) -> bool:
@@ -145,7 +150,7 @@ def read_aclimdb(path: str | Path, on_bad_row: BadRow | None = None, limits: Lim
             with open_tar(path):
                 pass
         except UNREADABLE_TAR as err:
-            raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
+            raise _unreadable(path, err) from None
     if split not in (None, "train", "test"):
         raise DataError(f"{path}: split must be train or test, got {split!r}")
     limits = limits or Limits()
@@ -228,7 +233,7 @@ def _aclimdb_members(path: Path, limits: Limits) -> Iterator[Member]:
     except DataError:
         raise
     except UNREADABLE_TAR as err:
-        raise DataError(f"{path}: not a readable .tar.gz ({tar_problem(err)})") from None
+        raise _unreadable(path, err) from None
 
 
 # ---- chunks ----
@@ -394,6 +399,18 @@ def _clean(value: str, what: str, where: str) -> str:
     return value
 
 
+def row_id(value: object, where: str) -> str | None:
+    """A row's id as text, or None when it has none (a missing Parquet/pandas value is none): a string as
+    it is, any other value as JSON; ``DataError`` for one that is not UTF-8 or is too long. Every reader,
+    and the Data tab reading a serve.batch output, takes ids through here."""
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return None
+    rid = _clean(value if isinstance(value, str) else json.dumps(value, default=str), "id", where)
+    if len(rid) > MAX_ID_CHARS:
+        raise DataError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters")
+    return rid
+
+
 def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> Record:
     """One row (a mapping of column -> value) as a record, or ``DataError`` saying what is wrong
     with it. Every reader (and Spark's) builds records here, so a row means the same everywhere."""
@@ -405,13 +422,7 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
         raise DataError(f"{where}: the text is empty")
     if len(text) > MAX_RECORD_CHARS:  # a Parquet cell or a DataFrame has no line to bound it
         raise DataError(f"{where}: the text is longer than {MAX_RECORD_CHARS:,} characters")
-    rid = obj.get("id")
-    if rid is None or rid == "" or (isinstance(rid, float) and rid != rid):  # a missing Parquet/pandas value
-        rid = default_id
-    else:
-        rid = _clean(rid if isinstance(rid, str) else json.dumps(rid, default=str), "id", where)
-    if len(rid) > MAX_ID_CHARS:
-        raise DataError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters")
+    rid = row_id(obj.get("id"), where) or default_id
     label = obj.get("label")
     if isinstance(label, str):
         _clean(label, "label", where)

@@ -14,15 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
-from sentilens.sources import MAX_EXTRA_COLUMNS, MAX_ID_CHARS, TEXT_COLUMNS, extra_columns, read_rows
+from sentilens.sources import MAX_EXTRA_COLUMNS, TEXT_COLUMNS, extra_columns, read_rows, row_id
 
 NEEDED = ("id", "probability", "label", "true_label")
 LABELS = {"pos": 1, "neg": 0}
-_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can spell a lone surrogate, which is no UTF-8
 WRITES = "probability in [0, 1], label pos or neg, true_label pos, neg or empty"
 
 
@@ -60,23 +58,14 @@ def _probability(value: object) -> float | None:
     return p if 0 <= p <= 1 else None  # NaN fails both
 
 
-def _id(value: object) -> str | None:
-    """The id as text: serve.batch writes a string; any other JSON value is kept as compact JSON, as
-    the readers keep a non-text id."""
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-
-
 def _row(obj: dict, where: str) -> tuple:
-    rid, p = _id(obj.get("id")), _probability(obj.get("probability"))
-    label, true = obj.get("label"), obj.get("true_label")
+    try:
+        rid = row_id(obj.get("id"), where)  # the readers' rule: text, or JSON; UTF-8 and bounded
+    except DataError as err:
+        raise InputError(f"{err}.") from None
     if rid is None:
         raise InputError(f"{where} has no id.")
-    if len(rid) > MAX_ID_CHARS:
-        raise InputError(f"{where}: the id is longer than {MAX_ID_CHARS:,} characters.")
-    if _SURROGATE.search(rid):
-        raise InputError(f"{where}: the id is not UTF-8.")
+    p, label, true = _probability(obj.get("probability")), obj.get("label"), obj.get("true_label")
     if p is None or not isinstance(label, str) or label not in LABELS or not (true is None or true in ("", *LABELS)):
         raise InputError(f"{where} is not one serve.batch writes ({WRITES}).")
     return rid, p, LABELS[label], LABELS.get(true), dict(extra_columns(obj, NEEDED))

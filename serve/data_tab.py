@@ -354,7 +354,7 @@ class DataTab:
         pages = max(1, -(-len(part) // PAGE))
         page = int(min(max(1, int(page) if isinstance(page, (int, float)) and page == page else 1), pages))
         shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
-        extra = [c for c in current.columns if c not in TABLE]
+        extra = current.columns  # renamed by own_names, so never one of TABLE's headings
         table = [[int(i) + 1, _cut(r["id"], 80), {1: "positive", 0: "negative"}.get(r["label"], ""),
                   "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
