@@ -18,6 +18,7 @@ standard library, numpy and sentilens: no onnxruntime.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -92,8 +93,9 @@ def encoded_chunks(src: Path, text_column: str | None, split: str | None, codec:
     child = subprocess.Popen([sys.executable, "-m", "serve.reader_process"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=errors, env=env)
     try:
-        child.stdin.write(pickle.dumps((str(src), text_column, split, codec.vocab.words, codec.maxlen)))
-        child.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # a child gone at once is reported below, with its reason
+            child.stdin.write(pickle.dumps((str(src), text_column, split, codec.vocab.words, codec.maxlen)))
+            child.stdin.close()
         while (item := _read(child.stdout)) is not None:
             kind, *rest = item
             if kind == "chunk":
@@ -119,7 +121,8 @@ def encoded_chunks(src: Path, text_column: str | None, split: str | None, codec:
         if child.poll() is None:
             child.kill()
         child.wait()
-        child.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # what it did not take cannot be flushed
+            child.stdin.close()
         child.stdout.close()
         errors.close()
 

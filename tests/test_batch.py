@@ -168,9 +168,11 @@ def test_the_reading_process_fails_as_the_thread_does_and_is_gone_after(tiny_mod
 
 
 @pytest.mark.server
-def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("words", [1, 300_000])
+def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monkeypatch, words):
     """A child that ends without its last message (killed, out of memory) stops the run with a reason,
-    never a result short of rows."""
+    never a result short of rows; so does one gone before it took its arguments (300,000 words do not fit
+    the pipe: writing them broke it, and CI once saw that race as a BrokenPipeError)."""
     from sentilens.codec import Codec, Vocabulary
     from sentilens.errors import SentilensError
     from sentilens.sources import Tally
@@ -180,7 +182,8 @@ def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monke
     src.write_text("a splendid plot\n" * 10)
     monkeypatch.setattr(reader_process.sys, "executable", "/bin/false")
     with pytest.raises(SentilensError, match="the reading process stopped before the end of .*in.txt"):
-        list(reader_process.encoded_chunks(src, None, None, Codec(Vocabulary(["a"]), 5), lambda *a: None, Tally()))
+        list(reader_process.encoded_chunks(src, None, None, Codec(Vocabulary([f"w{i}" for i in range(words)]), 5),
+                                           lambda *a: None, Tally()))
 
 
 @pytest.mark.server
