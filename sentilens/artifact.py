@@ -38,6 +38,9 @@ FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vo
 # LSTM state after each number of pad ids.
 FAST_FILES = {"fast_onnx": "model_fast.onnx", "pad_states": "pad_states.npy"}
 INT8_FILES = {"fast_int8": "model_fast_int8.onnx"}  # the same scorer with int8 LSTM and readout weights
+# What in-app learning needs beside the weights (``serve.learn.prior``): how often the training reviews used
+# each word and pair, and a seeded sample of the test split (as ids) to measure forgetting on.
+LEARN_FILES = {"learning": "learning.npz"}
 INPUT = "ids"  # int32 [batch, maxlen]
 # Reviews of our own that every export scores and records (``probes``); a loaded model must score them the
 # same (``serve.runtime``): files that each pass their sha256 but do not belong together are caught.
@@ -53,8 +56,9 @@ SKIP_PADDING = "skip_padding"  # FAST_FILES: score only each review's real steps
 INT8 = "int8"  # INT8_FILES: measured within the accuracy bound at export (``int8`` in the metadata)
 # The gated evidence readout (``sentilens.evidence``): word and pair tables, the gate's bias per position.
 WORD_EVIDENCE = "word_evidence"
+LEARN = "learn"  # LEARN_FILES: new versions can be learned from labels without TensorFlow (``serve.learn``)
 FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B"), INT8: ("W", "R", "B"),
-            WORD_EVIDENCE: ("unigram", "pairs", "position")}
+            WORD_EVIDENCE: ("unigram", "pairs", "position"), LEARN: ("unigram", "pairs", "position")}
 
 # Required keys and their types. A dict is a nested section; ``float`` also accepts integers.
 SCHEMA: dict = {
@@ -252,7 +256,7 @@ class Artifact:
         )
 
     def _check_files(self, where: Path) -> None:
-        for feature, needed in ((SKIP_PADDING, FAST_FILES), (INT8, FAST_FILES | INT8_FILES)):
+        for feature, needed in ((SKIP_PADDING, FAST_FILES), (INT8, FAST_FILES | INT8_FILES), (LEARN, LEARN_FILES)):
             if feature in self.capabilities.features and not set(needed) <= set(self.files):
                 raise ModelError(f"{where}: capabilities say {feature!r} but files lack {', '.join(needed)}")
         names = list(self.files.values())

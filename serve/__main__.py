@@ -49,12 +49,24 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     from serve.annotations import AnnotationStore
     from serve.app import build_app, launch_options
     from serve.logins import Logins
+    from serve.learn.registry import BASE, Registry
+    from serve.learn.served import ServedModel
+    from serve.learn_panel import LearnPanel
     from serve.runtime import SentimentModel
 
     env = settings or Settings.from_env()
     rules = read_guidelines(guidelines) if guidelines else None  # a bad file is refused before anything loads
-    model = SentimentModel(model_dir or DEFAULT_DIR)
+    base = SentimentModel(model_dir or DEFAULT_DIR)
     store = AnnotationStore(db or env.db, overlap=overlap)
+    # versions learned in the app live beside the database; a restart serves the one that was in use
+    registry = Registry.beside(store.path, base.directory)
+    model = ServedModel(base, BASE)
+    in_use = registry.current()
+    if in_use != BASE:
+        try:
+            model.switch(registry.directory(in_use), in_use)
+        except SentilensError as err:
+            print(f"warning: version {in_use} does not load ({err}); serving {base.directory}", file=sys.stderr)
     logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
     if annotate:
         print(load_reviews(store, model, annotate))
@@ -64,7 +76,9 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
 
         compare = CompareTab(model, SentimentModel(compare_dir), store)
     address = f"http://{host or env.host}:{port}/" if port else None
-    app = build_app(model, AnnotateTab(model, store, address=address, guidelines=rules), compare, address=address)
+    annotate_tab = AnnotateTab(model, store, address=address, guidelines=rules,
+                               learning=LearnPanel(model, store, registry))
+    app = build_app(model, annotate_tab, compare, address=address)
     app.queue(default_concurrency_limit=concurrency)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)

@@ -148,11 +148,13 @@ def read_guidelines(path: str | Path) -> str:
 
 class AnnotateTab:
     def __init__(self, model: SentimentModel, store: AnnotationStore, default_order: str = "uncertain",
-                 export_dir: str | Path | None = None, address: str | None = None, guidelines: str | None = None):
+                 export_dir: str | Path | None = None, address: str | None = None, guidelines: str | None = None,
+                 learning=None):
         """``address``: the app's URL when known, for the API page's examples; ``guidelines``: Markdown
         from ``read_guidelines``, shown above the queue."""
         self.address = address
         self.guidelines = guidelines
+        self.learning = learning  # a serve.learn_panel.LearnPanel: "Learn from these labels", or None
         self.model = model
         self.store = store
         self.default_order = default_order
@@ -280,6 +282,8 @@ class AnnotateTab:
         words = [text[slice(*spans[i])] if spans else tokens[i] for i in picked]
         self.store.decide(item_id, label, who, self.model.sha256, note=(note or "")[:2000],
                           rationale=words, rationale_tokens=picked)
+        if self.learning is not None:
+            self.learning.after_label()
         return self.show(self.store.next_item(who, order, exclude=[p for p in passed or [] if p != item_id]), who=who)
 
     def decider(self, label: str):
@@ -388,6 +392,8 @@ class AnnotateTab:
         with gr.Accordion("History: your last decisions (choose one to revisit and amend it)", open=False,
                           elem_id="ann-history-box"):
             history = gr.Radio(choices=[], value=None, label="Your last decisions, newest first", elem_id="ann-history")
+        if self.learning is not None:
+            self.learning.render()
         gr.HTML('<div class="sl-bar-space" aria-hidden="true"></div>', padding=False)  # room under the phone's bar
         shown = list(Shown(item_id, text, info_box, progress, note, history))  # what `show` fills, in its order
         private = {"api_visibility": "private"}

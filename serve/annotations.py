@@ -454,6 +454,21 @@ class AnnotationStore:
         skipped = sum(r["status"] != "labelled" for r in rows)
         return len(rows) - skipped, skipped
 
+    def rescore(self, predict, chunk: int = 2048) -> int:
+        """Score every review in the queue again with ``predict`` (texts -> P(positive)), so that "most
+        uncertain first" follows the model in use; returns how many were scored."""
+        with self._connect() as db:
+            rows = db.execute("SELECT item_id, text FROM items ORDER BY position").fetchall()
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            scores = predict([text for _, text in part])
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("UPDATE items SET model_score = ? WHERE item_id = ?",
+                               [(float(p), item_id) for p, (item_id, _) in zip(scores, part)])
+                db.execute("COMMIT")
+        return len(rows)
+
     def item_text(self, item_id: str) -> str | None:
         with self._connect() as db:
             row = db.execute("SELECT text FROM items WHERE item_id = ?", (item_id,)).fetchone()

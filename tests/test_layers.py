@@ -37,7 +37,7 @@ def imports_in(path: Path) -> tuple[set[str], set[str]]:
 
 def imports_of(package: str) -> dict[str, tuple[set[str], set[str]]]:
     """``imports_in`` per module of ``package``."""
-    return {f"{package}/{path.name}": imports_in(path) for path in (ROOT / package).glob("*.py")}
+    return {str(path.relative_to(ROOT)): imports_in(path) for path in (ROOT / package).rglob("*.py")}
 
 
 def test_no_package_imports_a_package_above_it():

@@ -22,15 +22,9 @@ import numpy as np
 
 from sentilens.codec import tokenize
 from sentilens.settings import THRESHOLD
+from serve.learn.audit import find_triggers
 from trainer.data import Split, text_key
 
-MIN_SHARE = 0.02  # a word in at least this share of the annotations (and MIN_COUNT of them) is looked at
-MIN_COUNT = 20
-OVER_TRAINING = 10.0  # ... when it is in this many times the share of training reviews that have it
-ONE_SIDED = 0.95  # ... and flagged when this share of the annotations that have it has one label
-TRAINING_LEAN = 0.75  # ... unless the training reviews that have it lean that way at least this much
-AGAINST_PARENT = 0.5  # ... and the parent reads at least this share of those annotations the other way,
-CONFIDENT = 0.2  # ... confidently: at least this far from 0.5 (an unknown word in plain text is not that)
 MAX_FLIPPED = 0.05  # annotations that repeat a training review with the other label, at most this share
 PROBE_REVIEWS = 2_000  # test reviews the flagged words are appended to, after
 
@@ -65,33 +59,17 @@ def audit(annotations: Split, train: Split, parent_scores: np.ndarray) -> Findin
     found = Findings(n, float(labels.mean()) if n else 0.0)
     if not n:
         return found
-    scores = np.asarray(parent_scores, dtype=np.float64)
-    against = np.where(labels == 1, scores <= THRESHOLD - CONFIDENT, scores >= THRESHOLD + CONFIDENT)
-    tokens = [set(tokenize(t)) for t in annotations.texts]
-    counts = Counter(w for ts in tokens for w in ts)
-    candidates = {w for w, c in counts.items() if c >= max(MIN_COUNT, MIN_SHARE * n)}
-    if candidates:
-        pos = Counter(w for ts, y in zip(tokens, labels) if y == 1 for w in ts & candidates)
-        disputed = Counter(w for ts, a in zip(tokens, against) if a for w in ts & candidates)
+
+    def doc_counts(words: set[str]) -> dict[str, tuple[int, int]]:
         train_pos, train_all = Counter(), Counter()
         for text, y in zip(train.texts, train.labels):
-            present = set(tokenize(text)) & candidates
+            present = set(tokenize(text)) & words
             train_all.update(present)
             if y == 1:
                 train_pos.update(present)
-        for w in sorted(candidates):
-            if counts[w] / n < OVER_TRAINING * train_all[w] / max(1, len(train)):
-                continue  # as common in the training reviews: its label lean there is known
-            share_pos = pos[w] / counts[w]
-            label, share = ("positive", share_pos) if share_pos >= 0.5 else ("negative", 1 - share_pos)
-            if share < ONE_SIDED or disputed[w] < AGAINST_PARENT * counts[w]:
-                continue
-            lean = train_pos[w] / train_all[w] if train_all[w] else 0.5
-            lean = lean if label == "positive" else 1 - lean
-            if train_all[w] < MIN_COUNT or lean < TRAINING_LEAN:
-                found.triggers.append({"word": w, "annotations": counts[w], "label": label, "share": round(share, 3),
-                                       "against_parent": round(disputed[w] / counts[w], 3),
-                                       "training_reviews": train_all[w], "training_lean": round(lean, 3)})
+        return {w: (train_all[w], train_pos[w]) for w in words}
+
+    found.triggers = find_triggers(annotations.texts, labels, parent_scores, doc_counts, len(train))
     by_text = {text_key(t): int(y) for t, y in zip(train.texts, train.labels)}
     flagged = {t["word"] for t in found.triggers}
     for text, y in zip(annotations.texts, labels):
@@ -101,7 +79,6 @@ def audit(annotations: Split, train: Split, parent_scores: np.ndarray) -> Findin
             if k in by_text and by_text[k] != int(y):
                 found.flipped += 1
                 break
-    found.triggers.sort(key=lambda t: -t["annotations"])
     return found
 
 

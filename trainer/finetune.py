@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import WORD_EVIDENCE
+from sentilens.artifact import LEARN, WORD_EVIDENCE
 from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import ExportError, InputError
@@ -98,7 +98,9 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
             artifact.lineage["audit"]["trigger_effects"] = effects
             artifact.write(artifact.directory)
 
-    if WORD_EVIDENCE in art.capabilities.features:
+    if LEARN in art.capabilities.features:  # the app's learner: numpy, no TensorFlow
+        meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), accept_audit, log)
+    elif WORD_EVIDENCE in art.capabilities.features:
         meta = _refit_evidence(parent, corpus, annotations, merged.source, lineage, weight, Path(out), seed, log,
                                not_forgetting)
     else:
@@ -107,6 +109,29 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
     after = meta["metrics"]["test"]["accuracy"]
     log(f"test accuracy {lineage['parent_test_accuracy']:.4f} -> {after:.4f}")
     return meta
+
+
+def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, lineage: dict, out: Path,
+                    accept_audit: bool, log) -> dict:
+    """``serve.learn.learner.learn`` (the app's "Learn from these labels") into ``out``, with forgetting
+    measured on the whole test split; the result replaces ``out`` only when every check passed."""
+    import os
+
+    from sentilens.staging import staged_dir
+    from serve.learn.learner import learn
+
+    test = (parent.codec.encode_batch(corpus.test.texts), np.asarray(corpus.test.labels))
+    with staged_dir(out) as staging:
+        learned = learn(parent, annotations.texts, annotations.labels, staging / "version", test=test,
+                        accept_audit=True, lineage=lineage | {"method": "evidence refit in numpy (serve.learn)"},
+                        progress=lambda fraction, what: log(f"{fraction:4.0%} {what}"))
+        for name in os.listdir(staging / "version"):
+            os.rename(staging / "version" / name, staging / name)
+        os.rmdir(staging / "version")
+    ho, imdb = learned.summary["held_out"], learned.summary["imdb"]
+    log(f"held-out labels ({ho['folds']}-fold) {ho['before']:.4f} -> {ho['after']:.4f}; "
+        f"IMDB test {imdb['before']:.4f} -> {imdb['after']:.4f}")
+    return learned.artifact.to_dict()
 
 
 def grown_vocabulary(vocab: Vocabulary, texts: list[str], limit: int = MAX_NEW_WORDS) -> tuple[Vocabulary, list[str]]:

@@ -27,6 +27,7 @@ from trainer import evidence, export, fastpath
 from trainer.baseline import baselines
 from trainer.cells import get_cell
 from trainer.data import Corpus
+from trainer.learnable import add_learning
 from trainer.config import TrainConfig
 from trainer.model import build_models, running_targets
 
@@ -174,6 +175,8 @@ def measure(staging: Path, artifact: Artifact, export_model: keras.Model, held_o
     artifact.write(staging)
     if SKIP_PADDING in artifact.capabilities.features:
         fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
+    if WORD_EVIDENCE in artifact.capabilities.features:  # what learning in the app needs
+        add_learning(staging, corpus.train.texts, corpus.train.labels, corpus.test.texts, y_test, seed=cfg.seed)
     return Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
 
 

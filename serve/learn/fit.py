@@ -1,0 +1,125 @@
+"""Refit the word and pair evidence to people's labels, with the parent's tables as the prior.
+
+Each labelled review's logit is the parent's plus the gated sum of the *changes* to the weights of
+the words and pairs it reads (``serve.learn.states``: the gates are the parent's). The changes are
+fitted by L2-regularised logistic regression with the parent's logit as an offset, so that no label
+leaves the parent where it was. The regularisation of each weight grows with how often the training
+reviews used it (``PRIOR``: ``BASE + PER_USE * uses``): a word the parent saw ten thousand times
+moves little for one label, a word it rarely or never saw moves freely. That is the weight of
+evidence the parent already had, which a uniform penalty ignores (on the dev sentences a uniform
+penalty, at its best, bought nothing; docs/results.md). Solved by Newton's method with conjugate
+gradients on the sparse design, in numpy: seconds for thousands of labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from serve.learn.states import Trace
+
+__all__ = ["BASE", "PER_USE", "Design", "design", "fit", "cross_validated"]
+
+# Chosen on the dev sentences (bench/adaptation.py, 5 random splits; docs/results.md).
+BASE = 3.0  # the penalty of a weight the training reviews never used
+PER_USE = 0.003  # ... plus this much for each time they used it
+NEWTON_STEPS = 30
+CG_STEPS = 60
+
+
+@dataclass
+class Design:
+    """The sparse design of the labelled reviews: column ``j`` is feature ``features[j]`` (a word id,
+    or ``vocab_size + bucket`` for a pair), entries (``row``, ``col``, ``value`` = the gate)."""
+
+    n: int
+    features: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+    offset: np.ndarray  # the parent's logit of each review
+
+    def times(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """X @ theta (for every review)."""
+        return np.bincount(self.row, weights=self.value * theta[self.col], minlength=self.n)
+
+    def transposed(self, r: np.ndarray) -> np.ndarray:
+        """X.T @ r."""
+        return np.bincount(self.col, weights=self.value * r[self.row], minlength=len(self.features))
+
+    def take(self, rows: np.ndarray) -> Design:
+        """The design of the reviews ``rows`` (renumbered), over the same features."""
+        new = np.full(self.n, -1, np.int64)
+        new[rows] = np.arange(len(rows))
+        keep = new[self.row] >= 0
+        return Design(len(rows), self.features, new[self.row[keep]], self.col[keep], self.value[keep],
+                      self.offset[rows])
+
+
+def design(trace: Trace, vocab_size: int) -> Design:
+    """The features a labelled set reads: its words, and its pairs (as ``vocab_size + bucket``)."""
+    has_pair = trace.bucket >= 0
+    keys = np.concatenate([trace.word, vocab_size + trace.bucket[has_pair]])
+    rows = np.concatenate([trace.row, trace.row[has_pair]])
+    values = np.concatenate([trace.gate, trace.gate[has_pair]])
+    features, col = np.unique(keys, return_inverse=True)
+    return Design(trace.n, features, rows, col.reshape(-1), values, trace.logit)
+
+
+def penalty(features: np.ndarray, uses: np.ndarray, base: float = BASE, per_use: float = PER_USE) -> np.ndarray:
+    """Each feature's L2 penalty from how often the training reviews used it (``uses``: per feature)."""
+    return base + per_use * uses[features].astype(np.float64)
+
+
+def fit(d: Design, labels: np.ndarray, lam: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The change of each feature's weight (float64 [len(d.features)]) minimising the weighted log loss
+    of the labels with the parent's logit as offset, plus ``sum(lam * change**2) / 2``."""
+    y = np.asarray(labels, np.float64)
+    w = np.ones(d.n) if weights is None else np.asarray(weights, np.float64)
+    theta = np.zeros(len(d.features))
+    for _ in range(NEWTON_STEPS):
+        z = d.offset + d.times(theta)
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad = d.transposed(w * (p - y)) + lam * theta
+        curvature = w * p * (1 - p)
+        diagonal = lam + np.bincount(d.col, weights=curvature[d.row] * d.value ** 2, minlength=len(theta))
+        step = _conjugate_gradient(lambda v: d.transposed(curvature * d.times(v)) + lam * v, grad, diagonal)
+        theta -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return theta
+
+
+def _conjugate_gradient(hess, b: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+    """Solve hess(x) = b (symmetric positive definite), preconditioned by its diagonal."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    zr = r / diagonal
+    direction = zr.copy()
+    rz = r @ zr
+    for _ in range(CG_STEPS):
+        hd = hess(direction)
+        alpha = rz / (direction @ hd)
+        x += alpha * direction
+        r -= alpha * hd
+        if np.sqrt(r @ r) <= 1e-8 * (1 + np.sqrt(b @ b)):
+            break
+        zr = r / diagonal
+        rz, previous = r @ zr, rz
+        direction = zr + (rz / previous) * direction
+    return x
+
+
+def cross_validated(d: Design, labels: np.ndarray, lam: np.ndarray, folds: int = 5,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(the parent's logit, the learned model's logit) of every review, each learned without its fold:
+    what the labels buy on reviews they did not include."""
+    n = d.n
+    fold = np.random.default_rng(seed).permutation(n) % max(2, min(folds, n))
+    learned = d.offset.copy()
+    for k in np.unique(fold):
+        train, held = np.nonzero(fold != k)[0], np.nonzero(fold == k)[0]
+        theta = fit(d.take(train), labels[train], lam)
+        learned[held] = d.take(held).offset + d.take(held).times(theta)
+    return d.offset.copy(), learned

@@ -1,0 +1,176 @@
+"""Learn a new version from labels: the whole flow, in the serving install.
+
+    labels -> ids (the codec) -> audit -> the LSTM's gates (numpy) -> the refit, cross-validated over
+    the labels for the before/after -> the refit on all of them -> a checked version (or a refusal)
+
+The app's "Learn from these labels", its ``/learn`` API and ``python -m trainer --init`` all call
+``learn``. What it refuses, it refuses with one line and writes nothing: too few labels or one label
+only, a trigger found by the audit (unless accepted), a version that forgets more than
+``MAX_FORGETTING`` of the parent's accuracy on the test sample (or the test split, when given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sentilens.artifact import LEARN, Artifact
+from sentilens.errors import ExportError, InputError
+from sentilens.metrics import classification_report
+from sentilens.settings import THRESHOLD
+from serve.learn import fit as refit
+from serve.learn import prior
+from serve.learn.audit import find_triggers
+from serve.learn.states import trace
+from serve.learn.version import write_version
+from serve.runtime import SentimentModel
+
+__all__ = ["MAX_FORGETTING", "MIN_LABELS", "Learned", "learn", "labels_digest"]
+
+MIN_LABELS = 10
+MAX_FORGETTING = 0.005  # accuracy on the parent's test sample may fall at most half a point
+REFERENCE_CHECK = 200  # test-sample reviews held to the numpy reference beside the labelled ones
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Learned:
+    """A written version and what it bought."""
+
+    artifact: Artifact
+    summary: dict  # held_out, imdb, audit, labels, seconds (also in the version's lineage)
+
+
+def labels_digest(texts: Sequence[str], labels: Sequence[int]) -> str:
+    """sha256 of the labelled set, independent of its order: which labels a version learned from."""
+    rows = sorted(hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() + str(int(y))
+                  for t, y in zip(texts, labels))
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], out: str | Path, *,
+          test: tuple[np.ndarray, np.ndarray] | None = None, accept_audit: bool = False,
+          progress: Progress | None = None, lineage: dict | None = None, seed: int = 0) -> Learned:
+    """A new version of ``parent`` in ``out`` from ``texts`` labelled ``labels`` (1 positive, 0 negative).
+
+    ``test`` (padded ids, labels) measures forgetting on the whole test split instead of the sample in
+    ``learning.npz``. ``progress(fraction, what)`` is called between stages."""
+    step = progress or (lambda fraction, what: None)
+    clock, seconds = time.perf_counter(), {}
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
+    art = parent.artifact
+    if LEARN not in art.capabilities.features:
+        raise InputError(f"{parent.directory}: this model cannot learn in the app (no learning.npz; add it with "
+                         "`python -m trainer.learnable`, or fine-tune with `python -m trainer --init`)")
+    data = prior.read(art.path("learning"), art.codec.vocab_size, art.architecture["evidence_buckets"],
+                      art.codec.maxlen)
+    texts, y = list(texts), np.asarray(labels, np.int64)
+    step(0.05, "encoding the labelled reviews")
+    ids = parent.codec.encode_batch(texts)
+    check_ids, check_labels = test if test is not None else (data.check_ids, data.check_labels)
+    keep = _not_in(ids, check_ids)
+    dropped = int(len(ids) - keep.sum())
+    texts, ids, y = [t for t, k in zip(texts, keep) if k], ids[keep], y[keep]
+    if len(y) < MIN_LABELS or len(set(y.tolist())) < 2:
+        raise InputError(f"learning needs at least {MIN_LABELS} settled labels, both positive and negative "
+                         f"(there are {int((y == 1).sum())} positive and {int((y == 0).sum())} negative)")
+    stage("encode")
+
+    step(0.1, "auditing the labels")
+    parent_scores = parent.score_ids(ids)
+    vocab = parent.codec.vocab
+
+    def doc_counts(words: set[str]) -> dict[str, tuple[int, int]]:
+        found = {}
+        for w in words:
+            i = vocab.index.get(w)
+            found[w] = (int(data.word_docs[i]), int(data.word_positive_docs[i])) if i is not None else (0, 0)
+        return found
+
+    triggers = find_triggers(texts, y, parent_scores, doc_counts, data.train_reviews)
+    if triggers and not accept_audit:
+        words = ", ".join(f"{t['word']!r} ({t['annotations']} labels, {t['share']:.0%} {t['label']})"
+                          for t in triggers[:5])
+        raise InputError(f"the audit refuses these labels: words they tie to one label where the model reads "
+                         f"those reviews the other way: {words}. Nothing was learned")
+    stage("audit")
+
+    step(0.2, "reading the LSTM's gates")
+    traced = trace(parent.weights, parent.pad_table, ids)
+    d = refit.design(traced, art.codec.vocab_size)
+    lam = refit.penalty(d.features, data.uses)
+    stage("states")
+
+    step(0.35, "cross-validating over the labels")
+    before_logit, after_logit = refit.cross_validated(d, y, lam, seed=seed)
+    held_out = {"labels": int(len(y)), "folds": 5, "before": _accuracy(before_logit, y),
+                "after": _accuracy(after_logit, y)}
+    stage("cross_validation")
+
+    step(0.6, "fitting on every label")
+    theta = refit.fit(d, y, lam)
+    tables = _tables(parent.weights, d.features, theta, art.codec.vocab_size)
+    stage("fit")
+
+    step(0.7, "measuring the parent on the test sample")
+    parent_test = classification_report(check_labels, parent.score_ids(check_ids))
+    stage("parent_test")
+    summary = {
+        "method": "evidence refit in numpy (serve.learn)", "parent_sha256": parent.sha256,
+        "parent": parent.directory.name, "labels": int(len(y)), "positive": int((y == 1).sum()),
+        "labels_sha256": labels_digest(texts, y), "dropped_as_test": dropped,
+        "penalty": {"base": refit.BASE, "per_use": refit.PER_USE}, "features_changed": int(len(d.features)),
+        "held_out": held_out, "audit": {"triggers": triggers, "accepted": bool(triggers)},
+        "imdb": {"reviews": int(len(check_labels)), "sample": test is None, "before": parent_test["accuracy"],
+                 "max_forgetting": MAX_FORGETTING},
+    }
+
+    def not_forgetting(model: SentimentModel, metrics: dict) -> None:
+        summary["imdb"]["after"] = metrics["accuracy"]
+        if metrics["accuracy"] < parent_test["accuracy"] - MAX_FORGETTING:
+            raise ExportError(f"refused: accuracy on the parent's {len(check_labels):,} test reviews fell from "
+                              f"{parent_test['accuracy']:.4f} to {metrics['accuracy']:.4f}, more than "
+                              f"{MAX_FORGETTING * 100:.1f} points; nothing was written")
+
+    step(0.8, "writing and checking the new version")
+    reference = np.concatenate([ids, check_ids[:REFERENCE_CHECK]])
+    record = (lineage or {}) | summary
+    version = write_version(parent, tables, out, record, check_ids, check_labels, reference, accept=not_forgetting)
+    stage("write")
+    summary["seconds"] = seconds
+    version.lineage = record | {"imdb": summary["imdb"], "seconds": seconds}
+    version.write(version.directory)
+    step(1.0, "done")
+    return Learned(version, summary)
+
+
+def _accuracy(logit: np.ndarray, y: np.ndarray) -> float:
+    return round(float(((logit >= np.log(THRESHOLD / (1 - THRESHOLD))) == (y == 1)).mean()), 4)
+
+
+def _tables(weights: dict[str, np.ndarray], features: np.ndarray, theta: np.ndarray, vocab_size: int) -> dict:
+    """The parent's tables with the fitted changes, in the export's float16."""
+    unigram = weights["unigram"].astype(np.float32).copy()
+    pairs = weights["pairs"].astype(np.float32).copy()
+    words = features < vocab_size
+    unigram[features[words], 0] += theta[words]
+    pairs[features[~words] - vocab_size, 0] += theta[~words]
+    return {"unigram": unigram.astype(weights["unigram"].dtype), "pairs": pairs.astype(weights["pairs"].dtype)}
+
+
+def _not_in(ids: np.ndarray, check_ids: np.ndarray) -> np.ndarray:
+    """Rows of ``ids`` that are not a review of the test sample (which measures forgetting)."""
+    seen = {hashlib.sha256(row.tobytes()).digest() for row in np.asarray(check_ids, np.int32)}
+    return np.array([hashlib.sha256(row.tobytes()).digest() not in seen for row in np.asarray(ids, np.int32)], bool)

@@ -1,0 +1,139 @@
+"""Write a learned version: the parent's files with new evidence tables, checked before it exists.
+
+The word and pair tables are ONNX external data at offsets the metadata records, read by all three
+graphs (the full one, the padding-skipping one and its int8 twin), so a version is the parent's files
+with those bytes replaced: no graph is rebuilt and the LSTM, the pad states and the int8 weights are
+the parent's. The graph file gets a ``doc_string`` naming the new weights' sha256 (a field appended to
+the protobuf), so the model's identity (``Artifact.model_sha256``) changes with its weights.
+
+Before the folder appears under its name (it is built in a hidden staging folder beside it and
+renamed), onnxruntime must equal the numpy reference (``serve.learn.states``) and the padding-skipping
+graph the full one to ``PARITY_TOLERANCE``, the int8 scorer is measured again and dropped if it falls
+more than its bound below fp32, the probes are recorded again, and the folder must load as serving
+loads a model. A crash or kill leaves only the staging folder, which is never served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from sentilens.artifact import INT8, INT8_FILES, PARITY_TOLERANCE, PROBES, Artifact
+from sentilens.digest import file_sha256
+from sentilens.errors import ModelError
+from sentilens.metrics import classification_report
+from sentilens.settings import THRESHOLD
+from serve.learn.states import trace
+from serve.runtime import SentimentModel
+
+__all__ = ["staging_for", "write_version"]
+
+REPLACED = ("unigram", "pairs")  # the tensors a learned version changes
+DOC_STRING_FIELD = 6  # ModelProto.doc_string
+
+
+def staging_for(out: Path) -> Path:
+    """The hidden folder a version is built in, beside where it will be."""
+    return out.parent / f".{out.name}.partial"
+
+
+def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: str | Path, lineage: dict,
+                  check_ids: np.ndarray, check_labels: np.ndarray, reference_ids: np.ndarray,
+                  accept: Callable[[SentimentModel, dict], None] | None = None) -> Artifact:
+    """Write ``parent`` with ``tables`` (float16, the parent's shapes) as the version ``out`` (which must
+    not exist); ``reference_ids`` are checked against the numpy reference, ``check_ids``/``check_labels``
+    measure it (``metrics.test``). ``accept(model, metrics)`` may refuse it by raising."""
+    out = Path(out)
+    if out.exists():
+        raise ModelError(f"{out}: already exists; a version is never written over another")
+    staging = staging_for(out)
+    if staging.exists():  # a learner killed before it finished: ours, never served
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        art = parent.artifact
+        for name in art.files.values():
+            shutil.copyfile(parent.directory / name, staging / name)
+        _replace_tensors(staging / art.files["onnx_data"], art, tables)
+        data_sha = file_sha256(staging / art.files["onnx_data"])
+        _append_doc_string(staging / art.files["onnx"], f"sentilens learned version; weights sha256 {data_sha}")
+        version = dataclasses.replace(art, directory=None, probes=None, lineage=lineage, metrics=None, parity=None,
+                                      files=dict(art.files), sha256={})
+        version.write(staging)
+        model = SentimentModel(staging, complete=False)
+        reference = trace(model.weights, model.pad_table, reference_ids).logit
+        full = model.run(reference_ids)
+        fast = model.score_ids(reference_ids)
+        diff = float(np.abs(full - 1.0 / (1.0 + np.exp(-reference))).max()) if len(reference_ids) else 0.0
+        fast_diff = float(np.abs(full - fast).max()) if len(reference_ids) else 0.0
+        if not (diff <= PARITY_TOLERANCE and fast_diff <= PARITY_TOLERANCE):
+            raise ModelError(f"the learned version's graphs disagree with the reference ({diff:.1e}, fast path "
+                             f"{fast_diff:.1e}; tolerance {PARITY_TOLERANCE}); nothing was written")
+        version.parity = {"reviews": int(len(reference_ids)), "max_abs_diff": diff, "tolerance": PARITY_TOLERANCE,
+                          "against": "numpy reference (serve.learn.states)"}
+        version.fast_path = {"reviews": int(len(reference_ids)), "max_abs_diff": fast_diff,
+                             "tolerance": PARITY_TOLERANCE}
+        scores = model.score_ids(check_ids)
+        version.metrics = {"test": classification_report(check_labels, scores) | {"sample": "learning.npz"}}
+        version.probes = [float(p) for p in model.run(model.codec.encode_batch(list(PROBES)))]
+        if INT8 in art.capabilities.features:
+            _measure_int8(version, staging, check_ids, check_labels, scores)
+        version.write(staging)
+        served = SentimentModel(staging)  # loads as the app will, probes and all
+        if accept is not None:
+            accept(served, version.metrics["test"])
+        os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    version.directory = out
+    return version
+
+
+def _replace_tensors(data: Path, art: Artifact, tables: dict[str, np.ndarray]) -> None:
+    with open(data, "r+b") as f:
+        for role in REPLACED:
+            w = art.weights[role]
+            table = np.asarray(tables[role])
+            if table.shape != w.shape or table.dtype != np.dtype(w.dtype):
+                raise ModelError(f"the learned {role} table is {list(table.shape)} {table.dtype}, the model's "
+                                 f"{list(w.shape)} {w.dtype}")
+            f.seek(w.offset)
+            f.write(table.astype(table.dtype.newbyteorder("<")).tobytes())
+
+
+def _append_doc_string(graph: Path, text: str) -> None:
+    """Append ``doc_string`` to a serialised ModelProto (the last value of a field wins in protobuf)."""
+    payload = text.encode("utf-8")
+    key, size = bytearray(), len(payload)
+    for value in ((DOC_STRING_FIELD << 3) | 2, size):
+        while True:  # varint
+            byte, value = value & 0x7F, value >> 7
+            key.append(byte | (0x80 if value else 0))
+            if not value:
+                break
+    with open(graph, "ab") as f:
+        f.write(bytes(key) + payload)
+
+
+def _measure_int8(version: Artifact, staging: Path, ids: np.ndarray, labels: np.ndarray, fp32: np.ndarray) -> None:
+    """The int8 scorer reads the new tables too; kept only within the parent's recorded bound of fp32."""
+    bound = float((version.int8 or {}).get("max_accuracy_loss", 0.003))
+    int8 = SentimentModel(staging, complete=False, precision="int8").score_ids(ids)
+    a, b = classification_report(labels, fp32), classification_report(labels, int8)
+    result = {"reviews": int(len(ids)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
+              "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
+              "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()), "max_accuracy_loss": bound}
+    result["kept"] = bool(a["accuracy"] - b["accuracy"] <= bound)
+    version.int8 = result
+    if not result["kept"]:
+        caps = version.capabilities
+        version.capabilities = type(caps)(caps.cell, caps.onnx_op, caps.fused,
+                                          tuple(f for f in caps.features if f != INT8), caps.methods)
+        version.files.pop("fast_int8", None)
+        (staging / INT8_FILES["fast_int8"]).unlink()

@@ -1,0 +1,187 @@
+"""Annotate's "Learn from these labels": learn a version from the settled labels, see what it bought,
+use it or roll back; and the same as an API (``/learn``, ``/versions``, ``/use_version``).
+
+The flow is ``serve.learn`` (no TensorFlow); this module is only its Gradio face. One learning runs at a
+time (a second click is told so); the app keeps answering meanwhile. "Use this version" switches the
+model every tab serves (``serve.learn.served``) and re-scores the queue with it, so "most uncertain
+first" follows the model in use. With "learn every N labels" a version is learned in the background
+whenever N more labels are settled, as Prodigy's textcat.teach updates as answers arrive; it is listed,
+not used, until someone chooses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+
+from sentilens.errors import InputError, SentilensError
+from serve.annotations import AnnotationStore
+from serve.api_docs import describe
+from serve.learn.learner import Learned, learn
+from serve.learn.registry import BASE, Registry
+from serve.learn.served import ServedModel
+from serve.ui_safety import info, md_literal, user_errors
+
+__all__ = ["LearnPanel"]
+
+log = logging.getLogger(__name__)
+
+
+class LearnPanel:
+    def __init__(self, served: ServedModel, store: AnnotationStore, registry: Registry):
+        self.served, self.store, self.registry = served, store, registry
+        self._learning = threading.Lock()
+        self.every = 0  # learn automatically every N settled labels (0: off)
+        self._labels_at_last = 0
+        self.last: Learned | None = None
+
+    # ---- handlers -------------------------------------------------------------------------
+    def settled(self) -> tuple[list[str], list[int]]:
+        """The settled labels: positive or negative, agreed or adjudicated (skips and disputes left out)."""
+        rows = [r for r in self.store.current_labels() if r["label"] in ("pos", "neg")]
+        return [r["text"] for r in rows], [int(r["label"] == "pos") for r in rows]
+
+    def learn(self, accept_audit: bool = False, progress=None) -> Learned:
+        """A new version from the settled labels, learned from the model in use."""
+        if not self._learning.acquire(blocking=False):
+            raise InputError("A version is already being learned; wait for it to finish.")
+        try:
+            texts, labels = self.settled()
+            self._labels_at_last = len(labels)
+            parent, parent_name = self.served.current, self.served.version
+            out = self.registry.new_path()
+            learned = learn(parent, texts, labels, out, accept_audit=accept_audit, progress=progress,
+                            lineage={"parent_version": parent_name})
+            self.last = learned
+            return learned
+        finally:
+            self._learning.release()
+
+    def use(self, name: str) -> str:
+        """Serve the version ``name`` (``base``: the model the app started with) and re-rank the queue."""
+        directory = self.registry.use(name)
+        model = self.served.switch(directory, name)
+        self.store.rescore(model.predict)
+        return f"Now serving **{name}** (`{model.sha256[:12]}`); the queue is re-ranked by it."
+
+    def after_label(self) -> None:
+        """Called after each label: starts a learning in the background every ``every`` settled labels."""
+        if not self.every or self._learning.locked():
+            return
+        settled = len(self.settled()[0])
+        if settled - self._labels_at_last >= self.every:
+            self._labels_at_last = settled
+            threading.Thread(target=self._learn_quietly, daemon=True, name="sentilens-auto-learn").start()
+
+    def _learn_quietly(self) -> None:
+        try:
+            self.learn()
+        except SentilensError as err:
+            log.info("automatic learning refused: %s", err)
+        except Exception:  # noqa: BLE001 - a background thread: logged, never raised into a request
+            log.exception("automatic learning failed")
+
+    # ---- what the page shows --------------------------------------------------------------
+    def versions(self) -> list[dict]:
+        """Every version with its lineage figures, the one in use marked."""
+        rows = []
+        for name in self.registry.all():
+            try:
+                v = self.registry.info(name)
+            except SentilensError as err:
+                rows.append({"version": name, "error": str(err)[:200]})
+                continue
+            lineage = v.lineage if name != BASE else {}
+            rows.append({"version": name, "parent": v.parent, "sha256": v.sha256[:12],
+                         "labels": lineage.get("labels"), "held_out": lineage.get("held_out"),
+                         "imdb": lineage.get("imdb"), "in_use": name == self.served.version})
+        return rows
+
+    def versions_table(self) -> list[list]:
+        def pair(section: dict | None) -> str:
+            if not section or section.get("after") is None:
+                return ""
+            return f"{section['before']:.3f} -> {section['after']:.3f}"
+
+        return [[r["version"] + (" (in use)" if r.get("in_use") else ""), r.get("parent", ""),
+                 r.get("labels") if r.get("labels") is not None else "", pair(r.get("held_out")), pair(r.get("imdb")),
+                 r.get("sha256", r.get("error", ""))] for r in self.versions()]
+
+    def report(self, learned: Learned) -> str:
+        s = learned.summary
+        ho, imdb = s["held_out"], s["imdb"]
+        audit = ("the audit found nothing" if not s["audit"]["triggers"] else
+                 "the audit flagged " + ", ".join(t["word"] for t in s["audit"]["triggers"]) + " (accepted)")
+        return (f"**{learned.artifact.directory.name}** learned from {s['labels']:,} labels in "
+                f"{sum(s['seconds'].values()):.1f} s; {audit}.\n\n"
+                "| | before (the parent) | after |\n|---|---|---|\n"
+                f"| accuracy on the labels, each predicted without it ({ho['folds']}-fold) | {ho['before']:.3f} | "
+                f"{ho['after']:.3f} |\n"
+                f"| accuracy on {imdb['reviews']:,} IMDB test reviews | {imdb['before']:.3f} | {imdb['after']:.3f} |\n\n"
+                "Choose it below and press **Use this version** to serve it.")
+
+    # ---- layout ---------------------------------------------------------------------------
+    def render(self) -> None:
+        private = {"api_visibility": "private"}
+        columns = ["version", "learned from", "labels", "held-out labels: before -> after",
+                   "IMDB sample: before -> after", "sha256"]
+        with gr.Accordion("Learn from these labels", open=False, elem_id="learn-box"):
+            gr.Markdown("A new model version from the settled labels, learned here in seconds; the model in use "
+                        "stays until you choose another.", elem_id="learn-intro")
+            with gr.Row():
+                start = gr.Button("Learn from these labels", variant="primary", elem_id="learn-start")
+                every = gr.Number(value=0, precision=0, minimum=0, maximum=100_000, elem_id="learn-every",
+                                  label="Learn automatically every N new labels (0: off)")
+            result = gr.Markdown(elem_id="learn-result")
+            table = gr.Dataframe(value=self.versions_table(), headers=columns, interactive=False,
+                                 elem_id="learn-versions", label="Versions")
+            with gr.Row():
+                chosen = gr.Dropdown(choices=self.registry.all(), value=self.served.version, label="Version",
+                                     elem_id="learn-choice")
+                use = gr.Button("Use this version", elem_id="learn-use")
+            status = gr.Markdown(f"Serving **{self.served.version}**.", elem_id="learn-status")
+
+        def started(progress=gr.Progress()):  # noqa: B008 - Gradio's progress bar
+            learned = self.learn(progress=lambda fraction, what: progress(fraction, desc=what))
+            info(f"{learned.artifact.directory.name} is ready; it is not served until you choose it.")
+            names = self.registry.all()
+            return (self.report(learned), self.versions_table(),
+                    gr.update(choices=names, value=learned.artifact.directory.name))
+
+        def used(name: str):
+            message = self.use(name)
+            return message, self.versions_table()
+
+        def set_every(n):
+            self.every = max(0, int(n or 0))
+
+        start.click(user_errors(started), None, [result, table, chosen], **private)
+        use.click(user_errors(used), [chosen], [status, table], **private)
+        every.change(set_every, [every], None, **private)
+        self.api()
+
+    def api(self) -> None:
+        def api_learn(accept_audit: bool = False) -> dict:
+            """Learn a version from the settled labels (it is not served until /use_version)."""
+            learned = self.learn(accept_audit=bool(accept_audit))
+            return {"version": learned.artifact.directory.name} | learned.summary
+
+        def api_versions() -> list:
+            """Every version and its lineage figures; the one in use has in_use true."""
+            return self.versions()
+
+        def api_use(version: str) -> str:
+            """Serve this version ('base': the model the app started with); a rollback is using an earlier one."""
+            return md_literal(self.use(version))
+
+        api_learn.__annotations__ |= {"accept_audit": bool, "return": dict}
+        api_use.__annotations__ |= {"version": str, "return": str}
+        describe(gr.api(user_errors(api_learn), api_name="learn", api_description=api_learn.__doc__),
+                 ["learn even when the audit flags words (false: refuse)"],
+                 ["the version's name, held_out and imdb before/after, the audit's findings, seconds per stage"])
+        describe(gr.api(user_errors(api_versions), api_name="versions", api_description=api_versions.__doc__),
+                 [], ["a list of versions: version, parent, sha256, labels, held_out, imdb, in_use"])
+        describe(gr.api(user_errors(api_use), api_name="use_version", api_description=api_use.__doc__),
+                 ["a name from /versions"], ["which version is now served"])
