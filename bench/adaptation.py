@@ -6,17 +6,17 @@ For each seed the 1,000 labelled sentences of ``../shared/data/imdb_sentences_la
 at random into a pool of 500 that an annotator labels and 500 that measure the result. For each
 budget, labels are taken from the pool either in the Annotate queue's "most uncertain first" order
 (the model's |p - 0.5| smallest; each peer by its own probabilities) or at random, and the model is
-fine-tuned on them (``trainer.finetune``, the code of ``python -m trainer --init``) while each peer is
-refitted on its training reviews plus them (each label counted ``--peer-weights`` times; the
-fine-tune chooses its own weight on a held-out third of the labels). The table
-gives the mean accuracy on the 500 held-out sentences over the seeds, its spread (min-max), and the
-IMDB test accuracy after (forgetting). At 500 labels both orders take the whole pool.
+learns from them (``serve.learn.learner.learn``: the app's "Learn from these labels" and ``python -m
+trainer --init``, no TensorFlow) while each peer is refitted on its training reviews plus them (each
+label counted ``--peer-weights`` times). The table gives the mean accuracy on the 500 held-out
+sentences over the seeds, its spread (min-max), and the accuracy on IMDB test reviews after
+(forgetting; for this model the 2,000-review sample of ``learning.npz``, for the peers the whole test
+split). At 500 labels both orders take the whole pool. ``--peers`` with no names times this model alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +31,7 @@ def main() -> None:
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--model", default=str(ROOT / "exported"))
     p.add_argument("--labels", type=int, nargs="+", default=[50, 100, 200, 500])
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--peers", nargs="*", default=["word_pairs", "nb_word_pairs"])
     p.add_argument("--peer-weights", type=float, nargs="*", default=[1.0, 10.0],
                    help="how many training reviews a label counts as when a peer is refitted")
@@ -40,7 +40,6 @@ def main() -> None:
     from serve.runtime import SentimentModel
     from trainer.baseline import PEERS, fit_peer
     from trainer.data import Split, load_files
-    from trainer.finetune import fine_tune
 
     corpus = load_files(args.data)
     sentences = labelled_sentences()
@@ -69,12 +68,12 @@ def main() -> None:
                         continue  # the whole pool: the order does not matter
                     labels = pool.take(ranked[:n])
                     results.setdefault((who, n, name if n < len(pool) else "(whole pool)"), []).append(
-                        adapt(who, labels, held, corpus, args.model, fine_tune, fit_peer, seed))
+                        adapt(who, labels, held, corpus, args.model, fit_peer, seed))
         print(f"seed {seed} done after {time.perf_counter() - started:.0f} s", flush=True)
         print_table(results, PEERS)
 
 
-def adapt(who, labels, held, corpus, model_dir, fine_tune, fit_peer, seed) -> tuple[float, float]:
+def adapt(who, labels, held, corpus, model_dir, fit_peer, seed) -> tuple[float, float]:
     """(held-out sentence accuracy, IMDB test accuracy) after learning ``labels``; ``who`` is
     ("this model", None) (the fine-tune chooses its weight) or (peer, weight)."""
     from serve.runtime import SentimentModel
@@ -82,15 +81,14 @@ def adapt(who, labels, held, corpus, model_dir, fine_tune, fit_peer, seed) -> tu
     def accuracy(scores, split):
         return float(((scores >= 0.5) == (split.labels == 1)).mean())
 
+    from serve.learn.learner import learn
+
     name, weight = who
     if name == "this model":
         with tempfile.TemporaryDirectory() as tmp:
-            notes = Path(tmp) / "labels.jsonl"
-            notes.write_text("".join(json.dumps({"text": t, "label": int(y)}) + "\n"
-                                     for t, y in zip(labels.texts, labels.labels)))
-            fine_tune(model_dir, corpus, labels, [notes], Path(tmp) / "tuned", seed=seed, log=lambda *_: None)
+            learned = learn(SentimentModel(model_dir), labels.texts, labels.labels, Path(tmp) / "tuned", seed=seed)
             tuned = SentimentModel(Path(tmp) / "tuned")
-            return accuracy(tuned.predict(held.texts), held), tuned.artifact.metrics["test"]["accuracy"]
+            return accuracy(tuned.predict(held.texts), held), learned.summary["imdb"]["after"]
     both = corpus.train + labels
     peer = fit_peer(name, both.texts, both.labels, np.r_[np.ones(len(corpus.train)), np.full(len(labels), weight)])
     return accuracy(peer.predict(held.texts), held), accuracy(peer.predict(corpus.test.texts), corpus.test)

@@ -430,6 +430,8 @@ class AnnotateTab:
 
         app.load(user_errors(restore), [saved_name, saved_order], [typed, order, *shown, *gated], **private)
         self.api()
+        if self.learning is not None:
+            self.learning.api(self.address)
 
     def api(self) -> None:
         """/next_item and /annotate: scripted annotation (behind a login the annotator is the logged-in user)."""

@@ -18,7 +18,7 @@ import gradio as gr
 
 from sentilens.errors import InputError, SentilensError
 from serve.annotations import AnnotationStore
-from serve.api_docs import describe
+from serve.api_docs import client_call, describe
 from serve.learn.learner import Learned, learn
 from serve.learn.registry import BASE, Registry
 from serve.learn.served import ServedModel
@@ -124,6 +124,7 @@ class LearnPanel:
 
     # ---- layout ---------------------------------------------------------------------------
     def render(self) -> None:
+        """The accordion in Annotate (its API is ``api``, registered after Annotate's own)."""
         private = {"api_visibility": "private"}
         columns = ["version", "learned from", "labels", "held-out labels: before -> after",
                    "IMDB sample: before -> after", "sha256"]
@@ -160,9 +161,9 @@ class LearnPanel:
         start.click(user_errors(started), None, [result, table, chosen], **private)
         use.click(user_errors(used), [chosen], [status, table], **private)
         every.change(set_every, [every], None, **private)
-        self.api()
 
-    def api(self) -> None:
+    def api(self, address: str | None = None) -> None:
+        """/learn, /versions and /use_version; ``address`` (the app's URL when known) goes into the examples."""
         def api_learn(accept_audit: bool = False) -> dict:
             """Learn a version from the settled labels (it is not served until /use_version)."""
             learned = self.learn(accept_audit=bool(accept_audit))
@@ -178,10 +179,13 @@ class LearnPanel:
 
         api_learn.__annotations__ |= {"accept_audit": bool, "return": dict}
         api_use.__annotations__ |= {"version": str, "return": str}
-        describe(gr.api(user_errors(api_learn), api_name="learn", api_description=api_learn.__doc__),
+        describe(gr.api(user_errors(api_learn), api_name="learn", api_description=(
+                     api_learn.__doc__ + " Example: " + client_call(address, api_name="/learn"))),
                  ["learn even when the audit flags words (false: refuse)"],
                  ["the version's name, held_out and imdb before/after, the audit's findings, seconds per stage"])
-        describe(gr.api(user_errors(api_versions), api_name="versions", api_description=api_versions.__doc__),
+        describe(gr.api(user_errors(api_versions), api_name="versions", api_description=(
+                     api_versions.__doc__ + " Example: " + client_call(address, api_name="/versions"))),
                  [], ["a list of versions: version, parent, sha256, labels, held_out, imdb, in_use"])
-        describe(gr.api(user_errors(api_use), api_name="use_version", api_description=api_use.__doc__),
+        describe(gr.api(user_errors(api_use), api_name="use_version", api_description=(
+                     api_use.__doc__ + " Example: " + client_call(address, "v1", api_name="/use_version"))),
                  ["a name from /versions"], ["which version is now served"])

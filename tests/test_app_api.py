@@ -26,7 +26,8 @@ def client(server):
 @pytest.mark.server
 def test_api_lists_predict_and_explain_first_with_their_parameters_and_returns(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert list(api) == ["/predict", "/explain", "/health", "/next_item", "/annotate"]
+    assert list(api) == ["/predict", "/explain", "/health", "/next_item", "/annotate", "/learn", "/versions",
+                         "/use_version"]
     method = api["/explain"]["parameters"][1]
     assert method["parameter_name"] == "method" and method["python_type"]["type"] == "Literal['running', 'occlusion', 'cd']"
     returns = api["/explain"]["returns"][0]["python_type"]["type"]
