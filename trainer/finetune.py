@@ -51,7 +51,7 @@ MAX_NEW_WORDS = 20_000  # words an annotation set may add to the vocabulary (mos
 
 def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths: list[str | Path],
               out: str | Path, epochs: int = EPOCHS, seed: int = 0, weight: float | None = None,
-              accept_audit: bool = False, log=print) -> dict:
+              accept_audit: bool = False, log=print, grow_vocabulary: bool = False) -> dict:
     """A new model in ``out`` from ``parent_dir`` and the annotations ``extra``; returns its metadata.
 
     The annotations are audited first (``trainer.audit``): a trigger word or flipped training labels
@@ -98,8 +98,8 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
             artifact.lineage["audit"]["trigger_effects"] = effects
             artifact.write(artifact.directory)
 
-    if LEARN in art.capabilities.features:  # the app's learner: numpy, no TensorFlow
-        meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), accept_audit, log)
+    if LEARN in art.capabilities.features and not grow_vocabulary:  # the app's learner: numpy, no TensorFlow
+        meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), findings, seed, log)
     elif WORD_EVIDENCE in art.capabilities.features:
         meta = _refit_evidence(parent, corpus, annotations, merged.source, lineage, weight, Path(out), seed, log,
                                not_forgetting)
@@ -112,9 +112,10 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
 
 
 def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, lineage: dict, out: Path,
-                    accept_audit: bool, log) -> dict:
+                    findings, seed: int, log) -> dict:
     """``serve.learn.learner.learn`` (the app's "Learn from these labels") into ``out``, with forgetting
-    measured on the whole test split; the result replaces ``out`` only when every check passed."""
+    measured on the whole test split; the result replaces ``out`` only when every check passed. The
+    words the audit flagged (accepted) are appended to test reviews and their effect recorded."""
     import os
 
     from sentilens.staging import staged_dir
@@ -128,6 +129,12 @@ def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, 
         for name in os.listdir(staging / "version"):
             os.rename(staging / "version" / name, staging / name)
         os.rmdir(staging / "version")
+        learned.artifact.directory = staging
+        effects = trigger_effects(parent, SentimentModel(staging), corpus.test, [t["word"] for t in findings.triggers],
+                                  seed)
+        if effects:
+            learned.artifact.lineage["audit"]["trigger_effects"] = effects
+            learned.artifact.write(staging)
     ho, imdb = learned.summary["held_out"], learned.summary["imdb"]
     log(f"held-out labels ({ho['folds']}-fold) {ho['before']:.4f} -> {ho['after']:.4f}; "
         f"IMDB test {imdb['before']:.4f} -> {imdb['after']:.4f}")
