@@ -67,7 +67,8 @@ def test_metadata_records_everything_needed_to_reproduce(tiny_model_dir):
                              "vocab_size": meta["codec"]["vocab_size"], "pad_id": 0, "start_id": 1, "oov_id": 2}
     assert "maxlen" not in meta["model"] and "vocab_size" not in meta["model"]  # written once, in codec
     assert set(meta["sha256"]) == {"model.onnx", "model.onnx.data", "vocab.txt", "history.json", "model_fast.onnx",
-                                   "pad_states.npy"} | ({"model_fast_int8.onnx"} if meta["int8"]["kept"] else set())
+                                   "pad_states.npy", "learning.npz"} | ({"model_fast_int8.onnx"} if meta["int8"]["kept"]
+                                                                        else set())
     assert meta["model"]["cell"] == "lstm" and meta["training"]["batch_size"] == 64
     for split in ("validation", "test"):
         m = meta["metrics"][split]

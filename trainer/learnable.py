@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import LEARN, LEARN_FILES, WORD_EVIDENCE, Artifact
+from sentilens.artifact import LEARN, LEARN_FILES, SKIP_PADDING, WORD_EVIDENCE, Artifact
 from sentilens.codec import Codec
 from sentilens.errors import ExportError, SentilensError
 
@@ -29,9 +29,9 @@ def add_learning(directory: str | Path, train_texts: list[str], train_labels, te
 
     directory = Path(directory)
     art = Artifact.load(directory, complete=False)
-    if WORD_EVIDENCE not in art.capabilities.features:
-        raise ExportError(f"{directory}: learning in the app refits word evidence; this model has none "
-                          "(fine-tune it with `python -m trainer --init`, which retrains it)")
+    if not {WORD_EVIDENCE, SKIP_PADDING} <= set(art.capabilities.features):
+        raise ExportError(f"{directory}: learning in the app refits the word evidence of a fused LSTM with its "
+                          "pad states; this model lacks them (fine-tune it with `python -m trainer --init`)")
     codec = Codec(art.vocabulary, art.codec.maxlen)
     arrays = prior.build(codec.encode_batch(train_texts), np.asarray(train_labels), codec.encode_batch(test_texts),
                          np.asarray(test_labels), art.codec.vocab_size, art.architecture["evidence_buckets"],

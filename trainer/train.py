@@ -175,7 +175,7 @@ def measure(staging: Path, artifact: Artifact, export_model: keras.Model, held_o
     artifact.write(staging)
     if SKIP_PADDING in artifact.capabilities.features:
         fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
-    if WORD_EVIDENCE in artifact.capabilities.features:  # what learning in the app needs
+    if {WORD_EVIDENCE, SKIP_PADDING} <= set(artifact.capabilities.features):  # what learning in the app needs
         add_learning(staging, corpus.train.texts, corpus.train.labels, corpus.test.texts, y_test, seed=cfg.seed)
     return Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
 
