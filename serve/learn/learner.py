@@ -115,6 +115,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     traced = trace(parent.weights, parent.pad_table, ids)
     d = refit.design(traced, art.codec.vocab_size)
     lam = refit.penalty(d.features, data.uses)
+    shift = data.uses[d.features] / max(1, data.train_reviews)  # mean count of each word in a training review
     stage("states")
 
     step(0.35, "measuring the parent on the test sample")
@@ -123,7 +124,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
 
     step(0.45, "fitting on every label")
     for scale in SHRINK:  # the parent's tables are the prior: lean on them harder until nothing is forgotten
-        theta = refit.fit(d, y, lam * scale)
+        theta = refit.fit(d, y, lam * scale, shift=shift, hold=refit.HOLD)
         tables = _tables(parent.weights, d.features, theta, art.codec.vocab_size)
         if _accuracy_with(parent, tables, check_ids, check_labels) >= parent_test["accuracy"] - MAX_FORGETTING:
             break
@@ -131,7 +132,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     stage("fit")
 
     step(0.6, "cross-validating over the labels")
-    before_logit, after_logit = refit.cross_validated(d, y, lam, seed=seed)
+    before_logit, after_logit = refit.cross_validated(d, y, lam, seed=seed, shift=shift, hold=refit.HOLD)
     held_out = {"labels": int(len(y)), "folds": 5, "before": _accuracy(before_logit, y),
                 "after": _accuracy(after_logit, y)}
     stage("cross_validation")
@@ -140,7 +141,8 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
         "method": "evidence refit in numpy (serve.learn)", "parent_sha256": parent.sha256,
         "parent": parent.directory.name, "labels": int(len(y)), "positive": int((y == 1).sum()),
         "labels_sha256": labels_digest(texts, y), "dropped_as_test": dropped,
-        "penalty": {"base": refit.BASE, "per_use": refit.PER_USE, "scale": scale},
+        "penalty": {"base": refit.BASE, "per_use": refit.PER_USE, "start": refit.START_PENALTY,
+                    "hold": refit.HOLD, "scale": scale},
         "features_changed": int(len(d.features)),
         "held_out": held_out, "audit": {"triggers": triggers, "accepted": bool(triggers)},
         "imdb": {"reviews": int(len(check_labels)), "sample": test is None, "before": parent_test["accuracy"],
