@@ -393,7 +393,7 @@ class AnnotateTab:
                           elem_id="ann-history-box"):
             history = gr.Radio(choices=[], value=None, label="Your last decisions, newest first", elem_id="ann-history")
         if self.learning is not None:
-            self.learning.render()
+            self.learning.render(app)
         gr.HTML('<div class="sl-bar-space" aria-hidden="true"></div>', padding=False)  # room under the phone's bar
         shown = list(Shown(item_id, text, info_box, progress, note, history))  # what `show` fills, in its order
         private = {"api_visibility": "private"}

@@ -356,7 +356,7 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
                 with gr.Tab("Annotate", id="annotate"):
                     annotate.render(app, saved)
                 with gr.Tab("Team", id="team") as team:
-                    TeamTab(model, annotate.store).render(team)
+                    TeamTab(model, annotate.store, annotate.learning).render(team, app)
             if compare is not None:
                 with gr.Tab("Compare", id="compare"):
                     compare.render()

@@ -22,7 +22,7 @@ from serve.api_docs import client_call, describe
 from serve.learn.learner import Learned, learn
 from serve.learn.registry import BASE, Registry
 from serve.learn.served import ServedModel
-from serve.ui_safety import info, md_literal, user_errors
+from serve.ui_safety import info, user_errors
 
 __all__ = ["LearnPanel"]
 
@@ -61,8 +61,8 @@ class LearnPanel:
 
     def use(self, name: str) -> str:
         """Serve the version ``name`` (``base``: the model the app started with) and re-rank the queue."""
-        directory = self.registry.use(name)
-        model = self.served.switch(directory, name)
+        model = self.served.switch(self.registry.directory(name), name)  # loads, or refuses, before anything changes
+        self.registry.use(name)
         self.store.rescore(model.predict)
         return f"Now serving **{name}** (`{model.sha256[:12]}`); the queue is re-ranked by it."
 
@@ -116,44 +116,50 @@ class LearnPanel:
                  "the audit flagged " + ", ".join(t["word"] for t in s["audit"]["triggers"]) + " (accepted)")
         return (f"**{learned.artifact.directory.name}** learned from {s['labels']:,} labels in "
                 f"{sum(s['seconds'].values()):.1f} s; {audit}.\n\n"
-                "| | before (the parent) | after |\n|---|---|---|\n"
+                "| measure | before (the parent) | after |\n|---|---|---|\n"
                 f"| accuracy on the labels, each predicted without it ({ho['folds']}-fold) | {ho['before']:.3f} | "
                 f"{ho['after']:.3f} |\n"
                 f"| accuracy on {imdb['reviews']:,} IMDB test reviews | {imdb['before']:.3f} | {imdb['after']:.3f} |\n\n"
                 "Choose it below and press **Use this version** to serve it.")
 
     # ---- layout ---------------------------------------------------------------------------
-    def render(self) -> None:
-        """The accordion in Annotate (its API is ``api``, registered after Annotate's own)."""
+    def status(self) -> str:
+        return f"Serving **{self.served.version}** (`{self.served.sha256[:12]}`)."
+
+    def shown(self) -> tuple:
+        """(versions table, version choice, status) as they are now: every page load and tab visit asks."""
+        return self.versions_table(), gr.update(choices=self.registry.all(), value=self.served.version), self.status()
+
+    def render(self, app: gr.Blocks, prefix: str = "learn", refresh_on: list | None = None) -> None:
+        """The accordion (in Annotate, and for a lead in Team with another ``prefix`` for its element ids);
+        what it lists is read again on every page load and on each of ``refresh_on`` (events)."""
         private = {"api_visibility": "private"}
         columns = ["version", "learned from", "labels", "held-out labels: before -> after",
                    "IMDB sample: before -> after", "sha256"]
-        with gr.Accordion("Learn from these labels", open=False, elem_id="learn-box"):
+        with gr.Accordion("Learn from these labels", open=False, elem_id=f"{prefix}-box"):
             gr.Markdown("A new model version from the settled labels, learned here in seconds; the model in use "
-                        "stays until you choose another.", elem_id="learn-intro")
+                        "stays until you choose another.", elem_id=f"{prefix}-intro")
             with gr.Row():
-                start = gr.Button("Learn from these labels", variant="primary", elem_id="learn-start")
-                every = gr.Number(value=0, precision=0, minimum=0, maximum=100_000, elem_id="learn-every",
+                start = gr.Button("Learn from these labels", variant="primary", elem_id=f"{prefix}-start")
+                every = gr.Number(value=self.every, precision=0, minimum=0, maximum=100_000, elem_id=f"{prefix}-every",
                                   label="Learn automatically every N new labels (0: off)")
-            result = gr.Markdown(elem_id="learn-result")
+            result = gr.Markdown(elem_id=f"{prefix}-result")
             table = gr.Dataframe(value=self.versions_table(), headers=columns, interactive=False,
-                                 elem_id="learn-versions", label="Versions")
+                                 elem_id=f"{prefix}-versions", label="Versions")
             with gr.Row():
                 chosen = gr.Dropdown(choices=self.registry.all(), value=self.served.version, label="Version",
-                                     elem_id="learn-choice")
-                use = gr.Button("Use this version", elem_id="learn-use")
-            status = gr.Markdown(f"Serving **{self.served.version}**.", elem_id="learn-status")
+                                     elem_id=f"{prefix}-choice")
+                use = gr.Button("Use this version", elem_id=f"{prefix}-use")
+            status = gr.Markdown(self.status(), elem_id=f"{prefix}-status")
 
         def started(progress=gr.Progress()):  # noqa: B008 - Gradio's progress bar
             learned = self.learn(progress=lambda fraction, what: progress(fraction, desc=what))
             info(f"{learned.artifact.directory.name} is ready; it is not served until you choose it.")
-            names = self.registry.all()
             return (self.report(learned), self.versions_table(),
-                    gr.update(choices=names, value=learned.artifact.directory.name))
+                    gr.update(choices=self.registry.all(), value=learned.artifact.directory.name))
 
         def used(name: str):
-            message = self.use(name)
-            return message, self.versions_table()
+            return self.use(name), self.versions_table()
 
         def set_every(n):
             self.every = max(0, int(n or 0))
@@ -161,6 +167,8 @@ class LearnPanel:
         start.click(user_errors(started), None, [result, table, chosen], **private)
         use.click(user_errors(used), [chosen], [status, table], **private)
         every.change(set_every, [every], None, **private)
+        for event in [app.load, *(refresh_on or [])]:
+            event(user_errors(self.shown), None, [table, chosen, status], show_progress="hidden", **private)
 
     def api(self, address: str | None = None) -> None:
         """/learn, /versions and /use_version; ``address`` (the app's URL when known) goes into the examples."""
@@ -175,7 +183,7 @@ class LearnPanel:
 
         def api_use(version: str) -> str:
             """Serve this version ('base': the model the app started with); a rollback is using an earlier one."""
-            return md_literal(self.use(version))
+            return self.use(version).replace("**", "").replace("`", "")
 
         api_learn.__annotations__ |= {"accept_audit": bool, "return": dict}
         api_use.__annotations__ |= {"version": str, "return": str}

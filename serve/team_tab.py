@@ -30,7 +30,9 @@ def _number(x: float | None, digits: int = 2) -> str:
 
 
 class TeamTab:
-    def __init__(self, model: SentimentModel, store: AnnotationStore):
+    def __init__(self, model: SentimentModel, store: AnnotationStore, learning=None):
+        """``learning``: Annotate's ``serve.learn_panel.LearnPanel``, offered to a lead here too (or None)."""
+        self.learning = learning
         self.model = model
         self.store = store
 
@@ -89,7 +91,7 @@ class TeamTab:
         return handler
 
     # ---- layout -----------------------------------------------------------------------------
-    def render(self, tab: gr.Tab) -> None:
+    def render(self, tab: gr.Tab, app: gr.Blocks | None = None) -> None:
         private = {"api_visibility": "private"}
         summary = gr.Markdown(elem_id="team-summary")
         refresh = gr.Button("Refresh", elem_id="team-refresh", size="sm")
@@ -115,3 +117,6 @@ class TeamTab:
         pick.change(user_errors(self.open), [pick], [votes, review], **private)
         for button, label in ((pos, "pos"), (neg, "neg")):
             button.click(user_errors(self.settle(label)), [pick, lead], outputs, **private)
+        if self.learning is not None and app is not None:
+            gr.Markdown("### Learn from the settled labels")
+            self.learning.render(app, prefix="team-learn", refresh_on=[tab.select])

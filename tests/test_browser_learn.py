@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from serve.runtime import SentimentModel  # noqa: E402
 from tests.servers import ROOT  # noqa: E402
 from tests.test_browser import (  # noqa: E402, F401 - browser: the module's Chromium, as a fixture here too
-    annotating, axe, browser, name_box, queue_csv, settled, text_of, viewport, wait, words)
+    annotating, axe, browser, name_box, open_tab, queue_csv, settled, text_of, viewport, wait, words)
 from tests.test_learn import new_kind  # noqa: E402
 from tests.tiny_model import FIXTURE  # noqa: E402
 
@@ -153,7 +153,7 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
         toggle.click()
         start = wait(browser, lambda d: next((e for e in d.find_elements(By.ID, "learn-start")
                                               if e.is_displayed()), None))
-        assert text_of(browser, "#learn-status") == "Serving base."
+        assert text_of(browser, "#learn-status").startswith("Serving base (")
         assert [r[0] for r in versions_rows(browser)] == ["base (in use)"]
         assert browser.find_element(By.CSS_SELECTOR, "#learn-choice input").get_attribute("value") == "base"
 
@@ -178,7 +178,7 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
         assert v1_row[1:3] == ["base", str(LABELS)] and v1_row[5] == lineage["sha256"]
         assert [kind for kind, text in toasts(browser)
                 if text.endswith("v1 is ready; it is not served until you choose it.")] == ["info"]
-        assert text_of(browser, "#learn-status") == "Serving base."  # learning alone changes nothing served
+        assert text_of(browser, "#learn-status").startswith("Serving base (")  # learning alone serves nothing new
         assert in_use(client) == {"base": True, "v1": False}
         assert served_scores(client, probes) == pytest.approx(base_scores.tolist(), abs=1e-6)
         assert queue_scores(db, texts) == pytest.approx(base.predict(texts).tolist(), abs=1e-6)
@@ -209,6 +209,16 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
             "document.getElementById('learn-result').getBoundingClientRect().top >= 0;"))
         SHOT.parent.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(SHOT))
+
+        # a page opened now shows what is served now, not what was served when the app started
+        browser.refresh()
+        open_tab(browser, "Annotate")
+        next(b for b in browser.find_elements(By.CSS_SELECTOR, "#learn-box button")
+             if b.get_attribute("id") not in ("learn-start", "learn-use")).click()
+        wait(browser, lambda d: text_of(d, "#learn-status").startswith("Serving v1 ("))
+        wait(browser, lambda d: [r[0] for r in versions_rows(d)] == ["base", "v1 (in use)"])
+        assert browser.find_element(By.CSS_SELECTOR, "#learn-choice input").get_attribute("value") == "v1"
+        wait(browser, settled)
 
         # roll back: base chosen and used again, and the base model's scores are back exactly
         use(browser, "base")
