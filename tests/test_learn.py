@@ -199,3 +199,27 @@ def store_items(store) -> list[tuple[str, str, float]]:
 
     with sqlite3.connect(store.path) as db:
         return db.execute("SELECT item_id, text, model_score FROM items ORDER BY position").fetchall()
+
+
+def test_learning_every_n_labels_runs_in_the_background_and_lists_without_serving(tmp_path, tiny_model_dir):
+    from serve.annotations import AnnotationStore
+    from serve.learn_panel import LearnPanel
+
+    texts, labels = new_kind(30)
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    store.add_items([(f"r{i}", t, None, 0.5) for i, t in enumerate(texts)])
+    served = ServedModel(SentimentModel(tiny_model_dir))
+    panel = LearnPanel(served, store, Registry.beside(store.path, tiny_model_dir))
+    panel.every = 12
+    for i, y in enumerate(labels[:11]):
+        store.decide(f"r{i}", "pos" if y else "neg", "ana", served.sha256)
+        panel.after_label()
+    assert not panel._learning.locked() and panel.registry.names() == []  # 11 < 12: nothing started
+    store.decide("r11", "pos" if labels[11] else "neg", "ana", served.sha256)
+    panel.after_label()
+    deadline = time.monotonic() + 60
+    while panel.registry.names() != ["v1"] or panel._learning.locked():
+        assert time.monotonic() < deadline, "the background learning never finished"
+        time.sleep(0.05)
+    assert served.version == BASE and panel.registry.current() == BASE  # listed, not used
+    assert panel.registry.info("v1").lineage["labels"] == 12
