@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sentilens.errors import SentilensError
+from sentilens.errors import InputError, SentilensError
 from sentilens.settings import Settings
 from serve.runtime import DEFAULT_DIR
 
@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
     p.add_argument("--overlap", type=int, default=1, metavar="K",
                    help="annotators per review (default 1); with 2 or more the Team tab measures their agreement")
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
+    p.add_argument("--leads", metavar="NAMES", default="",
+                   help="comma-separated logins that alone may choose the version the app serves (needs logins)")
     p.add_argument("--allowed-host", action="append", default=list(env.allowed_hosts), metavar="NAME",
                    help="a host name the app answers to besides loopback and --host (repeatable; or "
                         "SENTILENS_ALLOWED_HOSTS); requests for any other Host are refused")
@@ -42,7 +44,7 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
 def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str | None = None,
              annotate: str | None = None, concurrency: int = 8, settings: Settings | None = None,
              compare_dir: str | None = None, host: str | None = None, allowed_hosts: list[str] | None = None,
-             port: int | None = None, overlap: int = 1, guidelines: str | None = None):
+             port: int | None = None, overlap: int = 1, guidelines: str | None = None, leads: str = ""):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
     ``port``, when the caller knows it, puts the app's address into the API page's examples."""
     from serve.annotate_tab import AnnotateTab, load_reviews, read_guidelines
@@ -56,6 +58,10 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
 
     env = settings or Settings.from_env()
     rules = read_guidelines(guidelines) if guidelines else None  # a bad file is refused before anything loads
+    logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
+    lead_names = frozenset(n.strip() for n in (leads or "").split(",") if n.strip())
+    if lead_names and not logins:
+        raise InputError("--leads names logins: start the app with logins (--auth-file or SENTILENS_AUTH) too")
     base = SentimentModel(model_dir or DEFAULT_DIR)
     store = AnnotationStore(db or env.db, overlap=overlap)
     # versions learned in the app live beside the database; a restart serves the one that was in use
@@ -67,7 +73,6 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
             model.switch(registry.directory(in_use), in_use)
         except SentilensError as err:
             print(f"warning: version {in_use} does not load ({err}); serving {base.directory}", file=sys.stderr)
-    logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
     if annotate:
         print(load_reviews(store, model, annotate))
     compare = None
@@ -77,7 +82,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
         compare = CompareTab(model, SentimentModel(compare_dir), store)
     address = f"http://{host or env.host}:{port}/" if port else None
     annotate_tab = AnnotateTab(model, store, address=address, guidelines=rules,
-                               learning=LearnPanel(model, store, registry))
+                               learning=LearnPanel(model, store, registry, leads=lead_names))
     app = build_app(model, annotate_tab, compare, address=address)
     app.queue(default_concurrency_limit=concurrency)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
@@ -89,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
                                       compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
-                                      port=args.port, overlap=args.overlap, guidelines=args.guidelines)
+                                      port=args.port, overlap=args.overlap, guidelines=args.guidelines,
+                                      leads=args.leads)
     except SentilensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

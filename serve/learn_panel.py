@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 
 class LearnPanel:
-    def __init__(self, served: ServedModel, store: AnnotationStore, registry: Registry):
-        self.served, self.store, self.registry = served, store, registry
+    def __init__(self, served: ServedModel, store: AnnotationStore, registry: Registry,
+                 leads: frozenset[str] = frozenset()):
+        """``leads``: the logins that alone may choose the version served (empty: anyone who can open the app)."""
+        self.served, self.store, self.registry, self.leads = served, store, registry, leads
         self._learning = threading.Lock()
         self.every = 0  # learn automatically every N settled labels (0: off)
         self._labels_at_last = 0
@@ -59,8 +61,12 @@ class LearnPanel:
         finally:
             self._learning.release()
 
-    def use(self, name: str) -> str:
-        """Serve the version ``name`` (``base``: the model the app started with) and re-rank the queue."""
+    def use(self, name: str, user: str | None = None) -> str:
+        """Serve the version ``name`` (``base``: the model the app started with) and re-rank the queue;
+        with ``leads``, only a lead's login (``user``) may."""
+        if self.leads and user not in self.leads:
+            raise InputError("Only a lead chooses the version the app serves; ask one of: "
+                             + ", ".join(sorted(self.leads)) + ".")
         model = self.served.switch(self.registry.directory(name), name)  # loads, or refuses, before anything changes
         self.registry.use(name)
         self.store.rescore(model.predict)
@@ -158,8 +164,8 @@ class LearnPanel:
             return (self.report(learned), self.versions_table(),
                     gr.update(choices=self.registry.all(), value=learned.artifact.directory.name))
 
-        def used(name: str):
-            return self.use(name), self.versions_table()
+        def used(name: str, request: gr.Request):
+            return self.use(name, getattr(request, "username", None)), self.versions_table()
 
         def set_every(n):
             self.every = max(0, int(n or 0))
@@ -181,9 +187,10 @@ class LearnPanel:
             """Every version and its lineage figures; the one in use has in_use true."""
             return self.versions()
 
-        def api_use(version: str) -> str:
-            """Serve this version ('base': the model the app started with); a rollback is using an earlier one."""
-            return self.use(version).replace("**", "").replace("`", "")
+        def api_use(version: str, request: gr.Request = None) -> str:
+            """Serve this version ('base': the model the app started with); a rollback is using an earlier one.
+            With --leads, only a lead's login may."""
+            return self.use(version, getattr(request, "username", None)).replace("**", "").replace("`", "")
 
         api_learn.__annotations__ |= {"accept_audit": bool, "return": dict}
         api_use.__annotations__ |= {"version": str, "return": str}

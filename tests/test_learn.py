@@ -223,3 +223,29 @@ def test_learning_every_n_labels_runs_in_the_background_and_lists_without_servin
         time.sleep(0.05)
     assert served.version == BASE and panel.registry.current() == BASE  # listed, not used
     assert panel.registry.info("v1").lineage["labels"] == 12
+
+
+def test_with_leads_only_a_lead_chooses_the_version_served(tmp_path, tiny_model_dir):
+    from serve.annotations import AnnotationStore
+    from serve.learn_panel import LearnPanel
+
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    served = ServedModel(SentimentModel(tiny_model_dir))
+    registry = Registry.beside(store.path, tiny_model_dir)
+    texts, labels = new_kind(30)
+    learn(served.current, texts, labels, registry.new_path())
+    panel = LearnPanel(served, store, registry, leads=frozenset({"lea"}))
+    for who in (None, "ana"):
+        with pytest.raises(InputError, match="Only a lead"):
+            panel.use("v1", who)
+    assert served.version == BASE and registry.current() == BASE
+    panel.use("v1", "lea")
+    assert served.version == "v1"
+
+
+def test_leads_without_logins_are_refused_at_start(tmp_path, tiny_model_dir):
+    from serve.__main__ import make_app
+
+    with pytest.raises(InputError, match="--leads"):
+        make_app(str(tiny_model_dir), db=str(tmp_path / "a.sqlite3"), leads="lea")
+    assert not (tmp_path / "a.sqlite3").exists()  # refused before anything was created
