@@ -249,3 +249,47 @@ def test_leads_without_logins_are_refused_at_start(tmp_path, tiny_model_dir):
     with pytest.raises(InputError, match="--leads"):
         make_app(str(tiny_model_dir), db=str(tmp_path / "a.sqlite3"), leads="lea")
     assert not (tmp_path / "a.sqlite3").exists()  # refused before anything was created
+
+
+def test_new_words_get_rows_of_their_own_old_ids_keep_theirs_and_all_graphs_read_them(tmp_path, tiny_model_dir):
+    """'zinger' and 'clunker' are unknown to the tiny model: learning appends them to the vocabulary, the
+    embedding and the word table grow (appended to the external data; all three graphs are pointed there),
+    the LSTM reads them as it read the unknown word, and what they mean is learned."""
+    parent = SentimentModel(tiny_model_dir)
+    rng = random.Random(3)
+    filler = [w for w in FILLER if w not in ("river", "boat")]
+
+    def reviews(n):
+        out = []
+        for i in range(n):
+            words = [rng.choice(filler) for _ in range(rng.randint(3, 9))] + ["zinger" if i % 2 else "clunker"]
+            rng.shuffle(words)
+            out.append((" ".join(words), i % 2))
+        return out
+
+    labelled, unseen = reviews(60), reviews(40)
+    assert "zinger" not in parent.codec.vocab.index
+    learned = learn(parent, [t for t, _ in labelled], [y for _, y in labelled], tmp_path / "v1")
+    version = SentimentModel(tmp_path / "v1")  # every artifact check, probes included
+    old = parent.codec.vocab.words
+    assert version.codec.vocab.words[: len(old)] == old and {"zinger", "clunker"} <= set(version.codec.vocab.words)
+    assert learned.summary["words_added"] == len(version.codec.vocab.words) - len(old) >= 2
+    new_ids = [version.codec.vocab.index[w] for w in ("zinger", "clunker")]
+    for i in new_ids:
+        np.testing.assert_array_equal(version.weights["embedding"][i], parent.weights["embedding"][2])
+    texts = [t for t, _ in unseen]
+    ids = version.codec.encode_batch(texts)
+    assert np.isin(new_ids, ids).all()
+    reference = 1 / (1 + np.exp(-trace(version.weights, version.pad_table, ids).logit))
+    assert np.abs(version.run(ids) - reference).max() <= 1e-5
+    assert np.abs(version.score_ids(ids) - version.run(ids)).max() <= 1e-5
+    int8 = SentimentModel(tmp_path / "v1", precision="int8") if "int8" in version.artifact.capabilities.features \
+        else None
+    if int8 is not None:
+        assert np.abs(int8.score_ids(ids) - version.run(ids)).max() < 0.1
+    truth = np.array([y for _, y in unseen])
+    assert ((version.predict(texts) >= 0.5) == truth).mean() >= ((parent.predict(texts) >= 0.5) == truth).mean() + 0.3
+    # a version of the version grows again from where its parent left off
+    again = learn(version, [t + " wobble" for t, _ in labelled], [y for _, y in labelled], tmp_path / "v2")
+    assert SentimentModel(tmp_path / "v2").codec.vocab.words[: len(version.codec.vocab.words)] == \
+        version.codec.vocab.words and again.summary["words_added"] == 1

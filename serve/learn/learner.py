@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sentilens.artifact import LEARN, Artifact
+from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
 from sentilens.errors import ExportError, InputError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
@@ -33,6 +34,7 @@ from serve.runtime import SentimentModel
 __all__ = ["MAX_FORGETTING", "MIN_LABELS", "Learned", "learn", "labels_digest"]
 
 MIN_LABELS = 10
+MAX_NEW_WORDS = 5_000  # words a learning may add to the vocabulary (most frequent first)
 MAX_FORGETTING = 0.005  # accuracy on the parent's test sample may fall at most half a point
 REFERENCE_CHECK = 200  # test-sample reviews held to the numpy reference beside the labelled ones
 # The penalty is scaled up by these in turn until the refit forgets at most MAX_FORGETTING on the test sample
@@ -82,24 +84,31 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
                       art.codec.maxlen)
     texts, y = list(texts), np.asarray(labels, np.int64)
     step(0.05, "encoding the labelled reviews")
-    ids = parent.codec.encode_batch(texts)
+    parent_ids = parent.codec.encode_batch(texts)
     check_ids, check_labels = test if test is not None else (data.check_ids, data.check_labels)
-    keep = _not_in(ids, check_ids)
-    dropped = int(len(ids) - keep.sum())
-    texts, ids, y = [t for t, k in zip(texts, keep) if k], ids[keep], y[keep]
+    keep = _not_in(parent_ids, check_ids)
+    dropped = int(len(parent_ids) - keep.sum())
+    texts, parent_ids, y = [t for t, k in zip(texts, keep) if k], parent_ids[keep], y[keep]
+    # the labels' new words get ids of their own (appended: every old id keeps its word); the LSTM reads
+    # them as it read them before, as the unknown word, and their evidence starts as the unknown word's
+    new_words = new_words_of(texts, parent.codec.vocab)
+    vocab = Vocabulary(parent.codec.vocab.words + new_words)
+    weights = grown(parent.weights, vocab.size)
+    ids = Codec(vocab, art.codec.maxlen).encode_batch(texts) if new_words else parent_ids
+    uses = np.concatenate([data.uses[:art.codec.vocab_size], np.zeros(len(new_words), data.uses.dtype),
+                           data.uses[art.codec.vocab_size:]])
     if len(y) < MIN_LABELS or len(set(y.tolist())) < 2:
         raise InputError(f"learning needs at least {MIN_LABELS} settled labels, both positive and negative "
                          f"(there are {int((y == 1).sum())} positive and {int((y == 0).sum())} negative)")
     stage("encode")
 
     step(0.1, "auditing the labels")
-    parent_scores = parent.score_ids(ids)
-    vocab = parent.codec.vocab
+    parent_scores = parent.score_ids(parent_ids)
 
     def doc_counts(words: set[str]) -> dict[str, tuple[int, int]]:
         found = {}
         for w in words:
-            i = vocab.index.get(w)
+            i = parent.codec.vocab.index.get(w)
             found[w] = (int(data.word_docs[i]), int(data.word_positive_docs[i])) if i is not None else (0, 0)
         return found
 
@@ -112,10 +121,10 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     stage("audit")
 
     step(0.2, "reading the LSTM's gates")
-    traced = trace(parent.weights, parent.pad_table, ids)
-    d = refit.design(traced, art.codec.vocab_size)
-    lam = refit.penalty(d.features, data.uses)
-    shift = data.uses[d.features] / max(1, data.train_reviews)  # mean count of each word in a training review
+    traced = trace(weights, parent.pad_table, ids)
+    d = refit.design(traced, vocab.size)
+    lam = refit.penalty(d.features, uses)
+    shift = uses[d.features] / max(1, data.train_reviews)  # mean count of each word in a training review
     stage("states")
 
     step(0.35, "measuring the parent on the test sample")
@@ -125,8 +134,8 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     step(0.45, "fitting on every label")
     for scale in SHRINK:  # the parent's tables are the prior: lean on them harder until nothing is forgotten
         theta = refit.fit(d, y, lam * scale, shift=shift, hold=refit.HOLD)
-        tables = _tables(parent.weights, d.features, theta, art.codec.vocab_size)
-        if _accuracy_with(parent, tables, check_ids, check_labels) >= parent_test["accuracy"] - MAX_FORGETTING:
+        tables = _tables(weights, d.features, theta, vocab.size)
+        if _accuracy_with(parent, weights, tables, check_ids, check_labels) >= parent_test["accuracy"] - MAX_FORGETTING:
             break
     lam = lam * scale
     stage("fit")
@@ -140,7 +149,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     summary = {
         "method": "evidence refit in numpy (serve.learn)", "parent_sha256": parent.sha256,
         "parent": parent.directory.name, "labels": int(len(y)), "positive": int((y == 1).sum()),
-        "labels_sha256": labels_digest(texts, y), "dropped_as_test": dropped,
+        "labels_sha256": labels_digest(texts, y), "dropped_as_test": dropped, "words_added": len(new_words),
         "penalty": {"base": refit.BASE, "per_use": refit.PER_USE, "start": refit.START_PENALTY,
                     "hold": refit.HOLD, "scale": scale},
         "features_changed": int(len(d.features)),
@@ -157,8 +166,10 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
                               f"{MAX_FORGETTING * 100:.1f} points; nothing was written")
 
     step(0.8, "writing and checking the new version")
-    reference = np.concatenate([ids, check_ids[:REFERENCE_CHECK]])
+    reference = np.concatenate([ids, check_ids[:REFERENCE_CHECK]]).astype(np.int32)
     record = (lineage or {}) | summary
+    if new_words:
+        tables |= {"embedding": weights["embedding"], "vocabulary": vocab}
     version = write_version(parent, tables, out, record, check_ids, check_labels, reference, accept=not_forgetting)
     stage("write")
     summary["seconds"] = seconds
@@ -182,10 +193,27 @@ def _tables(weights: dict[str, np.ndarray], features: np.ndarray, theta: np.ndar
     return {"unigram": unigram.astype(weights["unigram"].dtype), "pairs": pairs.astype(weights["pairs"].dtype)}
 
 
-def _accuracy_with(parent: SentimentModel, tables: dict, ids: np.ndarray, labels: np.ndarray) -> float:
+def new_words_of(texts: Sequence[str], vocab: Vocabulary, limit: int = MAX_NEW_WORDS) -> list[str]:
+    """The words of ``texts`` that ``vocab`` lacks, most frequent first (ties alphabetical), at most ``limit``."""
+    unknown = ([w for w in tokenize(t) if w not in vocab.index] for t in texts)
+    return Vocabulary.from_token_lists(unknown, limit + FIRST_WORD_ID).words
+
+
+def grown(weights: dict[str, np.ndarray], vocab_size: int) -> dict[str, np.ndarray]:
+    """The parent's weights for a vocabulary grown to ``vocab_size``: each new word's embedding row and word
+    weight are the unknown word's, so the LSTM reads it exactly as the parent did."""
+    have = len(weights["embedding"])
+    if vocab_size == have:
+        return weights
+    extra = vocab_size - have
+    return weights | {role: np.concatenate([weights[role], np.repeat(weights[role][OOV:OOV + 1], extra, axis=0)])
+                      for role in ("embedding", "unigram")}
+
+
+def _accuracy_with(parent: SentimentModel, weights: dict, tables: dict, ids: np.ndarray, labels: np.ndarray) -> float:
     """Accuracy of the parent with other evidence tables, without writing them (the numpy reference,
     which the written version's graphs must equal to 1e-5)."""
-    logit = trace(parent.weights, parent.pad_table, ids, tables["unigram"], tables["pairs"]).logit
+    logit = trace(weights, parent.pad_table, ids, tables["unigram"], tables["pairs"]).logit
     return float(((logit >= 0) == (np.asarray(labels) == 1)).mean())
 
 

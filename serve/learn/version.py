@@ -23,17 +23,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import INT8, INT8_FILES, PARITY_TOLERANCE, PROBES, Artifact
+from sentilens.artifact import INT8, INT8_FILES, PARITY_TOLERANCE, PROBES, Artifact, CodecSpec, Weight
+from sentilens.codec import Vocabulary
 from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
+from serve.learn import prior
+from serve.learn.onnx_patch import retarget_initializers
 from serve.learn.states import trace
 from serve.runtime import SentimentModel
 
 __all__ = ["staging_for", "write_version"]
 
 REPLACED = ("unigram", "pairs")  # the tensors a learned version changes
+GROWN = ("embedding", "unigram")  # ... and those that grow with the vocabulary (appended to the data file)
+ALIGN = 64  # bytes: where an appended tensor starts
 DOC_STRING_FIELD = 6  # ModelProto.doc_string
 
 
@@ -59,11 +64,17 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
         art = parent.artifact
         for name in art.files.values():
             shutil.copyfile(parent.directory / name, staging / name)
-        _replace_tensors(staging / art.files["onnx_data"], art, tables)
+        weights, codec = art.weights, art.codec
+        vocabulary = tables.get("vocabulary")
+        growing = vocabulary is not None and vocabulary.size != art.codec.vocab_size
+        if growing:
+            weights, codec = _grow(staging, art, tables, vocabulary)
+        _replace_tensors(staging / art.files["onnx_data"], weights,
+                         {r: tables[r] for r in REPLACED if not (growing and r in GROWN)})
         data_sha = file_sha256(staging / art.files["onnx_data"])
         _append_doc_string(staging / art.files["onnx"], f"sentilens learned version; weights sha256 {data_sha}")
         version = dataclasses.replace(art, directory=None, probes=None, lineage=lineage, metrics=None, parity=None,
-                                      files=dict(art.files), sha256={})
+                                      files=dict(art.files), sha256={}, weights=weights, codec=codec)
         version.write(staging)
         model = SentimentModel(staging, complete=False)
         reference = trace(model.weights, model.pad_table, reference_ids).logit
@@ -95,16 +106,54 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
     return version
 
 
-def _replace_tensors(data: Path, art: Artifact, tables: dict[str, np.ndarray]) -> None:
+def _replace_tensors(data: Path, weights: dict[str, Weight], tables: dict[str, np.ndarray]) -> None:
     with open(data, "r+b") as f:
-        for role in REPLACED:
-            w = art.weights[role]
+        for role in tables:
+            w = weights[role]
             table = np.asarray(tables[role])
             if table.shape != w.shape or table.dtype != np.dtype(w.dtype):
                 raise ModelError(f"the learned {role} table is {list(table.shape)} {table.dtype}, the model's "
                                  f"{list(w.shape)} {w.dtype}")
             f.seek(w.offset)
             f.write(table.astype(table.dtype.newbyteorder("<")).tobytes())
+
+
+def _grow(staging: Path, art: Artifact, tables: dict, vocabulary: Vocabulary) -> tuple[dict, CodecSpec]:
+    """A vocabulary with words appended: the grown embedding and word tables go to the end of the external
+    data (the parent's bytes stay, unused), all three graphs are pointed at them (``onnx_patch``), and the
+    vocabulary and ``learning.npz`` (no training uses for the new words) follow."""
+    data = staging / art.files["onnx_data"]
+    weights = dict(art.weights)
+    by_name, by_role = {}, {}
+    size = data.stat().st_size
+    with open(data, "ab") as f:
+        offset = size + (-size % ALIGN)
+        f.write(b"\0" * (offset - size))
+        for role in GROWN:
+            w = art.weights[role]
+            table = np.ascontiguousarray(tables[role]).astype(np.dtype(w.dtype).newbyteorder("<"))
+            if table.shape[1:] != w.shape[1:] or table.shape[0] != vocabulary.size:
+                raise ModelError(f"the grown {role} table is {list(table.shape)}, expected {vocabulary.size} rows")
+            f.write(table.tobytes())
+            weights[role] = Weight(w.name, offset, table.nbytes, tuple(table.shape), w.dtype)
+            by_name[w.name] = by_role[role] = (tuple(table.shape), offset, table.nbytes)
+            pad = -table.nbytes % ALIGN
+            f.write(b"\0" * pad)
+            offset += table.nbytes + pad
+    for role, changes in (("onnx", by_name), ("fast_onnx", by_role), ("fast_int8", by_role)):
+        if role in art.files:
+            path = staging / art.files[role]
+            path.write_bytes(retarget_initializers(path.read_bytes(), changes))
+    vocabulary.save(staging / art.files["vocabulary"])
+    if "learning" in art.files:
+        path = staging / art.files["learning"]
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        added = vocabulary.size - art.codec.vocab_size
+        for key in ("word_uses", "word_docs", "word_positive_docs"):
+            arrays[key] = np.concatenate([arrays[key], np.zeros(added, arrays[key].dtype)])
+        prior.write(path, arrays)
+    return weights, dataclasses.replace(art.codec, vocab_size=vocabulary.size)
 
 
 def _append_doc_string(graph: Path, text: str) -> None:
