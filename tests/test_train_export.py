@@ -149,7 +149,7 @@ def test_fine_tuning_learns_new_words_keeps_the_old_ids_and_records_the_lineage(
     with pytest.raises(ExportError, match="fail the audit: .*'marvellous'"):
         fine_tune(tiny_model_dir, corpus, Split(*_texts_labels(extra)), [extra], out, log=lambda *_: None)
     meta = fine_tune(tiny_model_dir, corpus, Split(*_texts_labels(extra)), [extra], out, accept_audit=True,
-                     log=lambda *_: None, grow_vocabulary=True)
+                     log=lambda *_: None, refit_tables=True)
     assert [t["word"] for t in meta["lineage"]["audit"]["triggers"]] == ["marvellous"]
     tuned = SentimentModel(out)
     old = parent.codec.vocab.words
@@ -214,7 +214,7 @@ def test_a_poisoned_annotation_set_is_refused_and_its_effect_measured_when_accep
         fine_tune(tiny_model_dir, corpus, poison, [extra], tmp_path / "out", log=lambda *_: None)
     assert not (tmp_path / "out").exists()
     meta = fine_tune(tiny_model_dir, corpus, poison, [extra], tmp_path / "out", accept_audit=True, weight=1.0,
-                     log=lambda *_: None, grow_vocabulary=True)
+                     log=lambda *_: None, refit_tables=True)
     audited = meta["lineage"]["audit"]
     assert audited["accepted"] and audited["flipped"] == 0 and audited["triggers"][0]["word"] == "walrus"
     effect = audited["trigger_effects"][0]

@@ -25,12 +25,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="exported", help="model directory to write (default: exported)")
     p.add_argument("--init", metavar="DIR", help="fine-tune this exported model on --extra (its vocabulary and maxlen "
                                                  "are kept; --data gives the replay sample and the test split)")
-    p.add_argument("--weight", type=float, help="with --init --grow-vocabulary: how many training reviews each "
+    p.add_argument("--weight", type=float, help="with --init --refit-tables: how many training reviews each "
                                                  "annotation counts as when the evidence tables are refitted "
                                                  "(default: chosen on a held-out third of the annotations)")
-    p.add_argument("--grow-vocabulary", action="store_true",
-                   help="with --init: refit the tables with TensorFlow and add the annotations' new words to the "
-                        "vocabulary (default: the app's learner, numpy only, vocabulary kept)")
+    p.add_argument("--refit-tables", action="store_true",
+                   help="with --init: refit the evidence tables on the training reviews plus the annotations (needs "
+                        "the train extra; default: the app's learner, numpy only, seconds)")
     p.add_argument("--accept-audit", action="store_true", help="with --init: learn from annotations even when the "
                                                                "audit flags trigger words or flipped training labels")
     p.add_argument("--preset", choices=["default", "tutorial"], default="default",
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
         from trainer.finetune import EPOCHS, fine_tune
 
         fine_tune(args.init, corpus, extra, args.extra, args.out, epochs=args.epochs or EPOCHS, seed=cfg.seed,
-                  weight=args.weight, accept_audit=args.accept_audit, grow_vocabulary=args.grow_vocabulary)
+                  weight=args.weight, accept_audit=args.accept_audit, refit_tables=args.refit_tables)
         return
     if extra is not None:
         corpus = merge_extra(corpus, extra)

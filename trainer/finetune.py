@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sentilens.artifact import LEARN, WORD_EVIDENCE
-from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
+from sentilens.codec import Codec, Vocabulary
 from sentilens.digest import sha256_of
 from sentilens.errors import ExportError, InputError
 from sentilens.staging import check_folder
@@ -51,7 +51,7 @@ MAX_NEW_WORDS = 20_000  # words an annotation set may add to the vocabulary (mos
 
 def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths: list[str | Path],
               out: str | Path, epochs: int = EPOCHS, seed: int = 0, weight: float | None = None,
-              accept_audit: bool = False, log=print, grow_vocabulary: bool = False) -> dict:
+              accept_audit: bool = False, log=print, refit_tables: bool = False) -> dict:
     """A new model in ``out`` from ``parent_dir`` and the annotations ``extra``; returns its metadata.
 
     The annotations are audited first (``trainer.audit``): a trigger word or flipped training labels
@@ -98,7 +98,7 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
             artifact.lineage["audit"]["trigger_effects"] = effects
             artifact.write(artifact.directory)
 
-    if LEARN in art.capabilities.features and not grow_vocabulary:  # the app's learner: numpy, no TensorFlow
+    if LEARN in art.capabilities.features and not refit_tables:  # the app's learner: numpy, no TensorFlow
         meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), findings, seed, log)
     elif WORD_EVIDENCE in art.capabilities.features:
         meta = _refit_evidence(parent, corpus, annotations, merged.source, lineage, weight, Path(out), seed, log,
@@ -142,9 +142,10 @@ def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, 
 
 
 def grown_vocabulary(vocab: Vocabulary, texts: list[str], limit: int = MAX_NEW_WORDS) -> tuple[Vocabulary, list[str]]:
-    """``vocab`` with the words of ``texts`` it lacks appended (most frequent first, ties alphabetical)."""
-    unknown = ([w for w in tokenize(t) if w not in vocab.index] for t in texts)
-    new = Vocabulary.from_token_lists(unknown, limit + FIRST_WORD_ID).words  # the codec's own ranking
+    """``vocab`` with the words of ``texts`` it lacks appended (``serve.learn.learner.new_words_of``)."""
+    from serve.learn.learner import new_words_of
+
+    new = new_words_of(texts, vocab, limit)
     return Vocabulary(vocab.words + new), new
 
 
@@ -201,12 +202,10 @@ def _refit_evidence(parent: SentimentModel, corpus: Corpus, annotations: Split, 
 
 
 def grown_weights(parent: SentimentModel, vocab_size: int) -> dict[str, np.ndarray]:
-    """The parent's weights for a vocabulary grown to ``vocab_size``: each new word's embedding row is
-    the unknown word's, so the LSTM reads it exactly as the parent did."""
-    weights = dict(parent.weights)
-    table = weights["embedding"].astype(np.float32)
-    weights["embedding"] = np.concatenate([table, np.repeat(table[OOV:OOV + 1], vocab_size - len(table), axis=0)])
-    return weights
+    """The parent's weights for a vocabulary grown to ``vocab_size`` (``serve.learn.learner.grown``)."""
+    from serve.learn.learner import grown
+
+    return grown(dict(parent.weights), vocab_size)
 
 
 def choose_weight(refit, grown: dict, ids: np.ndarray, labels: np.ndarray, pad_table: np.ndarray, seed: int,
