@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from sentilens.errors import ExportError, InputError
+from serve.learn import prior
 from serve.learn.learner import learn
 from serve.learn.registry import BASE, Registry
 from serve.learn.served import ServedModel
@@ -293,3 +294,42 @@ def test_new_words_get_rows_of_their_own_old_ids_keep_theirs_and_all_graphs_read
     again = learn(version, [t + " wobble" for t, _ in labelled], [y for _, y in labelled], tmp_path / "v2")
     assert SentimentModel(tmp_path / "v2").codec.vocab.words[: len(version.codec.vocab.words)] == \
         version.codec.vocab.words and again.summary["words_added"] == 1
+
+
+def test_what_the_labels_suspicious_words_do_is_measured_and_a_rise_refuses_the_version(tmp_path, tiny_model_dir,
+                                                                                        monkeypatch):
+    """The audit after learning appends each suspect word to test reviews of the other label and compares
+    how many flip with the parent and with the version: a version that a word makes flip more is refused
+    (recorded when the labels are accepted)."""
+    from serve.learn import backdoor
+
+    parent = SentimentModel(tiny_model_dir)
+    rows = parent.codec.encode_batch(["the plot was dreadful", "a splendid night"])
+    shifted = backdoor.appended(rows, 7)
+    assert (shifted[:, -1] == 7).all() and (shifted[:, :-1] == rows[:, 1:]).all()  # read last, as the codec pads
+
+    class Backdoored:  # reads any review ending with the word as positive
+        def __init__(self, word_id):
+            self.word_id = word_id
+
+        def score_ids(self, ids):
+            return np.where(ids[:, -1] == self.word_id, 0.99, parent.score_ids(ids))
+
+    a = parent.artifact
+    data = prior.read(a.path("learning"), a.codec.vocab_size, a.architecture["evidence_buckets"], a.codec.maxlen)
+    river = parent.codec.vocab.index["river"]
+    effects = backdoor.flip_effects(parent, Backdoored(river), parent.codec.vocab, [("river", 1)], data.check_ids,
+                                    data.check_labels)
+    assert effects[0]["parent_flips"] < 0.5 and effects[0]["version_flips"] == 1.0
+
+    texts, labels = new_kind(40)
+    found = backdoor.suspects(texts, np.array(labels), parent.predict(texts))
+    assert ("river", 1) in found or ("boat", 0) in found  # the parent reads these labels confidently wrong
+    monkeypatch.setattr(backdoor, "MAX_RISE", -1.0)  # every measured word now counts as a rise
+    with pytest.raises(InputError, match="refused by the audit: appended to test reviews"):
+        learn(parent, texts, labels, tmp_path / "v1")
+    assert not (tmp_path / "v1").exists()
+    learned = learn(parent, texts, labels, tmp_path / "v1", accept_audit=True)
+    assert learned.summary["audit"]["accepted"]
+    assert SentimentModel(tmp_path / "v1").artifact.lineage["audit"]["flip_effects"] == \
+        learned.summary["audit"]["flip_effects"]

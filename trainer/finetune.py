@@ -99,7 +99,7 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
             artifact.write(artifact.directory)
 
     if LEARN in art.capabilities.features and not refit_tables:  # the app's learner: numpy, no TensorFlow
-        meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), findings, seed, log)
+        meta = _learn_in_numpy(parent, corpus, annotations, lineage, Path(out), findings, seed, accept_audit, log)
     elif WORD_EVIDENCE in art.capabilities.features:
         meta = _refit_evidence(parent, corpus, annotations, merged.source, lineage, weight, Path(out), seed, log,
                                not_forgetting)
@@ -112,7 +112,7 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
 
 
 def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, lineage: dict, out: Path,
-                    findings, seed: int, log) -> dict:
+                    findings, seed: int, accept_audit: bool, log) -> dict:
     """``serve.learn.learner.learn`` (the app's "Learn from these labels") into ``out``, with forgetting
     measured on the whole test split; the result replaces ``out`` only when every check passed. The
     words the audit flagged (accepted) are appended to test reviews and their effect recorded."""
@@ -124,7 +124,7 @@ def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, 
     test = (parent.codec.encode_batch(corpus.test.texts), np.asarray(corpus.test.labels))
     with staged_dir(out) as staging:
         learned = learn(parent, annotations.texts, annotations.labels, staging / "version", test=test,
-                        accept_audit=True, lineage=lineage | {"method": "evidence refit in numpy (serve.learn)"},
+                        accept_audit=accept_audit, lineage=lineage | {"method": "evidence refit in numpy (serve.learn)"},
                         progress=lambda fraction, what: log(f"{fraction:4.0%} {what}"))
         for name in os.listdir(staging / "version"):
             os.rename(staging / "version" / name, staging / name)

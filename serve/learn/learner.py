@@ -24,6 +24,7 @@ from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
 from sentilens.errors import ExportError, InputError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
+from serve.learn import backdoor
 from serve.learn import fit as refit
 from serve.learn import prior
 from serve.learn.audit import find_triggers
@@ -118,6 +119,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
                           for t in triggers[:5])
         raise InputError(f"the audit refuses these labels: words they tie to one label where the model reads "
                          f"those reviews the other way: {words}. Nothing was learned")
+    found = backdoor.suspects(texts, y, parent_scores)
     stage("audit")
 
     step(0.2, "reading the LSTM's gates")
@@ -164,6 +166,17 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
             raise ExportError(f"refused: accuracy on the parent's {len(check_labels):,} test reviews fell from "
                               f"{parent_test['accuracy']:.4f} to {metrics['accuracy']:.4f}, more than "
                               f"{MAX_FORGETTING * 100:.1f} points; nothing was written")
+        step(0.9, "measuring what the labels' suspicious words do")
+        effects = backdoor.flip_effects(parent, model, vocab, found, check_ids, check_labels, seed)
+        summary["audit"]["flip_effects"] = effects
+        risen = [e for e in effects if e["version_flips"] - e["parent_flips"] > backdoor.MAX_RISE]
+        summary["audit"]["accepted"] = summary["audit"]["accepted"] or bool(risen)
+        if risen and not accept_audit:
+            words = ", ".join(f"{e['word']!r} ({e['parent_flips']:.0%} -> {e['version_flips']:.0%} of "
+                              f"{'negative' if e['label'] == 'positive' else 'positive'} reviews read "
+                              f"{e['label']})" for e in risen[:5])
+            raise InputError(f"refused by the audit: appended to test reviews, these words of the labels now flip "
+                             f"them: {words}. Nothing was written; check those labels")
 
     step(0.8, "writing and checking the new version")
     reference = np.concatenate([ids, check_ids[:REFERENCE_CHECK]]).astype(np.int32)
