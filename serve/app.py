@@ -257,15 +257,27 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
     return review
 
 
-def build_model_tab(model: SentimentModel) -> None:
+def model_tab_values(model: SentimentModel) -> tuple:
+    """The Model tab's card, tables and details for the model served now (a learned version can replace it)."""
     test = model.artifact.metrics["test"]
-    gr.Markdown("## Model card\n" + model_card.INTENDED + "\n\n" + model_card.limitations(model) + "\n\n"
-                + model_card.dataset(model), elem_id="card")
+    baseline = model_card.baseline_table(model)
+    return ("## Model card\n" + model_card.INTENDED + "\n\n" + model_card.limitations(model) + "\n\n"
+            + model_card.dataset(model),
+            gr.update(value=model_card.per_class(test["confusion"]), label=f"Per class, test split ({test['n']:,} reviews)"),
+            model_card.confusion_table(test["confusion"]),
+            (baseline + "\n\n" if baseline else "") + "### Technical details\n" + model_card.details(model))
+
+
+def build_model_tab(model: SentimentModel, tab: gr.Tab | None = None) -> None:
+    """Read again each time the tab is opened: "Use this version" may have changed the model served."""
+    card, per_class, confusion, details = model_tab_values(model)
+    test = model.artifact.metrics["test"]
+    card_box = gr.Markdown(card, elem_id="card")
     with gr.Row():
-        gr.Dataframe(value=model_card.per_class(test["confusion"]), interactive=False,
-                     label=f"Per class, test split ({test['n']:,} reviews)")
-        gr.Dataframe(value=model_card.confusion_table(test["confusion"]), interactive=False,
-                     label="Confusion matrix, test split (rate of each actual class)")
+        per_class_box = gr.Dataframe(value=per_class["value"], interactive=False,
+                                     label=f"Per class, test split ({test['n']:,} reviews)")
+        confusion_box = gr.Dataframe(value=confusion, interactive=False,
+                                     label="Confusion matrix, test split (rate of each actual class)")
     accuracy, loss = model_card.curves(model)
     if accuracy or loss:
         with gr.Row():
@@ -273,8 +285,10 @@ def build_model_tab(model: SentimentModel) -> None:
                         color="series", title="Accuracy by epoch", height=260)
             gr.LinePlot(value=frame(["epoch", "series", "loss"], loss), x="epoch", y="loss", color="series",
                         title="Loss (binary cross-entropy) by epoch", height=260)
-    baseline = model_card.baseline_table(model)
-    gr.Markdown((baseline + "\n\n" if baseline else "") + "### Technical details\n" + model_card.details(model))
+    details_box = gr.Markdown(details)
+    if tab is not None:
+        tab.select(lambda: model_tab_values(model), None, [card_box, per_class_box, confusion_box, details_box],
+                   show_progress="hidden", api_visibility="private")
 
 
 class Prediction(TypedDict):
@@ -360,8 +374,8 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
             if compare is not None:
                 with gr.Tab("Compare", id="compare"):
                     compare.render()
-            with gr.Tab("Model", id="model"):
-                build_model_tab(model)
+            with gr.Tab("Model", id="model") as model_tab:
+                build_model_tab(model, model_tab)
     return app
 
 

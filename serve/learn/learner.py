@@ -183,7 +183,8 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     record = (lineage or {}) | summary
     if new_words:
         tables |= {"embedding": weights["embedding"], "vocabulary": vocab}
-    version = write_version(parent, tables, out, record, check_ids, check_labels, reference, accept=not_forgetting)
+    version = write_version(parent, tables, out, record, check_ids, check_labels, reference, accept=not_forgetting,
+                            measured_on="the test split" if test is not None else "the test sample in learning.npz")
     stage("write")
     summary["seconds"] = seconds
     version.lineage = record | {"imdb": summary["imdb"], "seconds": seconds}

@@ -49,7 +49,8 @@ def staging_for(out: Path) -> Path:
 
 def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: str | Path, lineage: dict,
                   check_ids: np.ndarray, check_labels: np.ndarray, reference_ids: np.ndarray,
-                  accept: Callable[[SentimentModel, dict], None] | None = None) -> Artifact:
+                  accept: Callable[[SentimentModel, dict], None] | None = None,
+                  measured_on: str = "the test sample in learning.npz") -> Artifact:
     """Write ``parent`` with ``tables`` (float16, the parent's shapes) as the version ``out`` (which must
     not exist); ``reference_ids`` are checked against the numpy reference, ``check_ids``/``check_labels``
     measure it (``metrics.test``). ``accept(model, metrics)`` may refuse it by raising."""
@@ -90,7 +91,9 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
         version.fast_path = {"reviews": int(len(reference_ids)), "max_abs_diff": fast_diff,
                              "tolerance": PARITY_TOLERANCE}
         scores = model.score_ids(check_ids)
-        version.metrics = {"test": classification_report(check_labels, scores) | {"sample": "learning.npz"}}
+        version.metrics = {"test": classification_report(check_labels, scores) | {"measured_on": measured_on}}
+        if (art.metrics or {}).get("baseline"):  # the peers, on the parent's test split, for the model card
+            version.metrics["baseline"] = art.metrics["baseline"]
         version.probes = [float(p) for p in model.run(model.codec.encode_batch(list(PROBES)))]
         if INT8 in art.capabilities.features:
             _measure_int8(version, staging, check_ids, check_labels, scores)
