@@ -38,9 +38,9 @@ MIN_LABELS = 10
 MAX_NEW_WORDS = 5_000  # words a learning may add to the vocabulary (most frequent first)
 MAX_FORGETTING = 0.005  # accuracy on the parent's test sample may fall at most half a point
 REFERENCE_CHECK = 200  # test-sample reviews held to the numpy reference beside the labelled ones
-# The penalty is scaled up by these in turn (the least that passes) until the refit forgets at most MAX_FORGETTING on the test sample
-# (scored by the numpy reference with the new tables); the last is kept either way and the
-# version is then refused by the same bound if it still forgets more.
+# The penalty is scaled up by these in turn, the least that passes, until the refit forgets at most
+# MAX_FORGETTING on the test sample (scored by the numpy reference with the new tables); the last is kept
+# either way, and the version is then refused by the same bound if it still forgets more.
 SHRINK = (1.0, 1.5, 3.0, 10.0, 30.0)
 
 Progress = Callable[[float, str], None]
