@@ -20,8 +20,7 @@ def test_committed_model_is_complete_and_small():
                                     "methods": ["running", "occlusion", "cd"]}
     assert model.methods == ("running", "occlusion", "cd") and "W" in model.weights
     assert META["metrics"]["test"]["accuracy"] >= 0.916
-    # 7.4 MB of model and 1.7 MB of learning.npz (use counts and a test sample as ids, for learning in the app)
-    assert sum(f.stat().st_size for f in DEFAULT_DIR.iterdir()) < 10 * 1024 * 1024
+    assert sum(f.stat().st_size for f in DEFAULT_DIR.iterdir()) < 8 * 1024 * 1024
     assert META["data"]["sha256"] == "dc2e64a8fc66d754d2db3653fb769c10bd0136bd14857b37f3d73cb9ce8dc386"
 
 

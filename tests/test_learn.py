@@ -316,7 +316,7 @@ def test_what_the_labels_suspicious_words_do_is_measured_and_a_rise_refuses_the_
             return np.where(ids[:, -1] == self.word_id, 0.99, parent.score_ids(ids))
 
     a = parent.artifact
-    data = prior.read(a.path("learning"), a.codec.vocab_size, a.architecture["evidence_buckets"], a.codec.maxlen)
+    data = prior.read(a.path("learning"), a.codec.vocab_size, a.codec.maxlen)
     river = parent.codec.vocab.index["river"]
     effects = backdoor.flip_effects(parent, Backdoored(river), parent.codec.vocab, [("river", 1)], data.check_ids,
                                     data.check_labels)

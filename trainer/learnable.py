@@ -34,8 +34,7 @@ def add_learning(directory: str | Path, train_texts: list[str], train_labels, te
                           "pad states; this model lacks them (fine-tune it with `python -m trainer --init`)")
     codec = Codec(art.vocabulary, art.codec.maxlen)
     arrays = prior.build(codec.encode_batch(train_texts), np.asarray(train_labels), codec.encode_batch(test_texts),
-                         np.asarray(test_labels), art.codec.vocab_size, art.architecture["evidence_buckets"],
-                         seed=seed)
+                         np.asarray(test_labels), art.codec.vocab_size, seed=seed)
     prior.write(directory / LEARN_FILES["learning"], arrays)
     art.files.update(LEARN_FILES)
     caps = art.capabilities

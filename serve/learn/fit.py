@@ -42,8 +42,8 @@ CG_STEPS = 60
 
 @dataclass
 class Design:
-    """The sparse design of the labelled reviews: column ``j`` is feature ``features[j]`` (a word id,
-    or ``vocab_size + bucket`` for a pair), entries (``row``, ``col``, ``value`` = the gate)."""
+    """The sparse design of the labelled reviews: column ``j`` is the word id ``features[j]``, entries
+    (``row``, ``col``, ``value`` = the gate)."""
 
     n: int
     features: np.ndarray
@@ -52,7 +52,7 @@ class Design:
     value: np.ndarray
     offset: np.ndarray  # the parent's logit of each review
 
-    def times(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def times(self, theta: np.ndarray) -> np.ndarray:
         """X @ theta (for every review)."""
         return np.bincount(self.row, weights=self.value * theta[self.col], minlength=self.n)
 
@@ -69,19 +69,14 @@ class Design:
                       self.offset[rows])
 
 
-def design(trace: Trace, vocab_size: int, pairs: bool = False) -> Design:
-    """The features a labelled set reads: its words (ids), and with ``pairs`` its pairs (as
-    ``vocab_size + bucket``)."""
-    has_pair = (trace.bucket >= 0) if pairs else np.zeros(len(trace.bucket), bool)
-    keys = np.concatenate([trace.word, vocab_size + trace.bucket[has_pair]])
-    rows = np.concatenate([trace.row, trace.row[has_pair]])
-    values = np.concatenate([trace.gate, trace.gate[has_pair]])
-    features, col = np.unique(keys, return_inverse=True)
-    return Design(trace.n, features, rows, col.reshape(-1), values, trace.logit)
+def design(trace: Trace) -> Design:
+    """The features a labelled set reads: its words (ids)."""
+    features, col = np.unique(trace.word, return_inverse=True)
+    return Design(trace.n, features, trace.row, col.reshape(-1), trace.gate, trace.logit)
 
 
 def penalty(features: np.ndarray, uses: np.ndarray, base: float = BASE, per_use: float = PER_USE) -> np.ndarray:
-    """Each feature's L2 penalty from how often the training reviews used it (``uses``: per feature)."""
+    """Each word's L2 penalty from how often the training reviews used it (``uses``: per word id)."""
     lam = base + per_use * uses[features].astype(np.float64)
     lam[features == START] = START_PENALTY
     return lam

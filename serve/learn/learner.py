@@ -81,8 +81,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     if LEARN not in art.capabilities.features:
         raise InputError(f"{parent.directory}: this model cannot learn in the app (no learning.npz; add it with "
                          "`python -m trainer.learnable`, or fine-tune with `python -m trainer --init`)")
-    data = prior.read(art.path("learning"), art.codec.vocab_size, art.architecture["evidence_buckets"],
-                      art.codec.maxlen)
+    data = prior.read(art.path("learning"), art.codec.vocab_size, art.codec.maxlen)
     texts, y = list(texts), np.asarray(labels, np.int64)
     step(0.05, "encoding the labelled reviews")
     parent_ids = parent.codec.encode_batch(texts)
@@ -96,8 +95,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     vocab = Vocabulary(parent.codec.vocab.words + new_words)
     weights = grown(parent.weights, vocab.size)
     ids = Codec(vocab, art.codec.maxlen).encode_batch(texts) if new_words else parent_ids
-    uses = np.concatenate([data.uses[:art.codec.vocab_size], np.zeros(len(new_words), data.uses.dtype),
-                           data.uses[art.codec.vocab_size:]])
+    uses = np.concatenate([data.uses, np.zeros(len(new_words), data.uses.dtype)])
     if len(y) < MIN_LABELS or len(set(y.tolist())) < 2:
         raise InputError(f"learning needs at least {MIN_LABELS} settled labels, both positive and negative "
                          f"(there are {int((y == 1).sum())} positive and {int((y == 0).sum())} negative)")
@@ -124,7 +122,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
 
     step(0.2, "reading the LSTM's gates")
     traced = trace(weights, parent.pad_table, ids)
-    d = refit.design(traced, vocab.size)
+    d = refit.design(traced)
     lam = refit.penalty(d.features, uses)
     shift = uses[d.features] / max(1, data.train_reviews)  # mean count of each word in a training review
     stage("states")
@@ -136,7 +134,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     step(0.45, "fitting on every label")
     for scale in SHRINK:  # the parent's tables are the prior: lean on them harder until nothing is forgotten
         theta = refit.fit(d, y, lam * scale, shift=shift, hold=refit.HOLD)
-        tables = _tables(weights, d.features, theta, vocab.size)
+        tables = _tables(weights, d.features, theta)
         if _accuracy_with(parent, weights, tables, check_ids, check_labels) >= parent_test["accuracy"] - MAX_FORGETTING:
             break
     lam = lam * scale
@@ -197,14 +195,11 @@ def _accuracy(logit: np.ndarray, y: np.ndarray) -> float:
     return round(float(((logit >= np.log(THRESHOLD / (1 - THRESHOLD))) == (y == 1)).mean()), 4)
 
 
-def _tables(weights: dict[str, np.ndarray], features: np.ndarray, theta: np.ndarray, vocab_size: int) -> dict:
-    """The parent's tables with the fitted changes, in the export's float16."""
+def _tables(weights: dict[str, np.ndarray], features: np.ndarray, theta: np.ndarray) -> dict:
+    """The parent's word table with the fitted changes, in the export's float16."""
     unigram = weights["unigram"].astype(np.float32).copy()
-    pairs = weights["pairs"].astype(np.float32).copy()
-    words = features < vocab_size
-    unigram[features[words], 0] += theta[words]
-    pairs[features[~words] - vocab_size, 0] += theta[~words]
-    return {"unigram": unigram.astype(weights["unigram"].dtype), "pairs": pairs.astype(weights["pairs"].dtype)}
+    unigram[features, 0] += theta
+    return {"unigram": unigram.astype(weights["unigram"].dtype)}
 
 
 def new_words_of(texts: Sequence[str], vocab: Vocabulary, limit: int = MAX_NEW_WORDS) -> list[str]:
@@ -227,7 +222,7 @@ def grown(weights: dict[str, np.ndarray], vocab_size: int) -> dict[str, np.ndarr
 def _accuracy_with(parent: SentimentModel, weights: dict, tables: dict, ids: np.ndarray, labels: np.ndarray) -> float:
     """Accuracy of the parent with other evidence tables, without writing them (the numpy reference,
     which the written version's graphs must equal to 1e-5)."""
-    logit = trace(weights, parent.pad_table, ids, tables["unigram"], tables["pairs"]).logit
+    logit = trace(weights, parent.pad_table, ids, unigram=tables["unigram"]).logit
     return float(((logit >= 0) == (np.asarray(labels) == 1)).mean())
 
 

@@ -26,13 +26,11 @@ GROUP = 256  # rows per numpy step: long enough to amortise the call, short enou
 class Trace:
     """What the LSTM did on ``n`` reviews, flattened over every real position (start id and words).
 
-    ``row``, ``word`` (the id), ``bucket`` (the pair's bucket, -1 when no pair) and ``gate`` have one
-    entry per position; ``logit`` is each review's output logit under the tables it was run with."""
+    ``row``, ``word`` (the id) and ``gate`` have one entry per position; ``logit`` is each review's output logit under the tables it was run with."""
 
     n: int
     row: np.ndarray
     word: np.ndarray
-    bucket: np.ndarray
     gate: np.ndarray
     logit: np.ndarray
 
@@ -89,10 +87,10 @@ def trace(weights: dict[str, np.ndarray], pad_table: np.ndarray, ids: np.ndarray
         evidence = (word_ev + pair_ev).astype(np.float64)
         logit[group] = (gate * evidence).sum(axis=1) + h.astype(np.float64) @ kernel[:, 0] + readout_bias[0]
         r, s = np.nonzero(live)
-        parts.append((group[r], tail[r, s], buckets[r, s], gate[r, s]))
+        parts.append((group[r], tail[r, s], gate[r, s]))
     if parts:
-        row, word, bucket, gate = (np.concatenate(a) for a in zip(*parts))
+        row, word, gate = (np.concatenate(a) for a in zip(*parts))
     else:
-        row = word = bucket = np.zeros(0, np.int64)
+        row = word = np.zeros(0, np.int64)
         gate = np.zeros(0)
-    return Trace(n, row, word, bucket, gate, logit)
+    return Trace(n, row, word, gate, logit)

@@ -36,7 +36,7 @@ from serve.runtime import SentimentModel
 
 __all__ = ["staging_for", "write_version"]
 
-REPLACED = ("unigram", "pairs")  # the tensors a learned version changes
+REPLACED = ("unigram", "pairs")  # the tensors a learned version may change (those given are written)
 GROWN = ("embedding", "unigram")  # ... and those that grow with the vocabulary (appended to the data file)
 ALIGN = 64  # bytes: where an appended tensor starts
 DOC_STRING_FIELD = 6  # ModelProto.doc_string
@@ -71,7 +71,7 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
         if growing:
             weights, codec = _grow(staging, art, tables, vocabulary)
         _replace_tensors(staging / art.files["onnx_data"], weights,
-                         {r: tables[r] for r in REPLACED if not (growing and r in GROWN)})
+                         {r: tables[r] for r in REPLACED if r in tables and not (growing and r in GROWN)})
         data_sha = file_sha256(staging / art.files["onnx_data"])
         _append_doc_string(staging / art.files["onnx"], f"sentilens learned version; weights sha256 {data_sha}")
         version = dataclasses.replace(art, directory=None, probes=None, lineage=lineage, metrics=None, parity=None,
