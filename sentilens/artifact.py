@@ -38,6 +38,7 @@ FILES = {"onnx": "model.onnx", "onnx_data": "model.onnx.data", "vocabulary": "vo
 # LSTM state after each number of pad ids.
 FAST_FILES = {"fast_onnx": "model_fast.onnx", "pad_states": "pad_states.npy"}
 INT8_FILES = {"fast_int8": "model_fast_int8.onnx"}  # the same scorer with int8 LSTM and readout weights
+INT8_MAX_ACCURACY_LOSS = 0.003  # the int8 scorer is kept only within 0.3 points of fp32 on the test split
 # What in-app learning needs beside the weights (``serve.learn.prior``): how often the training reviews used
 # each word and pair, and a seeded sample of the test split (as ids) to measure forgetting on.
 LEARN_FILES = {"learning": "learning.npz"}

@@ -47,3 +47,13 @@ def classification_report(labels: np.ndarray, probabilities: np.ndarray, thresho
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
+
+
+def int8_report(labels: np.ndarray, fp32: np.ndarray, int8: np.ndarray, max_accuracy_loss: float) -> dict:
+    """The int8 scorer against fp32 on the same labelled reviews, and whether it is kept: within
+    ``max_accuracy_loss`` of fp32's accuracy (the export's check, and a learned version's)."""
+    a, b = classification_report(labels, fp32), classification_report(labels, int8)
+    return {"reviews": int(len(labels)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
+            "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
+            "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()),
+            "max_accuracy_loss": max_accuracy_loss, "kept": bool(a["accuracy"] - b["accuracy"] <= max_accuracy_loss)}

@@ -319,7 +319,7 @@ def test_what_the_labels_suspicious_words_do_is_measured_and_a_rise_refuses_the_
     data = prior.read(a.path("learning"), a.codec.vocab_size, a.codec.maxlen)
     river = parent.codec.vocab.index["river"]
     effects = backdoor.flip_effects(parent, Backdoored(river), parent.codec.vocab, [("river", 1)], data.check_ids,
-                                    data.check_labels)
+                                    data.check_labels, parent.score_ids(data.check_ids))
     assert effects[0]["parent_flips"] < 0.5 and effects[0]["version_flips"] == 1.0
 
     texts, labels = new_kind(40)

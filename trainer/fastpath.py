@@ -26,13 +26,11 @@ import onnx
 from onnx import TensorProto, helper
 
 from sentilens import lstm
-from sentilens.artifact import (FAST_FILES, INT8, INT8_FILES, OPSET, PARITY_TOLERANCE, SKIP_PADDING,
-                               WORD_EVIDENCE, Artifact)
+from sentilens.artifact import (FAST_FILES, INT8, INT8_FILES, INT8_MAX_ACCURACY_LOSS, OPSET, PARITY_TOLERANCE,
+                               SKIP_PADDING, WORD_EVIDENCE, Artifact)
 from sentilens.evidence import GATE_MAX, PAIR_MULTIPLIERS
 from sentilens.errors import ExportError, SentilensError
-from sentilens.settings import THRESHOLD
 
-INT8_MAX_ACCURACY_LOSS = 0.003  # the int8 scorer is kept only within 0.3 points of fp32 on the test split
 
 
 def pad_states(weights: dict[str, np.ndarray], maxlen: int) -> np.ndarray:
@@ -225,7 +223,7 @@ def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from sentilens.metrics import classification_report
+    from sentilens.metrics import int8_report
     from serve.runtime import SentimentModel
 
     directory = Path(directory)
@@ -246,12 +244,7 @@ def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict
     onnx.save_model(proto, str(target))
     fp32 = SentimentModel(directory, complete=False).score_ids(ids)
     int8 = SentimentModel(directory, complete=False, precision="int8", int8_file=target).score_ids(ids)
-    a, b = classification_report(labels, fp32), classification_report(labels, int8)
-    result = {"reviews": int(len(ids)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
-              "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
-              "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()),
-              "max_accuracy_loss": INT8_MAX_ACCURACY_LOSS}
-    result["kept"] = bool(a["accuracy"] - b["accuracy"] <= INT8_MAX_ACCURACY_LOSS)
+    result = int8_report(labels, fp32, int8, INT8_MAX_ACCURACY_LOSS)
     caps = art.capabilities
     features = tuple(f for f in caps.features if f != INT8)
     if result["kept"]:

@@ -62,11 +62,12 @@ def appended(ids: np.ndarray, word_id: int) -> np.ndarray:
 
 
 def flip_effects(parent, version, vocab: Vocabulary, found: list[tuple[str, int]], check_ids: np.ndarray,
-                 check_labels: np.ndarray, seed: int = 0) -> list[dict]:
-    """For each suspect: the share of test-sample reviews of the other label (read so by the parent) whose
-    label flips when the word is appended, with the parent and with ``version``."""
+                 check_labels: np.ndarray, parent_scores: np.ndarray, seed: int = 0) -> list[dict]:
+    """For each suspect: the share of test-sample reviews of the other label (read so by the parent, whose
+    scores of ``check_ids`` are ``parent_scores``) whose label flips when the word is appended, with the
+    parent and with ``version``."""
     rng = np.random.default_rng(seed)
-    parent_read = parent.score_ids(check_ids) >= THRESHOLD
+    parent_read = np.asarray(parent_scores) >= THRESHOLD
     measured = []
     for word, label in found:
         pool = np.nonzero((check_labels != label) & (parent_read == (label == 0)))[0]

@@ -128,7 +128,8 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     stage("states")
 
     step(0.35, "measuring the parent on the test sample")
-    parent_test = classification_report(check_labels, parent.score_ids(check_ids))
+    parent_check = parent.score_ids(check_ids)  # also the baseline of the audit after learning
+    parent_test = classification_report(check_labels, parent_check)
     stage("parent_test")
 
     step(0.45, "fitting on every label")
@@ -165,7 +166,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
                               f"{parent_test['accuracy']:.4f} to {metrics['accuracy']:.4f}, more than "
                               f"{MAX_FORGETTING * 100:.1f} points; nothing was written")
         step(0.9, "measuring what the labels' suspicious words do")
-        effects = backdoor.flip_effects(parent, model, vocab, found, check_ids, check_labels, seed)
+        effects = backdoor.flip_effects(parent, model, vocab, found, check_ids, check_labels, parent_check, seed)
         summary["audit"]["flip_effects"] = effects
         risen = [e for e in effects if e["version_flips"] - e["parent_flips"] > backdoor.MAX_RISE]
         summary["audit"]["accepted"] = summary["audit"]["accepted"] or bool(risen)
@@ -191,8 +192,13 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     return Learned(version, summary)
 
 
+def _right(logit: np.ndarray, y: np.ndarray) -> float:
+    """The share of reviews whose logit decides their label (P(positive) >= THRESHOLD)."""
+    return float(((logit >= np.log(THRESHOLD / (1 - THRESHOLD))) == (np.asarray(y) == 1)).mean())
+
+
 def _accuracy(logit: np.ndarray, y: np.ndarray) -> float:
-    return round(float(((logit >= np.log(THRESHOLD / (1 - THRESHOLD))) == (y == 1)).mean()), 4)
+    return round(_right(logit, y), 4)
 
 
 def _tables(weights: dict[str, np.ndarray], features: np.ndarray, theta: np.ndarray) -> dict:
@@ -222,8 +228,7 @@ def grown(weights: dict[str, np.ndarray], vocab_size: int) -> dict[str, np.ndarr
 def _accuracy_with(parent: SentimentModel, weights: dict, tables: dict, ids: np.ndarray, labels: np.ndarray) -> float:
     """Accuracy of the parent with other evidence tables, without writing them (the numpy reference,
     which the written version's graphs must equal to 1e-5)."""
-    logit = trace(weights, parent.pad_table, ids, unigram=tables["unigram"]).logit
-    return float(((logit >= 0) == (np.asarray(labels) == 1)).mean())
+    return _right(trace(weights, parent.pad_table, ids, unigram=tables["unigram"]).logit, labels)
 
 
 def _not_in(ids: np.ndarray, check_ids: np.ndarray) -> np.ndarray:

@@ -24,9 +24,10 @@ import math
 from collections import Counter
 from operator import index
 
-__all__ = ["retarget_initializers"]
+__all__ = ["retarget_initializers", "with_doc_string"]
 
 # field numbers of onnx.proto
+_MODEL_DOC_STRING = 6
 _MODEL_GRAPH, _GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_VALUE_INFOS, _GRAPH_VALUE_INFO = 7, 1, 5, (11, 12, 13), 13
 _NODE_INPUT, _NODE_OUTPUT = 1, 2
 _T_DIMS, _T_DATA_TYPE, _T_NAME, _T_EXTERNAL_DATA, _T_DATA_LOCATION, _EXTERNAL = 1, 2, 8, 13, 14, 1
@@ -193,3 +194,10 @@ def retarget_initializers(model: bytes, changes: dict[str, tuple[tuple[int, ...]
         if found[key] != 1:
             raise ValueError(f"initializer {name!r} is {'missing from' if not found[key] else 'repeated in'} the graph")
     return result
+
+
+def with_doc_string(model: bytes, text: str) -> bytes:
+    """``model`` with its ``doc_string`` set to ``text``: one field appended to the ModelProto (the last value
+    of a field wins in protobuf), so a version whose weights changed gets a graph file, and an identity, of
+    its own."""
+    return model + _ld(_MODEL_DOC_STRING, text.encode("utf-8"))

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import INT8, INT8_FILES, PARITY_TOLERANCE, PROBES, Artifact, CodecSpec, Weight
+from sentilens.artifact import (INT8, INT8_FILES, INT8_MAX_ACCURACY_LOSS, PARITY_TOLERANCE, PROBES, Artifact,
+                               CodecSpec, Weight)
 from sentilens.codec import Vocabulary
 from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
-from sentilens.metrics import classification_report
-from sentilens.settings import THRESHOLD
+from sentilens.metrics import classification_report, int8_report
 from serve.learn import prior
-from serve.learn.onnx_patch import retarget_initializers
+from serve.learn.onnx_patch import retarget_initializers, with_doc_string
 from serve.learn.states import trace
 from serve.runtime import SentimentModel
 
@@ -39,7 +39,6 @@ __all__ = ["staging_for", "write_version"]
 REPLACED = ("unigram", "pairs")  # the tensors a learned version may change (those given are written)
 GROWN = ("embedding", "unigram")  # ... and those that grow with the vocabulary (appended to the data file)
 ALIGN = 64  # bytes: where an appended tensor starts
-DOC_STRING_FIELD = 6  # ModelProto.doc_string
 
 
 def staging_for(out: Path) -> Path:
@@ -73,7 +72,8 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
         _replace_tensors(staging / art.files["onnx_data"], weights,
                          {r: tables[r] for r in REPLACED if r in tables and not (growing and r in GROWN)})
         data_sha = file_sha256(staging / art.files["onnx_data"])
-        _append_doc_string(staging / art.files["onnx"], f"sentilens learned version; weights sha256 {data_sha}")
+        graph = staging / art.files["onnx"]
+        graph.write_bytes(with_doc_string(graph.read_bytes(), f"sentilens learned version; weights sha256 {data_sha}"))
         version = dataclasses.replace(art, directory=None, probes=None, lineage=lineage, metrics=None, parity=None,
                                       files=dict(art.files), sha256={}, weights=weights, codec=codec)
         version.write(staging)
@@ -159,30 +159,11 @@ def _grow(staging: Path, art: Artifact, tables: dict, vocabulary: Vocabulary) ->
     return weights, dataclasses.replace(art.codec, vocab_size=vocabulary.size)
 
 
-def _append_doc_string(graph: Path, text: str) -> None:
-    """Append ``doc_string`` to a serialised ModelProto (the last value of a field wins in protobuf)."""
-    payload = text.encode("utf-8")
-    key, size = bytearray(), len(payload)
-    for value in ((DOC_STRING_FIELD << 3) | 2, size):
-        while True:  # varint
-            byte, value = value & 0x7F, value >> 7
-            key.append(byte | (0x80 if value else 0))
-            if not value:
-                break
-    with open(graph, "ab") as f:
-        f.write(bytes(key) + payload)
-
-
 def _measure_int8(version: Artifact, staging: Path, ids: np.ndarray, labels: np.ndarray, fp32: np.ndarray) -> None:
     """The int8 scorer reads the new tables too; kept only within the parent's recorded bound of fp32."""
-    bound = float((version.int8 or {}).get("max_accuracy_loss", 0.003))
+    bound = float((version.int8 or {}).get("max_accuracy_loss", INT8_MAX_ACCURACY_LOSS))
     int8 = SentimentModel(staging, complete=False, precision="int8").score_ids(ids)
-    a, b = classification_report(labels, fp32), classification_report(labels, int8)
-    result = {"reviews": int(len(ids)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
-              "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
-              "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()), "max_accuracy_loss": bound}
-    result["kept"] = bool(a["accuracy"] - b["accuracy"] <= bound)
-    version.int8 = result
+    result = version.int8 = int8_report(labels, fp32, int8, bound)
     if not result["kept"]:
         caps = version.capabilities
         version.capabilities = type(caps)(caps.cell, caps.onnx_op, caps.fused,
