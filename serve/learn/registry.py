@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentilens.artifact import Artifact
+from sentilens.artifact import Artifact, read_metadata
 from sentilens.errors import InputError, ModelError
 
 __all__ = ["BASE", "Registry", "VersionInfo"]
@@ -63,10 +63,17 @@ class Registry:
         return [BASE] + self.names()
 
     def info(self, name: str) -> VersionInfo:
-        art = Artifact.load(self.directory(name))
-        lineage = art.lineage or {}
-        return VersionInfo(name, self.directory(name), lineage.get("parent_version", "") if name != BASE else "",
-                           art.model_sha256, lineage)
+        """What the list shows, from ``metadata.json`` alone: it is read on every page load, so the files are
+        not hashed here (``use`` loads a version through every check before it is served)."""
+        directory = self.directory(name)
+        meta = read_metadata(directory)
+        try:
+            sha256 = meta["sha256"][meta["files"]["onnx"]]
+            lineage = meta.get("lineage") or {}
+            parent = lineage.get("parent_version", "") if name != BASE else ""
+        except (KeyError, TypeError, AttributeError):
+            raise ModelError(f"{directory / 'metadata.json'}: incomplete; this version cannot be listed") from None
+        return VersionInfo(name, directory, str(parent), str(sha256), lineage)
 
     def next_name(self) -> str:
         taken = [int(n[1:]) for n in self.names()]
