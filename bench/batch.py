@@ -41,7 +41,7 @@ def generate(path: Path, n: int, seed: int = 0) -> int:
 # serve.batch's score_file in a fresh process, printing its summary (whose seconds exclude start-up).
 E2E = """import json, sys
 from pathlib import Path
-from serve.batch import score_file
+from serve.jobs.batch import score_file
 from serve.runtime import SentimentModel
 print(json.dumps(score_file(SentimentModel(), Path(sys.argv[1]), Path(sys.argv[2]), progress=False, split="test")))"""
 

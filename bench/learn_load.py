@@ -37,7 +37,7 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=400)
     args = p.parse_args()
 
-    from serve.annotations import AnnotationStore
+    from serve.store.annotations import AnnotationStore
 
     sentences = labelled_sentences()
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,10 +32,10 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     from bench.spark_cluster import standalone
-    from serve.batch import score_file
-    from serve.convert import to_parquet
+    from serve.jobs.batch import score_file
+    from serve.jobs.convert import to_parquet
     from serve.runtime import DEFAULT_DIR, SentimentModel
-    from serve.spark import run, session
+    from serve.jobs.spark import run, session
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sentilens.cli import command, parser
 from sentilens.errors import InputError, SentilensError
 from sentilens.settings import Settings
 from serve.runtime import DEFAULT_DIR
 
+EXAMPLES = ("sentilens serve",
+            "sentilens serve --annotate reviews.csv --db team.db --auth-file users.txt --overlap 2 --leads ana",
+            "sentilens serve --compare finetuned/ --host 0.0.0.0 --allowed-host sentilens.example.org")
+
 
 def parse_args(argv: list[str] | None = None, settings: Settings | None = None) -> argparse.Namespace:
     env = settings or Settings.from_env()
-    p = argparse.ArgumentParser(prog="python -m serve", description="Run the sentilens app.", allow_abbrev=False)
+    p = parser("python -m serve", main.__doc__, EXAMPLES)
+    p.allow_abbrev = False
     p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory (default: the committed exported/)")
     p.add_argument("--host", default=env.host, help="address to listen on (default 127.0.0.1; 0.0.0.0 for every "
                                                     "interface; or GRADIO_SERVER_NAME)")
@@ -47,13 +53,13 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
              port: int | None = None, overlap: int = 1, guidelines: str | None = None, leads: str = ""):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
     ``port``, when the caller knows it, puts the app's address into the API page's examples."""
-    from serve.annotate_tab import AnnotateTab, load_reviews, read_guidelines
-    from serve.annotations import AnnotationStore
-    from serve.app import build_app, launch_options
-    from serve.logins import Logins
+    from serve.app.annotate_tab import AnnotateTab, load_reviews, read_guidelines
+    from serve.store.annotations import AnnotationStore
+    from serve.app.blocks import build_app, launch_options
+    from serve.app.logins import Logins
     from serve.learn.registry import BASE, Registry
     from serve.learn.served import ServedModel
-    from serve.learn_panel import LearnPanel
+    from serve.app.learn_panel import LearnPanel
     from serve.runtime import SentimentModel
 
     env = settings or Settings.from_env()
@@ -77,7 +83,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
         print(load_reviews(store, model, annotate))
     compare = None
     if compare_dir:
-        from serve.compare_tab import CompareTab
+        from serve.app.compare_tab import CompareTab
 
         compare = CompareTab(model, SentimentModel(compare_dir), store)
     address = f"http://{host or env.host}:{port}/" if port else None
@@ -89,16 +95,14 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
 
 
+@command("python -m serve", signals=False)  # the server stops itself on Ctrl-C
 def main(argv: list[str] | None = None) -> int:
+    """Run the app: analyze, label and learn in the browser, on the committed model or --model."""
     args = parse_args(argv)
-    try:
-        app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
-                                      compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
-                                      port=args.port, overlap=args.overlap, guidelines=args.guidelines,
-                                      leads=args.leads)
-    except SentilensError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    app, launch_kwargs = make_app(args.model, args.db, args.auth_file, args.annotate, args.concurrency,
+                                  compare_dir=args.compare, host=args.host, allowed_hosts=args.allowed_host,
+                                  port=args.port, overlap=args.overlap, guidelines=args.guidelines,
+                                  leads=args.leads)
     app.launch(server_name=args.host, server_port=args.port, **launch_kwargs)
     return 0
 

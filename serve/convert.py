@@ -1,74 +1,9 @@
-"""Convert any accepted source into one Parquet file (id, text, label), e.g. the aclImdb test split
-for ``python -m serve.spark``, which reads CSV, JSONL, TXT and Parquet but not tar archives:
+"""`python -m serve.convert`, kept for scripts that call it: the job lives in serve.jobs.convert
+(`sentilens convert` is the same command)."""
 
-    python -m serve.convert ../shared/data/aclImdb_v1_labeled.tar.gz -o imdb_test.parquet --split test
-
-Rows that cannot be read are reported (the first few) and left out; needs pyarrow (spark extra).
-The file is written beside its target and renamed into place when complete (``sentilens.staging``):
-a failure or a stop leaves any existing file as it was and no temporary behind.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-from sentilens.errors import SentilensError
-from sentilens.sources import ACCEPTED, read_any
-from sentilens.staging import Stopped, staged, stop_on_signals
-from sentilens.wording import count
-
-
-def to_parquet(src: Path, out: Path, split: str | None = None, text_column: str | None = None) -> tuple[int, list[str]]:
-    """Write ``src``'s records (of one aclImdb split when asked) to ``out``; (rows written, problems)."""
-    from serve.batch import check_paths, parquet_modules
-
-    pa, pq = parquet_modules()
-    check_paths(src, out)
-    problems: list[str] = []
-    records = read_any(src, text_column, lambda where, problem: problems.append(f"{where}: {problem}"))
-    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.int8())])
-    n = 0
-    with staged(out) as (f,):
-        writer = pq.ParquetWriter(f, schema)
-        batch = []
-        for r in records:
-            if split is not None and r.split != split:
-                continue
-            batch.append({"id": r.id, "text": r.text, "label": r.label})
-            if len(batch) == 4096:
-                writer.write_table(pa.Table.from_pylist(batch, schema))
-                n, batch = n + len(batch), []
-        writer.write_table(pa.Table.from_pylist(batch, schema))
-        writer.close()
-        n += len(batch)
-    return n, problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m serve.convert", description="Reviews to one Parquet file.")
-    p.add_argument("input", help=ACCEPTED)
-    p.add_argument("-o", "--output", required=True, help="the .parquet file to write")
-    p.add_argument("--split", choices=["train", "test"], help="aclImdb only: keep one split")
-    p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
-    args = p.parse_args(argv)
-    out = Path(args.output)
-    if out.suffix.lower() != ".parquet":
-        p.error("--output must end in .parquet")
-    try:
-        with stop_on_signals():
-            n, problems = to_parquet(Path(args.input), out, args.split, args.text_column)
-    except Stopped as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.code
-    except SentilensError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {count(n, 'review')} to {out}" + (f"; left out {count(len(problems), 'unreadable row')} (first: "
-                                             f"{problems[0]})" if problems else ""))
-    return 0
-
+from serve.jobs.convert import main
 
 if __name__ == "__main__":
     sys.exit(main())

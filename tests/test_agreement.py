@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from serve.agreement import cohen_kappa, krippendorff_alpha, team_agreement
+from serve.store.agreement import cohen_kappa, krippendorff_alpha, team_agreement
 
 
 def test_kappa_by_hand():

@@ -4,7 +4,7 @@ import multiprocessing as mp
 
 import pytest
 
-from serve.annotations import AnnotationStore, LeaseConflict
+from serve.store.annotations import AnnotationStore, LeaseConflict
 from trainer.data import load_extra
 
 ITEMS = [("a", "so so", None, 0.52), ("b", "great", 1, 0.97), ("c", "awful", 1, 0.03),
@@ -206,9 +206,9 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_path):
     from sentilens.digest import file_sha256
-    from serve.annotate_tab import load_reviews
+    from serve.app.annotate_tab import load_reviews
     from serve.runtime import SentimentModel
-    from serve.ui_safety import md_literal
+    from serve.app.ui_safety import md_literal
 
     src = tmp_path / "up<b>load.csv"
     src.write_text("text,label\nthe plot was splendid,pos\n,neg\nthe music was dreadful,maybe\nthe night,\n")
@@ -232,7 +232,7 @@ def model(tiny_model_dir):
 
 
 def test_repeated_ids_in_one_upload_are_kept_apart_and_reported(model, tmp_path):
-    from serve.annotate_tab import load_reviews
+    from serve.app.annotate_tab import load_reviews
 
     src = tmp_path / "dups.csv"
     src.write_text("id,text\na,the plot was splendid\na,the music was dreadful\nb,the night\na,long story\n")
@@ -251,7 +251,7 @@ def _take(store):
 
 
 def test_two_uploads_with_one_name_never_merge_and_a_reload_adds_nothing(model, tmp_path):
-    from serve.annotate_tab import load_reviews
+    from serve.app.annotate_tab import load_reviews
 
     store = AnnotationStore(tmp_path / "db.sqlite3")
     first, second = tmp_path / "a" / "reviews.txt", tmp_path / "b" / "reviews.txt"
@@ -266,7 +266,7 @@ def test_two_uploads_with_one_name_never_merge_and_a_reload_adds_nothing(model, 
 
 
 def test_annotate_respects_another_annotators_lease(store):
-    from serve.annotations import LeaseConflict
+    from serve.store.annotations import LeaseConflict
 
     item = store.next_item("alice", "file")
     with pytest.raises(LeaseConflict, match="being labelled by 'alice'"):
@@ -292,7 +292,7 @@ def test_export_neutralizes_formulas_unless_raw(tmp_path):
 def test_export_works_wherever_the_database_lives(model, tmp_path):
     import tempfile
 
-    from serve.annotate_tab import AnnotateTab
+    from serve.app.annotate_tab import AnnotateTab
 
     far = tmp_path / "somewhere" / "else"
     far.mkdir(parents=True)
@@ -310,8 +310,8 @@ BOMB = """
 import resource, sys, tarfile, io
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from serve.annotate_tab import load_reviews
-from serve.annotations import AnnotationStore
+from serve.app.annotate_tab import load_reviews
+from serve.store.annotations import AnnotationStore
 from serve.runtime import SentimentModel
 from sentilens.errors import SentilensError
 
@@ -358,8 +358,8 @@ def test_exports_carry_the_files_own_id_and_the_rationale_as_written(tmp_path, t
     """Issue 20.8: ``source_id`` beside the queue's key, and the marked words as the review wrote them."""
     import json
 
-    from serve.annotate_tab import AnnotateTab
-    from serve.annotations import source_id
+    from serve.app.annotate_tab import AnnotateTab
+    from serve.store.annotations import source_id
     from serve.runtime import SentimentModel
 
     store = AnnotationStore(tmp_path / "ann.sqlite3")
@@ -440,7 +440,7 @@ def test_team_tab_handlers_summarise_open_and_settle(tmp_path, tiny_model_dir):
     opened with its votes and the model's colours, and a lead's name required to settle it."""
     from sentilens.errors import InputError
     from serve.runtime import SentimentModel
-    from serve.team_tab import TeamTab
+    from serve.app.team_tab import TeamTab
 
     store = AnnotationStore(tmp_path / "ann.sqlite3", overlap=2)
     store.add_items(ITEMS)
@@ -470,7 +470,7 @@ def test_the_files_other_columns_are_shown_with_the_item_and_carried_into_export
     import csv
     import json
 
-    from serve.annotate_tab import AnnotateTab, load_reviews
+    from serve.app.annotate_tab import AnnotateTab, load_reviews
     from serve.runtime import SentimentModel
 
     src = tmp_path / "meta.csv"
@@ -500,7 +500,7 @@ def test_the_files_other_columns_are_shown_with_the_item_and_carried_into_export
 
 def test_guidelines_are_read_as_text_with_html_shown_not_run(tmp_path, capsys):
     from serve.__main__ import main
-    from serve.annotate_tab import MAX_GUIDELINES_BYTES, read_guidelines
+    from serve.app.annotate_tab import MAX_GUIDELINES_BYTES, read_guidelines
     from sentilens.errors import DataError
 
     good = tmp_path / "g.md"

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from gradio_client import Client
 
-from serve.analysis import MAX_CHARS
+from serve.app.analysis import MAX_CHARS
 from tests.servers import Server
 
 
@@ -113,7 +113,7 @@ def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
 def test_explanations_of_huge_inputs_are_bounded(client):
     import json
 
-    from serve.analysis import MAX_TOKENS
+    from serve.app.analysis import MAX_TOKENS
 
     fractions = "\u00bc" * MAX_CHARS  # NFKC: 1/4 -> "1", "4": two words per character
     squared = "\u3316" * MAX_CHARS  # NFKC: one squared unit -> a word of six letters, all of it one word
@@ -127,7 +127,7 @@ def test_explanations_of_huge_inputs_are_bounded(client):
 
 
 def test_explanations_have_their_own_small_queue(tiny_model_dir):
-    from serve.app import EXPLAIN_QUEUE, build_app
+    from serve.app.blocks import EXPLAIN_QUEUE, build_app
     from serve.runtime import SentimentModel
 
     app = build_app(SentimentModel(tiny_model_dir))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from serve.batch import main
+from serve.jobs.batch import main
 from tests.conftest import ROOT
 
 
@@ -111,7 +111,7 @@ def test_a_large_input_is_read_in_a_process_of_its_own_with_the_same_result(tiny
     the reader does not hold the interpreter lock ORT's caller needs): the scores, the rejected rows and
     their order, and rows in = scored + rejected are the same as with the reading thread; the chunks are
     larger (8,192) and the first small, which changes nothing in the output."""
-    from serve import reader_process
+    from serve.runtime import reader_process
 
     if kind == "jsonl":
         src = tmp_path / "in.jsonl"
@@ -143,7 +143,7 @@ def test_the_reading_process_fails_as_the_thread_does_and_is_gone_after(tiny_mod
     import io
     import tarfile
 
-    from serve import reader_process
+    from serve.runtime import reader_process
 
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
@@ -176,7 +176,7 @@ def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monke
     from sentilens.codec import Codec, Vocabulary
     from sentilens.errors import SentilensError
     from sentilens.sources import Tally
-    from serve import reader_process
+    from serve.runtime import reader_process
 
     src = tmp_path / "in.txt"
     src.write_text("a splendid plot\n" * 10)
@@ -190,7 +190,7 @@ def test_a_reading_process_that_dies_is_reported(tiny_model_dir, tmp_path, monke
 def test_a_relative_path_means_the_same_file_to_the_reading_process(tiny_model_dir, tmp_path, monkeypatch):
     """From an attack: the reading process started in the project's folder, so a relative input named like a
     project file (requirements.txt) scored the project's file, and any other one was "no such file"."""
-    from serve import reader_process
+    from serve.runtime import reader_process
 
     monkeypatch.setattr(reader_process, "PROCESS_FROM_BYTES", 0)
     monkeypatch.chdir(tmp_path)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serve.batch import main
+from serve.jobs.batch import main
 from tests.conftest import ROOT
 
 BEFORE = "id,probability\nprecious,0.5\n"
@@ -77,7 +77,7 @@ def test_a_run_that_fails_leaves_existing_outputs_as_they_were(tiny_model_dir, t
 
 
 def test_a_failure_in_the_middle_of_a_run_changes_nothing(tiny_model_dir, tmp_path, capsys, monkeypatch):
-    import serve.batch as batch
+    import serve.jobs.batch as batch
 
     src = tmp_path / "in.txt"
     src.write_text("the plot was splendid\n" * 5000)
@@ -93,11 +93,14 @@ def test_a_failure_in_the_middle_of_a_run_changes_nothing(tiny_model_dir, tmp_pa
 
     real = batch.score_encoded
     monkeypatch.setattr(batch, "score_encoded", failing)
+    monkeypatch.setenv("SENTILENS_LOG_DIR", str(tmp_path / "logs"))
     assert run(tiny_model_dir, str(src), "-o", str(out)) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    # a bug: its traceback for the maintainer, then the one line saying what happened to the files
-    assert err[0] == "Traceback (most recent call last):" and err[-2] == "RuntimeError: disk on fire"
-    assert "disk on fire" in err[-1] and "existing files are unchanged" in err[-1]
+    # a bug: one line saying what happened to the files, its traceback for the maintainer in a log
+    assert len(err) == 1 and "disk on fire" in err[0] and "existing files are unchanged" in err[0]
+    (log,) = (tmp_path / "logs").iterdir()
+    assert log.name in err[0] and "Traceback (most recent call last):" in log.read_text()
+    assert log.read_text().strip().endswith("RuntimeError: disk on fire")
     assert out.read_text() == BEFORE and leftovers(tmp_path) == []
 
 

@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.interaction import REVIEWS as INTERACTION_REVIEWS, click_to_colours
-from serve.palette import NEGATIVE, POSITIVE
+from serve.app.palette import NEGATIVE, POSITIVE
 from tests.conftest import SHARED_DATA
 from tests.servers import ROOT, Server
 
@@ -449,7 +449,7 @@ def test_on_a_phone_the_result_comes_into_view_after_the_form(page):
 
 
 def test_an_example_runs_on_click(page):
-    from serve.app import EXAMPLES
+    from serve.app.blocks import EXAMPLES
 
     example = wait(page, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, "#examples button, #examples tr")
                                          if e.is_displayed() and EXAMPLES[1][:20] in e.text), None))
@@ -664,7 +664,7 @@ def test_a_rationale_drag_works_from_any_pixel_of_a_word_or_the_gap_before_it(br
 def test_history_revisits_a_decision_and_a_new_label_supersedes_it(browser, tmp_path):
     """Issue 20.5: the last decisions in a list; choosing one brings its review back with the note given;
     a new label is stored as a new decision (the old one kept) and becomes the label."""
-    from serve.annotations import AnnotationStore
+    from serve.store.annotations import AnnotationStore
 
     src = tmp_path / "hist.csv"
     queue_csv(src, REVIEWS, "h")
@@ -752,7 +752,7 @@ def test_two_annotators_with_overlap_2_and_a_lead_settling_their_disagreement(br
     a lead settles it, and the store's export carries both votes and the settled label."""
     from gradio_client import Client
 
-    from serve.annotations import AnnotationStore
+    from serve.store.annotations import AnnotationStore
 
     src = tmp_path / "team.csv"
     queue_csv(src, REVIEWS[:3], "r")

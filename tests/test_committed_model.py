@@ -44,7 +44,7 @@ def test_full_test_split_accuracy_matches_the_metadata():
 def test_same_words_in_another_order_change_the_prediction():
     """The Analyze tab's example pair: one bag of words, two integer encodings, two predictions."""
     from explain.encodings import encoding_view
-    from serve.app import EXAMPLES
+    from serve.app.blocks import EXAMPLES
 
     a, b = EXAMPLES[-2], EXAMPLES[-1]
     model = SentimentModel()
@@ -55,8 +55,8 @@ def test_same_words_in_another_order_change_the_prediction():
 
 
 def test_the_model_card_shows_the_peers_beside_the_model(committed_model_dir):
-    from serve import model_card
-    from serve.ui_safety import md_literal
+    from serve.app import model_card
+    from serve.app.ui_safety import md_literal
 
     model = SentimentModel(committed_model_dir)
     card = model_card.baseline_table(model)
@@ -70,7 +70,7 @@ def test_the_model_card_shows_the_peers_beside_the_model(committed_model_dir):
 
 
 def test_the_model_card_numbers_come_from_the_confusion_matrix(committed_model_dir):
-    from serve import model_card
+    from serve.app import model_card
 
     c = META["metrics"]["test"]["confusion"]
     rows = {r[0]: r for r in model_card.per_class(c)["data"]}

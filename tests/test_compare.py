@@ -5,7 +5,7 @@ import re
 
 import gradio as gr
 
-from serve.compare import compare, main
+from serve.jobs.compare import compare, main
 from serve.runtime import SentimentModel
 
 
@@ -43,8 +43,8 @@ def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path)
     import pytest
 
     from sentilens.errors import InputError
-    from serve.annotations import AnnotationStore
-    from serve.compare_tab import CompareTab
+    from serve.store.annotations import AnnotationStore
+    from serve.app.compare_tab import CompareTab
 
     store = AnnotationStore(tmp_path / "db.sqlite3")
     tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(committed_model_dir), store)
@@ -74,7 +74,7 @@ def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path)
 
 
 def test_comparing_a_model_with_itself_says_so(tiny_model_dir, tmp_path):
-    from serve.compare_tab import CompareTab
+    from serve.app.compare_tab import CompareTab
 
     tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(tiny_model_dir))
     assert tab.same_model and "the same model" in tab.one("The plot was splendid!", "running")[2]

@@ -88,7 +88,7 @@ def at(meta, path):
 def refusals(model, tmp_path, capsys) -> list[str]:
     """What serve and serve.batch print when started on ``model`` (in-process; both must exit 2)."""
     from serve.__main__ import main as serve_main
-    from serve.batch import main as batch_main
+    from serve.jobs.batch import main as batch_main
 
     src = tmp_path / "in.txt"
     src.write_text("splendid\n")

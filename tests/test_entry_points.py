@@ -8,7 +8,7 @@ from tests.hostile_files import hostile_files
 
 
 def batch(model_dir, src, out):
-    from serve.batch import main
+    from serve.jobs.batch import main
 
     assert main([str(src), "-o", str(out), "--model", str(model_dir), "--quiet"]) == 0
     with open(out, newline="", encoding="utf-8") as f:
@@ -19,9 +19,9 @@ def batch(model_dir, src, out):
 
 
 def test_batch_annotate_and_compare_take_the_same_rows_and_refuse_the_same_ones(tiny_model_dir, tmp_path):
-    from serve.annotate_tab import load_reviews
-    from serve.annotations import AnnotationStore
-    from serve.compare import compare
+    from serve.app.annotate_tab import load_reviews
+    from serve.store.annotations import AnnotationStore
+    from serve.jobs.compare import compare
     from serve.runtime import SentimentModel
 
     model = SentimentModel(tiny_model_dir)

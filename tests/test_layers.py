@@ -64,3 +64,44 @@ def test_nothing_outside_the_tests_imports_them():
     modules["app.py"] = imports_in(ROOT / "app.py")
     offenders = sorted(m for m, (loaded, deferred) in modules.items() if "tests" in loaded | deferred)
     assert offenders == []
+
+
+# serve/'s rooms, each changing for one reason, in the order they may import each other: the runtime
+# (ORT, scoring, the scored-row schema), the annotation store, learning, the command-line jobs, the app.
+SERVE_ROOMS = ["runtime", "store", "learn", "jobs", "app"]
+
+
+def serve_imports_in(path: Path) -> set[str]:
+    """The serve rooms a module imports (``serve.app.blocks`` -> ``app``), when it loads or later."""
+    rooms = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+        rooms.update(n.split(".")[1] for n in names if n.startswith("serve.") and n.count(".") >= 1)
+    return rooms
+
+
+def test_serve_rooms_import_only_the_rooms_below_them():
+    for level, room in enumerate(SERVE_ROOMS):
+        above = set(SERVE_ROOMS[level + 1:])
+        for path in (ROOT / "serve" / room).rglob("*.py"):
+            wrong = serve_imports_in(path) & above
+            assert not wrong, f"{path.relative_to(ROOT)} imports serve.{wrong}"
+
+
+def test_every_serve_module_lives_in_a_room_but_the_entry_points():
+    """serve/ itself holds only the package, ``python -m serve`` and the old ``python -m serve.<job>``
+    entry points, which hand over to serve.jobs."""
+    loose = sorted(p.name for p in (ROOT / "serve").glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "batch.py", "compare.py", "convert.py", "spark.py"]
+    for job in ("batch", "compare", "convert", "spark"):
+        assert serve_imports_in(ROOT / "serve" / f"{job}.py") == {"jobs"}
+
+
+def test_gradio_only_in_the_app_and_the_trainer_never_on_it():
+    for path in (ROOT / "serve").rglob("*.py"):
+        loaded, deferred = imports_in(path)
+        if "gradio" in loaded | deferred:
+            assert path.is_relative_to(ROOT / "serve" / "app") or path.name == "__main__.py", path
+    for path in (ROOT / "trainer").rglob("*.py"):
+        assert serve_imports_in(path) <= {"runtime", "learn"}, f"{path.relative_to(ROOT)} reaches past the runtime"

@@ -174,8 +174,8 @@ def test_the_app_learns_uses_and_rolls_back_a_version_and_reranks_the_queue(tmp_
         w.writerows(enumerate(texts))
     app, _ = make_app(str(tiny_model_dir), db=str(tmp_path / "a.sqlite3"), annotate=str(queue))
     assert {"learn", "versions", "use_version"} <= {getattr(fn, "api_name", None) for fn in app.fns.values()}
-    from serve.annotations import AnnotationStore
-    from serve.learn_panel import LearnPanel
+    from serve.store.annotations import AnnotationStore
+    from serve.app.learn_panel import LearnPanel
 
     store = AnnotationStore(tmp_path / "a.sqlite3")
     served = ServedModel(SentimentModel(tiny_model_dir))
@@ -203,8 +203,8 @@ def store_items(store) -> list[tuple[str, str, float]]:
 
 
 def test_learning_every_n_labels_runs_in_the_background_and_lists_without_serving(tmp_path, tiny_model_dir):
-    from serve.annotations import AnnotationStore
-    from serve.learn_panel import LearnPanel
+    from serve.store.annotations import AnnotationStore
+    from serve.app.learn_panel import LearnPanel
 
     texts, labels = new_kind(30)
     store = AnnotationStore(tmp_path / "a.sqlite3")
@@ -227,8 +227,8 @@ def test_learning_every_n_labels_runs_in_the_background_and_lists_without_servin
 
 
 def test_with_leads_only_a_lead_chooses_the_version_served(tmp_path, tiny_model_dir):
-    from serve.annotations import AnnotationStore
-    from serve.learn_panel import LearnPanel
+    from serve.store.annotations import AnnotationStore
+    from serve.app.learn_panel import LearnPanel
 
     store = AnnotationStore(tmp_path / "a.sqlite3")
     served = ServedModel(SentimentModel(tiny_model_dir))

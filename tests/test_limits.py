@@ -84,10 +84,10 @@ def _data(pair):
 
 def test_an_archive_over_the_upload_limits_adds_nothing_to_the_queue(tiny_model_dir, tmp_path):
     """Refused from its headers before the first review is queued: no half-loaded file."""
-    from serve.annotate_tab import load_reviews
-    from serve.annotations import AnnotationStore
+    from serve.app.annotate_tab import load_reviews
+    from serve.store.annotations import AnnotationStore
     from serve.runtime import SentimentModel
-    from serve.uploads import LIMITS as UPLOAD_LIMITS
+    from serve.app.uploads import LIMITS as UPLOAD_LIMITS
 
     path = tmp_path / "many.tar.gz"
     n = UPLOAD_LIMITS.max_members + 1
@@ -104,8 +104,8 @@ def test_an_archive_over_the_upload_limits_adds_nothing_to_the_queue(tiny_model_
 
 
 def test_repeated_ids_never_collide_with_ids_the_file_has(tiny_model_dir, tmp_path):
-    from serve.annotate_tab import load_reviews
-    from serve.annotations import AnnotationStore
+    from serve.app.annotate_tab import load_reviews
+    from serve.store.annotations import AnnotationStore
     from serve.runtime import SentimentModel
 
     src = tmp_path / "ids.csv"
@@ -150,7 +150,7 @@ def test_unclosed_quotes_cost_linear_time(tmp_path, lines):
 
 def test_a_chunk_holds_at_most_its_share_of_text():
     from sentilens.sources import Record
-    from serve.scoring import chunks
+    from serve.runtime.scoring import chunks
 
     big = [Record(str(i), "x" * 3_000_000, None, str(i)) for i in range(20)]
     sizes = [sum(len(r.text) for r in c) for c in chunks(iter(big), size=2048, max_chars=16 * 2**20)]
@@ -291,7 +291,7 @@ def test_a_db_that_is_not_one_is_one_line(tiny_model_dir, tmp_path, capsys, kind
 
 
 def test_a_lone_surrogate_in_a_note_is_a_sentence_not_a_crash(tmp_path):
-    from serve.annotations import AnnotationStore
+    from serve.store.annotations import AnnotationStore
 
     store = AnnotationStore(tmp_path / "db.sqlite3")
     store.add_items([("f#1", "the plot was splendid", 1, 0.9)])

@@ -6,7 +6,7 @@ import pytest
 
 from sentilens.errors import DataError
 from sentilens.settings import Settings
-from serve.logins import FIRST_DELAY, FORGET_SECONDS, MAX_DELAY, Logins
+from serve.app.logins import FIRST_DELAY, FORGET_SECONDS, MAX_DELAY, Logins
 
 
 def test_logins_from_a_file_or_the_environment(tmp_path):
@@ -99,7 +99,7 @@ def test_two_hundred_concurrent_guesses_for_one_name_wait_in_line():
 
 
 def test_guesses_spread_over_many_names_are_held_to_the_global_budget():
-    from serve.logins import FAILURES_PER_SECOND
+    from serve.app.logins import FAILURES_PER_SECOND
 
     now, sleep, clock, _ = fake_time()
     logins = Logins({"alice": "s3cret"}, clock=now, sleep=sleep)

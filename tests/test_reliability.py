@@ -98,7 +98,7 @@ def test_load_script_small_run_has_no_errors(tiny_model_dir):
 def test_uploads_over_the_cap_are_refused(tiny_model_dir, tmp_path):
     import httpx
 
-    from serve.uploads import MAX_UPLOAD_BYTES
+    from serve.app.uploads import MAX_UPLOAD_BYTES
 
     with Server("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3")) as server:
         big = b"text\n" + b"x" * MAX_UPLOAD_BYTES + b"\n"

@@ -18,8 +18,8 @@ from explain.neighbours import Neighbours
 from explain.running import running_score
 from sentilens.codec import token_spans, tokenize
 from sentilens.errors import InputError
-from serve.palette import BLACK, DARK, NEGATIVE, POSITIVE, WHITE, contrast, shade
-from serve.review_view import review_html
+from serve.app.palette import BLACK, DARK, NEGATIVE, POSITIVE, WHITE, contrast, shade
+from serve.app.review_view import review_html
 from serve.runtime import SentimentModel
 
 # Text that exercises every path of the alignment: tags, entities, ligatures, fractions, combining
@@ -146,7 +146,7 @@ def test_neighbour_table_matches_one_word_at_a_time(model):
 
 
 def test_running_points_are_word_numbers_with_their_words(model):
-    from serve.analysis import running_points
+    from serve.app.analysis import running_points
 
     fwd = forward(model, "the night was splendid")
     points = running_points(fwd)
@@ -161,8 +161,8 @@ def test_running_points_are_word_numbers_with_their_words(model):
 def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
     import gradio as gr
 
-    from serve.annotate_tab import AnnotateTab, parse_rationale
-    from serve.annotations import AnnotationStore
+    from serve.app.annotate_tab import AnnotateTab, parse_rationale
+    from serve.store.annotations import AnnotationStore
 
     store = AnnotationStore(tmp_path / "db.sqlite3")
     store.add_items([(f"f#{i}", text, None, p) for i, (text, p) in
@@ -198,8 +198,8 @@ def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
 def test_a_review_without_a_known_word_gets_no_verdict(model, text):
     """Emoji only, or only words outside the vocabulary: the page says the model knows none of them
     instead of a red or blue verdict, and still shows the score for what it is."""
-    from serve.analysis import explain
-    from serve.review_view import explained_html
+    from serve.app.analysis import explain
+    from serve.app.review_view import explained_html
 
     e = explain(model, text, "running")
     page = explained_html(e, "running")
@@ -211,16 +211,16 @@ def test_a_review_without_a_known_word_gets_no_verdict(model, text):
 
 
 def test_tooltips_name_the_word_as_written(model):
-    from serve.analysis import explain
-    from serve.review_view import explained_html
+    from serve.app.analysis import explain
+    from serve.app.review_view import explained_html
 
     page = explained_html(explain(model, "The night was SPLENDID, really", "running"), "running")
     assert 'data-tip="SPLENDID: ' in page and 'data-w="splendid"' in page  # shown as typed; looked up as read
 
 
 def test_the_legend_has_a_numeric_scale_in_the_methods_units(model):
-    from serve.analysis import explain
-    from serve.review_view import explained_html
+    from serve.app.analysis import explain
+    from serve.app.review_view import explained_html
 
     for method, unit in (("running", "points"), ("cd", "logit")):
         e = explain(model, "The night was splendid but the music dreadful", method)
@@ -236,8 +236,8 @@ def test_each_words_span_is_where_it_is_written_and_what_if_pairs_the_words(mode
     what-if table pairs the words that stayed and lists dropped and added ones (serve/whatif.py)."""
     import re
 
-    from serve.analysis import explain
-    from serve.whatif import what_if
+    from serve.app.analysis import explain
+    from serve.app.whatif import what_if
 
     text = "What a film!\n\nThe cast is <b>superb</b>, I LOVED it."
     fwd = forward(model, text)

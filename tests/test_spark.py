@@ -25,7 +25,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def spark():
-    from serve.spark import session
+    from serve.jobs.spark import session
 
     s = session("local[2]")
     conf = dict(s.sparkContext.getConf().getAll())
@@ -36,7 +36,7 @@ def spark():
 
 
 def batch_run(tiny_model_dir, src, out, *args):
-    from serve.batch import main
+    from serve.jobs.batch import main
 
     assert main([str(src), "-o", str(out), "--model", str(tiny_model_dir), "--quiet", *args]) == 0
     with open(out, newline="", encoding="utf-8") as f:
@@ -49,7 +49,7 @@ def batch_run(tiny_model_dir, src, out, *args):
 def spark_run(spark, tiny_model_dir, src, out, explain=0, **kwargs):
     import pyarrow.parquet as pq
 
-    from serve.spark import run
+    from serve.jobs.spark import run
 
     summary = run(spark, str(src), str(out), str(tiny_model_dir), None, explain, "running", 0.5, "parquet",
                   None, True, **kwargs)
@@ -98,7 +98,7 @@ def test_int8_on_the_executors_scores_as_serve_batch_int8(spark, tmp_path):
 def test_an_input_in_few_parts_is_spread_over_the_cores_and_a_large_one_keeps_its_split(spark):
     from pyspark.sql import functions as F
 
-    from serve.spark import spread
+    from serve.jobs.spark import spread
 
     cores = spark.sparkContext.defaultParallelism
     one = spark.range(1000).coalesce(1)
@@ -132,7 +132,7 @@ def test_csv_parquet_and_text_inputs(spark, tiny_model_dir, tmp_path):
 def test_the_dataframe_function_for_notebooks(spark, tiny_model_dir):
     import pandas as pd
 
-    from serve.spark import score_dataframe
+    from serve.jobs.spark import score_dataframe
 
     df = spark.createDataFrame(pd.DataFrame({"review": ["the plot was splendid", "", "the music was dreadful"],
                                              "id": ["r1", "r2", "r3"]}))
@@ -148,7 +148,7 @@ def test_an_executor_refuses_a_damaged_model_or_one_that_is_not_the_drivers(spar
 
     from sentilens.artifact import Artifact
     from sentilens.errors import ModelError
-    from serve.spark import score_dataframe, spark_error
+    from serve.jobs.spark import score_dataframe, spark_error
 
     df = spark.createDataFrame([("the plot was splendid",)], "text string")
     damaged = tmp_path / "damaged_model"
@@ -186,7 +186,7 @@ def test_the_command_refuses_a_damaged_model_or_an_existing_output_in_one_line(t
 
 def test_a_missing_input_or_a_bad_option_fails_before_spark_starts(tiny_model_dir, tmp_path, monkeypatch):
     """Checked in this process before any JVM: serve.spark's main never reaches session()."""
-    import serve.spark as module
+    import serve.jobs.spark as module
 
     monkeypatch.setattr(module, "session", lambda *a, **k: pytest.fail("Spark started"))
     for argv, code in (([str(tmp_path / "missing.parquet")], 2), ([str(tmp_path / "x.parquet"), "--partitions", "0"], 2),
@@ -234,8 +234,8 @@ def test_every_guard_of_serve_batch_holds_in_spark_in_the_same_words(spark, tiny
 
 def test_a_file_the_readers_refuse_whole_fails_spark_in_one_line_as_it_fails_serve_batch(spark, tiny_model_dir,
                                                                                         tmp_path):
-    from serve.batch import main
-    from serve.spark import from_spark, spark_error
+    from serve.jobs.batch import main
+    from serve.jobs.spark import from_spark, spark_error
 
     src = tmp_path / "twice.csv"
     src.write_text("id,text,text,label\nx,splendid,dreadful,pos\n")
@@ -248,7 +248,7 @@ def test_a_file_the_readers_refuse_whole_fails_spark_in_one_line_as_it_fails_ser
 
 
 def test_csv_output_neutralizes_formulas_as_serve_batch_does(spark, tiny_model_dir, tmp_path):
-    from serve.spark import run
+    from serve.jobs.spark import run
 
     src = tmp_path / "in.jsonl"
     ids = ["=HYPERLINK(\"http://127.0.0.1\")", "+1", "-1", "@x", "\t=1+1", "plain"]
@@ -265,7 +265,7 @@ def test_csv_output_neutralizes_formulas_as_serve_batch_does(spark, tiny_model_d
 
 
 def test_a_text_file_too_large_for_one_task_is_refused_before_it_is_read(spark, tiny_model_dir, tmp_path, monkeypatch):
-    import serve.spark as module
+    import serve.jobs.spark as module
 
     src = tmp_path / "big.jsonl"
     src.write_text(ROWS[0] + "\n" * 200)
@@ -316,7 +316,7 @@ def batch_of_folder(folder, tiny_model_dir, tmp_path, *args):
     """serve.batch on each file of the folder: (id, probability) pairs and the rejected rows' problems."""
     import pyarrow.parquet as pq
 
-    from serve.batch import main
+    from serve.jobs.batch import main
 
     scored, problems = [], []
     for src in sorted(folder.glob("*.parquet")):
@@ -385,7 +385,7 @@ def test_spark_connect_scores_as_serve_batch_does_and_fails_in_one_line(connect,
 
 
 def test_a_remote_that_is_not_a_connect_address_is_refused_before_spark_starts(tiny_model_dir, tmp_path):
-    from serve.spark import main
+    from serve.jobs.spark import main
 
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path / "x.parquet"), "-o", str(tmp_path / "out"), "--remote", "http://127.0.0.1:15002"])
@@ -396,7 +396,7 @@ def test_a_remote_that_is_not_a_connect_address_is_refused_before_spark_starts(t
 
 
 def test_the_format_of_a_folder_is_its_files_and_is_known_before_spark_starts(tmp_path):
-    from serve.spark import DataError, input_format
+    from serve.jobs.spark import DataError, input_format
 
     (tmp_path / "a").mkdir()
     for name in ("part-0.parquet", "part-1.parquet", "_SUCCESS", ".part-0.crc"):

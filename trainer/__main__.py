@@ -7,17 +7,20 @@ import copy
 import sys
 from pathlib import Path
 
-from sentilens.errors import InputError, SentilensError
+from sentilens.cli import command, parser
+from sentilens.errors import InputError
 from sentilens.sources import ACCEPTED
-from sentilens.staging import Stopped, check_folder, stop_on_signals
+from sentilens.staging import check_folder
 from trainer.cells import CELLS
+
+EXAMPLES = ("sentilens train --data ../shared/data/aclImdb_v1_labeled.tar.gz --out exported",
+            "sentilens train --preset tutorial --data ../shared/data/aclImdb_v1_labeled.tar.gz --out tutorial",
+            "sentilens learn exported --extra labels.csv --data ../shared/data/aclImdb_v1_labeled.tar.gz --out tuned")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m trainer",
-        description="Train the sentiment model on IMDB reviews and export it to ONNX for serving.",
-    )
+    p = parser("python -m trainer", main.__doc__,
+               EXAMPLES)
     p.add_argument("--data", help=f"training data: {ACCEPTED}. Omitted: download keras.datasets.imdb (online only)")
     p.add_argument("--test", help="test set for a CSV/JSONL --data (default: a seeded 20%% holdout)")
     p.add_argument("--extra", action="append", default=[], metavar="PATH",
@@ -70,18 +73,21 @@ def config_from(args: argparse.Namespace):
     return cfg.validate()
 
 
+@command("python -m trainer", failure_note="--out stays as it was")
 def main(argv: list[str] | None = None) -> int:
+    """Train the model on IMDB reviews and export it to ONNX (--preset tutorial: the reference)."""
     args = parse_args(argv)
-    try:
-        with stop_on_signals():  # Ctrl-C or SIGTERM: the export in progress is removed, --out stays as it was
-            run(args)
-    except Stopped as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.code
-    except SentilensError as err:  # data, model, export, input: one line each
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    run(args)
     return 0
+
+
+@command("python -m trainer --init", failure_note="--out stays as it was")
+def learn(argv: list[str] | None = None) -> int:
+    """Learn from annotations: a new, checked version of an export, with no TensorFlow (trainer --init)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and not args[0].startswith("-"):
+        args = ["--init", *args]  # sentilens learn PARENT --extra FILE ... --out DIR
+    return main.__wrapped__(args)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -20,7 +20,6 @@ writes ``metrics.baseline`` into an existing export's metadata (the trainer does
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -28,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sentilens.cli import command, parser
 from sentilens.codec import tokenize
-from sentilens.errors import SentilensError
+
 from sentilens.metrics import classification_report
 from trainer.data import Corpus
 
@@ -100,22 +100,23 @@ def baselines(corpus: Corpus, seed: int = 0) -> dict:
     return {name: fit_baseline(corpus, name, seed) for name in PEERS}
 
 
+EXAMPLES = ("sentilens baseline exported --data ../shared/data/aclImdb_v1_labeled.tar.gz",)
+
+
+@command("python -m trainer.baseline")
 def main(argv: list[str] | None = None) -> int:
+    """Fit the simple peers on an export's split and record them in its metadata."""
     from sentilens.artifact import Artifact
     from trainer.data import load_files
 
-    p = argparse.ArgumentParser(prog="python -m trainer.baseline", description=__doc__.splitlines()[0])
+    p = parser("python -m trainer.baseline", main.__doc__, EXAMPLES)
     p.add_argument("model", help="an export directory (e.g. exported/)")
     p.add_argument("--data", required=True, help="the data the model was trained on (its train/test split)")
     args = p.parse_args(argv)
-    try:
-        art = Artifact.load(args.model)
-        corpus = load_files(args.data, seed=art.training.get("seed", 0))
-        art.metrics["baseline"] = found = baselines(corpus, art.training.get("seed", 0))
-        art.write(args.model)
-    except SentilensError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    art = Artifact.load(args.model)
+    corpus = load_files(args.data, seed=art.training.get("seed", 0))
+    art.metrics["baseline"] = found = baselines(corpus, art.training.get("seed", 0))
+    art.write(args.model)
     for name, m in found.items():
         print(f"{m['model']}: test accuracy {m['accuracy']:.4f}, ROC AUC {m['roc_auc']:.4f} "
               f"({m['features']:,} features, {m['seconds']} s)")

@@ -16,7 +16,6 @@ adds the fast path to an existing export (parity checked on every test review of
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,11 +24,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from sentilens.cli import command, parser
 from sentilens import lstm
 from sentilens.artifact import (FAST_FILES, INT8, INT8_FILES, INT8_MAX_ACCURACY_LOSS, OPSET, PARITY_TOLERANCE,
                                SKIP_PADDING, WORD_EVIDENCE, Artifact)
 from sentilens.evidence import GATE_MAX, PAIR_MULTIPLIERS
-from sentilens.errors import ExportError, SentilensError
+from sentilens.errors import ExportError
 
 
 
@@ -259,31 +259,32 @@ def add_int8(directory: str | Path, ids: np.ndarray, labels: np.ndarray) -> dict
     return result
 
 
+EXAMPLES = ("sentilens fastpath exported --data ../shared/data/aclImdb_v1_labeled.tar.gz --int8",)
+
+
+@command("python -m trainer.fastpath")
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m trainer.fastpath", description=__doc__.splitlines()[0])
+    """Add the padding-skipping graph (and with --int8 its quantized twin) to an export."""
+    p = parser("python -m trainer.fastpath", main.__doc__, EXAMPLES)
     p.add_argument("model", help="an export directory (e.g. exported/)")
     p.add_argument("--data", help="aclImdb .tar.gz or folder whose test reviews check parity")
     p.add_argument("--reviews", type=int, help="check only the first N test reviews")
     p.add_argument("--int8", action="store_true", help="also quantize to int8 and measure it (needs --data)")
     args = p.parse_args(argv)
-    try:
-        from sentilens.codec import Codec
-        from sentilens.sources import read_aclimdb
+    from sentilens.codec import Codec
+    from sentilens.sources import read_aclimdb
 
-        art = Artifact.load(args.model)
-        codec = Codec(art.vocabulary, art.codec.maxlen)
-        records = [r for r in read_aclimdb(args.data, split="test")][: args.reviews] if args.data else []
-        ids = codec.encode_batch([r.text for r in records])
-        parity = add_fast_path(args.model, ids)
-        if args.int8:
-            if not records:
-                raise ExportError("--int8 needs --data to measure the int8 scorer's accuracy")
-            measured = add_int8(args.model, ids, np.array([r.label for r in records]))
-            print(f"int8: accuracy {measured['accuracy']:.4f} vs fp32 {measured['fp32_accuracy']:.4f}, "
-                  f"agreement {measured['agreement']:.4f}; {'kept' if measured['kept'] else 'not kept'}")
-    except SentilensError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    art = Artifact.load(args.model)
+    codec = Codec(art.vocabulary, art.codec.maxlen)
+    records = [r for r in read_aclimdb(args.data, split="test")][: args.reviews] if args.data else []
+    ids = codec.encode_batch([r.text for r in records])
+    parity = add_fast_path(args.model, ids)
+    if args.int8:
+        if not records:
+            raise ExportError("--int8 needs --data to measure the int8 scorer's accuracy")
+        measured = add_int8(args.model, ids, np.array([r.label for r in records]))
+        print(f"int8: accuracy {measured['accuracy']:.4f} vs fp32 {measured['fp32_accuracy']:.4f}, "
+              f"agreement {measured['agreement']:.4f}; {'kept' if measured['kept'] else 'not kept'}")
     print(f"fast path written to {args.model}: max |fast - full| {parity['max_abs_diff']:.1e} on "
           f"{parity['reviews']:,} reviews; {json.dumps({k: str(Path(args.model) / v) for k, v in FAST_FILES.items()})}")
     return 0

@@ -9,15 +9,15 @@ Numpy only: no TensorFlow needed.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from sentilens.cli import command, parser
 from sentilens.artifact import LEARN, LEARN_FILES, SKIP_PADDING, WORD_EVIDENCE, Artifact
 from sentilens.codec import Codec
-from sentilens.errors import ExportError, SentilensError
+from sentilens.errors import ExportError
 
 __all__ = ["add_learning"]
 
@@ -43,22 +43,23 @@ def add_learning(directory: str | Path, train_texts: list[str], train_labels, te
     art.write(directory)
 
 
+EXAMPLES = ("sentilens learnable exported --data ../shared/data/aclImdb_v1_labeled.tar.gz",)
+
+
+@command("python -m trainer.learnable")
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m trainer.learnable", description=__doc__.splitlines()[0])
+    """Add learning.npz (what learning in the app needs) to an export."""
+    p = parser("python -m trainer.learnable", main.__doc__, EXAMPLES)
     p.add_argument("model", help="an export directory (e.g. exported/)")
     p.add_argument("--data", required=True, help="the aclImdb .tar.gz or folder the export was trained on")
     args = p.parse_args(argv)
-    try:
-        from trainer.data import load_files
+    from trainer.data import load_files
 
-        art = Artifact.load(args.model)
-        corpus = load_files(args.data)
-        if art.data.get("sha256") and corpus.source.get("sha256") and art.data["sha256"] != corpus.source["sha256"]:
-            raise ExportError(f"{args.model}: trained on other data than {args.data}")
-        add_learning(args.model, corpus.train.texts, corpus.train.labels, corpus.test.texts, corpus.test.labels)
-    except SentilensError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    art = Artifact.load(args.model)
+    corpus = load_files(args.data)
+    if art.data.get("sha256") and corpus.source.get("sha256") and art.data["sha256"] != corpus.source["sha256"]:
+        raise ExportError(f"{args.model}: trained on other data than {args.data}")
+    add_learning(args.model, corpus.train.texts, corpus.train.labels, corpus.test.texts, corpus.test.labels)
     print(f"{Path(args.model) / LEARN_FILES['learning']} written")
     return 0
 

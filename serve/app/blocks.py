@@ -19,17 +19,17 @@ from explain.concordance import concordance
 from explain.methods import DEFAULT_METHOD, METHODS
 from explain.neighbours import Neighbours
 from sentilens.wording import count
-from serve import model_card
-from serve.analysis import MAX_CHARS, Explained, explain, predict, running_points
-from serve.api_docs import client_call, describe
-from serve.uploads import MAX_UPLOAD_BYTES
-from serve.palette import css as palette_css
-from serve.review_view import asset, explained_html
+from serve.app import model_card
+from serve.app.analysis import MAX_CHARS, Explained, explain, predict, running_points
+from serve.app.api_docs import client_call, describe
+from serve.app.uploads import MAX_UPLOAD_BYTES
+from serve.app.palette import css as palette_css
+from serve.app.review_view import asset, explained_html
 from serve.runtime import SentimentModel
-from serve.data_tab import DataTab
-from serve.team_tab import TeamTab
-from serve.ui_safety import md_literal, user_errors, warn
-from serve.whatif import COLUMNS as WHATIF_COLUMNS, what_if
+from serve.app.data_tab import DataTab
+from serve.app.team_tab import TeamTab
+from serve.app.ui_safety import md_literal, user_errors, warn
+from serve.app.whatif import COLUMNS as WHATIF_COLUMNS, what_if
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [

@@ -25,14 +25,14 @@ from sentilens.codec import token_spans, tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
 from sentilens.wording import count
-from serve.analysis import MAX_CHARS
-from serve.annotations import LABELS, ORDERS, AnnotationStore, Item, source_id
-from serve.review_view import asset, review_html
+from serve.app.analysis import MAX_CHARS
+from serve.store.annotations import LABELS, ORDERS, AnnotationStore, Item, source_id
+from serve.app.review_view import asset, review_html
 from serve.runtime import SentimentModel
-from serve.scoring import chunks, score_chunk
-from serve.api_docs import client_call, describe
-from serve.ui_safety import info, md_literal, user_errors
-from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.runtime.scoring import chunks, score_chunk
+from serve.app.api_docs import client_call, describe
+from serve.app.ui_safety import info, md_literal, user_errors
+from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import difflib
 
-from serve.analysis import Explained
-from serve.review_view import explained_html
+from serve.app.analysis import Explained
+from serve.app.review_view import explained_html
 
 COLUMNS = ["word", "before", "after", "change"]
 ROWS = 15  # the largest changes shown

@@ -31,11 +31,11 @@ from sentilens.errors import InputError
 from sentilens.settings import THRESHOLD
 from sentilens.sources import MAX_EXTRA_COLUMNS
 from sentilens.wording import count
-from serve.batch_output import is_batch_output, read_batch_output
+from serve.runtime.rows import is_batch_output, read_batch_output
 from serve.runtime import SentimentModel
-from serve.scoring import chunks, score_chunk
-from serve.ui_safety import md_literal, user_errors, warn
-from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.runtime.scoring import chunks, score_chunk
+from serve.app.ui_safety import md_literal, user_errors, warn
+from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 PAGE = 50  # rows per page of the table
 KEEP = 4  # scored files kept in memory

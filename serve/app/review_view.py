@@ -25,10 +25,10 @@ from explain.neighbours import Neighbours
 from sentilens.codec import OOV, Encoding, token_spans
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
-from serve.palette import DARK, legend_gradient, shade
+from serve.app.palette import DARK, legend_gradient, shade
 
 if TYPE_CHECKING:
-    from serve.analysis import Explained
+    from serve.app.analysis import Explained
 
 ASSETS = Path(__file__).with_name("assets")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
 from serve.runtime import SentimentModel
-from serve.ui_safety import md_literal
+from serve.app.ui_safety import md_literal
 
 # What each baseline cannot see, next to its score.
 BLIND = {"words": "order-blind: 'not good' and 'good, not' look the same to it",

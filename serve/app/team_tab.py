@@ -13,12 +13,12 @@ import gradio as gr
 
 from sentilens.errors import InputError
 from sentilens.wording import count
-from serve.agreement import team_agreement
-from serve.annotations import AnnotationStore
-from serve.analysis import explain
-from serve.review_view import asset, explained_html
+from serve.store.agreement import team_agreement
+from serve.store.annotations import AnnotationStore
+from serve.app.analysis import explain
+from serve.app.review_view import asset, explained_html
 from serve.runtime import SentimentModel
-from serve.ui_safety import info, md_literal, user_errors, warn
+from serve.app.ui_safety import info, md_literal, user_errors, warn
 
 PAIR_COLUMNS = ["Annotator A", "Annotator B", "Reviews both labelled", "Cohen's kappa"]
 PEOPLE_COLUMNS = ["Annotator", "Votes", "Positive", "Negative", "Skipped", "Matches the others", "Compared"]

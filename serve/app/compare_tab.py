@@ -18,13 +18,13 @@ from explain.neighbours import Neighbours
 from sentilens.errors import InputError
 from sentilens.settings import THRESHOLD
 from sentilens.wording import count
-from serve.analysis import explain
-from serve.annotations import AnnotationStore
-from serve.compare import compare
-from serve.review_view import asset, explained_html
+from serve.app.analysis import explain
+from serve.store.annotations import AnnotationStore
+from serve.jobs.compare import compare
+from serve.app.review_view import asset, explained_html
 from serve.runtime import SentimentModel
-from serve.ui_safety import md_literal, user_errors
-from serve.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.app.ui_safety import md_literal, user_errors
+from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 
 CHANGED_SHOWN = 200
 SAME_MODEL = "**A and B are the same model** (the same sha256): they cannot disagree."

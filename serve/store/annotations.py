@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sentilens.errors import DataError, InputError
 from sentilens.settings import THRESHOLD
-from serve.safe_csv import SafeWriter
+from sentilens.safe_csv import SafeWriter
 
 ORDERS = {
     "uncertain": f"most uncertain first (|p - {THRESHOLD}| smallest)",

@@ -40,7 +40,7 @@ PROCESS_FROM_BYTES = 16 * 2**20  # inputs at least this large are read in a proc
 # padding within its groups (9% at 8,192); a first chunk of 1,024 starts ORT sooner.
 BATCH_CHUNK, FIRST_CHUNK = 8192, 1024
 _SIZE = struct.Struct("<Q")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(out, item: tuple) -> None:
@@ -90,7 +90,7 @@ def encoded_chunks(src: Path, text_column: str | None, split: str | None, codec:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     errors = tempfile.TemporaryFile()  # a file, not a pipe: a full stderr pipe would stop the child
     # The caller's working directory: a relative path means the same file to both processes.
-    child = subprocess.Popen([sys.executable, "-m", "serve.reader_process"], stdin=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-m", "serve.runtime.reader_process"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=errors, env=env)
     try:
         with contextlib.suppress(BrokenPipeError):  # a child gone at once is reported below, with its reason

@@ -17,12 +17,12 @@ import threading
 import gradio as gr
 
 from sentilens.errors import InputError, SentilensError
-from serve.annotations import AnnotationStore
-from serve.api_docs import client_call, describe
+from serve.store.annotations import AnnotationStore
+from serve.app.api_docs import client_call, describe
 from serve.learn.learner import Learned, learn
 from serve.learn.registry import BASE, Registry
 from serve.learn.served import ServedModel
-from serve.ui_safety import info, user_errors
+from serve.app.ui_safety import info, user_errors
 
 __all__ = ["LearnPanel"]
 

@@ -1,0 +1,3 @@
+"""The Gradio app: one module per tab (``*_tab``), the page that holds them (``blocks``) and the
+pieces the tabs share (the review's HTML, the palette, message safety, uploads). Gradio lives here
+and nowhere else in serve/."""

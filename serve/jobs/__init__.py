@@ -1,0 +1,3 @@
+"""The command-line jobs on the runtime: ``batch`` (score a file), ``convert`` (a source to CSV/JSONL),
+``compare`` (two models on the same reviews) and ``spark`` (scoring beyond one machine). Each is a
+``sentilens`` subcommand and keeps its ``python -m serve.<job>`` entry point."""

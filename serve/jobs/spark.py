@@ -1,0 +1,528 @@
+"""Batch scoring on Apache Spark: serve.batch's scoring, explanations and accounting, on the engine
+that already holds the corpus.
+
+    python -m serve.spark INPUT -o OUTPUT [--evaluate] [--explain K] [--text-column C]
+                          [--master local[2] | --remote sc://HOST:PORT] [--model DIR] [--format parquet|csv|json]
+
+INPUT is anything Spark reads (a CSV, JSONL, TXT or Parquet file, folder or glob, local or a
+Hadoop-filesystem URL); OUTPUT is a folder of Parquet files (CSV or JSON on request) with the
+input's id, the probability, the label (and the K words with ``--explain``); rejected rows go to
+``OUTPUT/_rejected`` with where they were and why. As a library, ``score_dataframe`` takes a
+Spark DataFrame and returns the scored one (notebooks, Databricks, pipelines).
+
+Every row is turned into a record by ``sentilens.sources`` and scored by ``serve.scoring`` inside
+``mapInPandas`` (Arrow), exactly as ``serve.batch`` does, so the two can never drift. The model
+directory and our code reach the executors as zip archives (``addArchive``/``addPyFile``, or
+``addArtifacts`` through Spark Connect), which every cluster manager delivers; each executor loads it once per
+Python worker, validates it with ``sentilens.artifact`` and checks that its sha256 is the one the
+driver expects. Never TensorFlow. Needs the spark extra (``pip install -e ".[spark]"``) and Java 17.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from explain.methods import DEFAULT_METHOD, METHODS, applicable, check_method
+from sentilens.artifact import Artifact
+from sentilens.cli import command, parser
+from sentilens.digest import file_sha256
+from sentilens.errors import DataError, InputError, ModelError, SentilensError
+from sentilens.settings import THRESHOLD, spark_environment
+from serve.runtime import DEFAULT_DIR
+from sentilens.safe_csv import FORMULA_STARTS
+from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE = ("sentilens", "explain", "serve")  # what the executors run (no TensorFlow side)
+RESULT_TYPES = {"id": "string", "probability": "double", "label": "string", "true_label": "string",
+                "top_words": "string", "where": "string", "problem": "string"}
+RESULT_SCHEMA = ", ".join(f"{c} {RESULT_TYPES[c]}" for c in OUTPUT_COLUMNS + REJECT_COLUMNS)
+INPUT_FORMATS = ("csv", "json", "text", "parquet")
+_SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
+                   ".parquet": "parquet"}
+_FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentilens.sources reader of each
+ROWS_PER_BATCH = 10_000  # rows of a file handed on at a time
+MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
+_OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
+_models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
+_bundles: Path | None = None  # the driver's folder of zips for the executors (see _zip)
+
+
+def session(master: str = "local[2]", app_name: str = "sentilens", remote: str | None = None):
+    """A SparkSession with no web UI; with a local master, or a cluster's master on loopback
+    (``spark://127.0.0.1:7077``), the driver binds only to 127.0.0.1. With ``remote``
+    (``sc://HOST:PORT``) a Spark Connect client instead: the server runs the driver."""
+    from pyspark.sql import SparkSession
+
+    if remote:
+        spark_environment(False)
+        return SparkSession.builder.remote(remote).getOrCreate()
+    host = re.sub(r"^[a-z]+://", "", master).split(",")[0].rsplit(":", 1)[0]
+    local = master.startswith("local") or host in ("127.0.0.1", "localhost")
+    spark_environment(local)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
+    if local:
+        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("OFF")  # our errors come as one line of ours
+    return spark
+
+
+def is_connect(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect client (no SparkContext: artifacts go through the session)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def ship(spark, model_dir: str) -> str:
+    """Send the model directory and our code to the executors through Spark; returns the name the
+    executors find the model under. Both go as zip archives (``addArchive`` and ``addPyFile``, or
+    ``addArtifacts`` through Spark Connect), which every cluster manager delivers; executors need only
+    the spark extra's libraries, not this project."""
+    ship_code(spark)
+    model = Path(model_dir)
+    files = sorted(f for f in model.iterdir() if f.is_file())
+    contents = hashlib.sha256("".join(f"{f.name}:{file_sha256(f)}\n" for f in files).encode()).hexdigest()
+    name = f"sentilens-model-{contents[:16]}"  # the executors validate it in full (against the driver's sha256)
+    holder = _holder(spark)
+    shipped = getattr(holder, "_sentilens_models", set())
+    if name not in shipped:  # an archive reaches executors under every cluster manager (a local folder does not)
+        archive = f"{_zip(name, [(f, f.name) for f in files])}#{name}"
+        if is_connect(spark):
+            spark.addArtifacts(archive, archive=True)
+        else:
+            holder.addArchive(archive)
+        holder._sentilens_models = shipped | {name}
+    return name
+
+
+def ship_code(spark) -> None:
+    """Our serving packages to the executors, once per SparkContext (or Connect session)."""
+    holder = _holder(spark)
+    if not getattr(holder, "_sentilens_code", False):
+        code = str(_zip("sentilens_code", [(file, f"{package}/{file.name}") for package in CODE
+                                           for file in sorted((ROOT / package).glob("*.py"))]))
+        if is_connect(spark):
+            spark.addArtifacts(code, pyfile=True)
+        else:
+            holder.addPyFile(code)
+        holder._sentilens_code = True
+
+
+def _holder(spark):
+    """What keeps a session's shipped artifacts: the SparkContext (shared by its sessions), or the
+    Connect session itself."""
+    return spark if is_connect(spark) else spark.sparkContext
+
+
+def _zip(name: str, entries: list[tuple[Path, str]]) -> Path:
+    """``entries`` (file, name in the archive) as ``name``.zip in this process's bundle folder, which
+    Spark serves to the executors for as long as the process runs and which goes with the process."""
+    global _bundles
+    if _bundles is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _bundles = Path(tempfile.mkdtemp(prefix="sentilens-spark-"))
+        atexit.register(shutil.rmtree, _bundles, ignore_errors=True)
+    bundle = _bundles / f"{name}.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        for file, arcname in entries:
+            zf.write(file, arcname)
+    return bundle
+
+
+# ---- on the executors ------------------------------------------------------------------------
+
+def _executor_model(name: str, sha256: str, precision: str = "fp32"):
+    """The shipped model, loaded (and fully validated) once per Python worker, with as many ORT threads
+    as the task has cores (``spark.task.cpus``, 1 unless set)."""
+    key = (name, sha256, precision)
+    if key not in _models:
+        from pyspark import SparkFiles, TaskContext
+
+        from serve.runtime import SentimentModel
+
+        directory = Path(SparkFiles.get(name))
+        task = TaskContext.get()
+        model = SentimentModel(directory, threads=max(1, task.cpus() if task else 1), precision=precision)
+        if model.sha256 != sha256:
+            raise ModelError(f"{directory}: the executor's model has sha256 {model.sha256[:12]}..., the driver's "
+                             f"{sha256[:12]}...; ship the same model")
+        _models[key] = model
+    return _models[key]
+
+
+def _score_batches(batches, name: str, sha256: str, text_column: str | None, explain: int, method: str,
+                   threshold: float, precision: str = "fp32"):
+    """mapInPandas body: (where, json row, number[, problem]) in; RESULT_SCHEMA rows out. Rows our
+    own readers built (``_problem`` present) are already checked; the rest Spark decoded."""
+    import pandas as pd
+
+    from sentilens.sources import build_record, json_record
+    from serve.runtime.scoring import score_chunk
+
+    def parse(raw: str, where: str, number: int, ours: bool):
+        record = json_record(raw, text_column, where, str(number))
+        if not ours and "\ufffd" in record.text:  # Spark decodes bad bytes as U+FFFD; serve.batch rejects them
+            raise DataError(f"{where}: the text is not UTF-8")
+        return record
+
+    model = _executor_model(name, sha256, precision)
+    for pdf in batches:
+        records, rejected = [], []
+        ours = "_problem" in pdf.columns
+        problems = pdf["_problem"] if ours else [None] * len(pdf)
+        for where, raw, number, known in zip(pdf["_where"], pdf["_json"], pdf["_n"], problems):
+            if known is not None:
+                rejected.append((where, known))
+                continue
+            record, problem = build_record(where, lambda: parse(raw, where, number, ours))
+            if problem is None:
+                records.append(record)
+            else:
+                rejected.append((where, problem))
+        scored = score_chunk(model, records, explain, method)
+        rows = [d | dict.fromkeys(REJECT_COLUMNS) for d in scored.rows(threshold)]
+        rows += [dict.fromkeys(OUTPUT_COLUMNS) | dict(zip(REJECT_COLUMNS, bad)) for bad in rejected]
+        yield pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS + REJECT_COLUMNS))
+
+
+# ---- on the driver ---------------------------------------------------------------------------
+
+def json_rows(df, text_column: str | None, where: str):
+    """(the column holding each row as one JSON object of its text, id and label columns, the text
+    column), so that every format goes through the same record builder. A text column that is not text
+    (binary, a number) is written as null and so rejected row by row, as serve.batch does, instead of
+    being serialised as base64 or digits and scored."""
+    from pyspark.sql import functions as F
+
+    from sentilens.sources import pick_text_column
+
+    column = pick_text_column(list(df.columns), text_column, where)
+    wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
+    types = dict(df.dtypes)
+    fields = [F.lit(None).cast("string").alias(c) if c == column and types[c] != "string" else F.col(c)
+              for c in wanted]
+    return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}), column
+
+
+def parquet_rows(spark, path: str, text_column: str | None = None):
+    """Parquet as (_where, _json, _n) rows, read by Spark in parts; ``where`` is the file and the row's
+    position in it, from Spark's file metadata (no numbering pass over the data)."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(path)
+    raw, column = json_rows(df, text_column, path)
+    n = F.col("_metadata.row_index") + 1
+    rows = df.select(F.concat_ws(":", F.col("_metadata.file_name"), n.cast("string")).alias("_where"),
+                     raw.alias("_json"), n.alias("_n"))
+    return rows, column
+
+
+def rows_as_json(df, text_column: str | None = None):
+    """Any DataFrame (a notebook's) -> ((_where, _json, _n) rows, the text column). A row is named by
+    its file (when it came from one), Spark partition and position in it, which Spark's own row ids
+    carry: no numbering pass over the data."""
+    from pyspark.sql import functions as F
+
+    raw, column = json_rows(df, text_column, "the input")
+    ids = F.monotonically_increasing_id()  # the partition in the upper 31 bits, the row within it below
+    n = ids.bitwiseAND(F.lit((1 << 33) - 1)) + 1
+    place = F.concat(F.lit("partition "), F.shiftright(ids, 33).cast("string"), F.lit(", row "), n.cast("string"))
+    file = F.regexp_extract(F.input_file_name(), r"([^/]*)$", 1)
+    where = F.when(file != "", F.concat(file, F.lit(" "), place)).otherwise(place)
+    return df.select(where.alias("_where"), raw.alias("_json"), n.alias("_n")), column
+
+
+def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | None = None, explain: int = 0,
+                    method: str = DEFAULT_METHOD, threshold: float = THRESHOLD, expected_sha256: str | None = None,
+                    precision: str = "fp32"):
+    """The scored DataFrame (RESULT_SCHEMA: a row per input row; ``problem`` is null for scored rows).
+
+    ``df`` holds the reviews (a text column, optional ``id`` and ``label``), or is what ``read_input``
+    returns (rows that keep their file and line). The model directory is shipped to the executors;
+    ``expected_sha256`` defaults to the sha256 of the driver's validated copy; ``precision="int8"`` scores
+    with the int8 graph, as serve.batch's ``--precision int8``."""
+    if explain < 0:
+        raise InputError("explain must be >= 0")
+    if expected_sha256 is None:
+        expected_sha256 = check_model(model_dir, method, precision)
+    else:
+        check_method(method)  # the executors check it against their (verified) copy of the model
+    name = ship(df.sparkSession, str(model_dir))
+    rows = df
+    if "_json" not in df.columns:
+        rows, text_column = rows_as_json(df, text_column)
+
+    def body(batches):
+        return _score_batches(batches, name, expected_sha256, text_column, explain, method, threshold, precision)
+
+    return rows.mapInPandas(body, RESULT_SCHEMA)
+
+
+def check_model(model_dir: str | Path, method: str, precision: str = "fp32") -> str:
+    """The driver's copy of the model validated (``method`` applicable to it, and the int8 graph present
+    when asked for), as serve.batch checks them: returns its sha256, which every executor's copy must match."""
+    from serve.runtime import SentimentModel
+
+    art = Artifact.load(model_dir)
+    check_method(method, applicable(art.capabilities.features, recorded=art.capabilities.methods))
+    if precision != "fp32":
+        SentimentModel(model_dir, threads=1, precision=precision)  # refuses a model without the int8 graph
+    return art.model_sha256
+
+
+def check_file_sizes(spark, path: str) -> None:
+    """Each CSV/JSONL/TXT file reaches one task whole: refuse one over ``MAX_FILE_BYTES`` before any
+    is read (Spark's own listing, without the contents, so any filesystem Spark reads, also through
+    Spark Connect)."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        files = spark.read.format("binaryFile").load(path).select("path", "length").collect()
+    except AnalysisException as err:
+        if "PATH_NOT_FOUND" in str(err):
+            raise DataError(f"{path}: no such file or folder") from None
+        raise
+    if not files:
+        raise DataError(f"{path}: no such file or folder")
+    for f in files:
+        if f["length"] > MAX_FILE_BYTES:
+            raise DataError(f"{f['path'].rsplit('/', 1)[-1]}: {f['length'] / 2**30:.1f} GiB; a CSV, JSONL or TXT "
+                            f"file is read whole by one task, at most {MAX_FILE_BYTES / 2**30:.0f} GiB: split it, "
+                            "or convert it to Parquet (python -m serve.convert), which Spark reads in parts")
+
+
+def input_format(path: str, given: str | None = None) -> str:
+    """The input's format, from ``--input-format``, the suffix, or (a local folder) the suffix its files
+    share: checked before Spark starts."""
+    fmt = given or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
+    folder = Path(path)
+    if fmt is None and "://" not in path and folder.is_dir():
+        suffixes = {f.suffix.lower() for f in folder.iterdir() if f.is_file() and not f.name.startswith(("_", "."))}
+        formats = {_SUFFIX_FORMATS.get(suffix) for suffix in suffixes}
+        if len(formats) == 1 and None not in formats:
+            return formats.pop()
+        raise DataError(f"{path}: a folder of {', '.join(sorted(suffixes)) or 'no files'}; expected files of one "
+                        f"format, or pass --input-format ({', '.join(INPUT_FORMATS)})")
+    if fmt is None:
+        raise DataError(f"{path}: cannot tell the format; pass --input-format ({', '.join(INPUT_FORMATS)})")
+    return fmt
+
+
+def read_input(spark, path: str, fmt: str | None = None, text_column: str | None = None):
+    """(rows, the text column to read them with). CSV, JSONL and TXT files are cut into rows on the
+    executors by serve.batch's own readers (``sentilens.sources.file_rows``: one task per file, the
+    same quoting, line bounds and bad-row rules, numbered by line): (_where, _json, _n, _problem).
+    Parquet is read by Spark in parts (``parquet_rows``): (_where, _json, _n)."""
+    fmt = input_format(path, fmt)
+    if fmt == "parquet":
+        return parquet_rows(spark, path, text_column)
+    check_file_sizes(spark, path)
+    ship_code(spark)
+    suffix = _FORMAT_SUFFIX[fmt]
+
+    def rows_of(batches):
+        import pandas as pd
+
+        from sentilens.sources import file_rows
+
+        columns = ["_where", "_json", "_n", "_problem"]
+        for files in batches:
+            for uri, data in zip(files["path"], files["content"]):
+                rows = []
+                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column):
+                    rows.append(row)
+                    if len(rows) == ROWS_PER_BATCH:
+                        yield pd.DataFrame(rows, columns=columns)
+                        rows = []
+                if rows:
+                    yield pd.DataFrame(rows, columns=columns)
+
+    files = spark.read.format("binaryFile").load(path).select("path", "content")
+    return files.mapInPandas(rows_of, "_where string, _json string, _n long, _problem string"), "text"
+
+
+def spread(spark, rows, partitions: int | None = None):
+    """``rows`` over ``partitions`` parts, round robin; by default only when they arrive in fewer than two
+    parts per core of the session (a file of a few Parquet row groups, a handful of CSV files), where
+    Spark's own split leaves cores idle or unevenly loaded. A larger input keeps Spark's split."""
+    if partitions:
+        return rows.repartition(partitions)
+    if is_connect(spark):  # no SparkContext to ask for the cores; --partitions sets it
+        return rows
+    cores = spark.sparkContext.defaultParallelism
+    return rows.repartition(2 * cores) if rows.rdd.getNumPartitions() < 2 * cores else rows
+
+
+def from_spark(err: Exception) -> bool:
+    """Spark's or the JVM's error, or ours raised on an executor; not a bug in this process or
+    on an executor (those keep their traceback)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException, PythonException
+
+    if isinstance(err, PythonException):
+        return bool(_OUR_ERROR.findall(str(err)))
+    return isinstance(err, (PySparkException, Py4JError))
+
+
+def spark_error(err: Exception) -> SentilensError:
+    """One line back: our error raised on an executor (it arrives wrapped in a Java stack trace), or
+    Spark's own as its error class and first message line (never py4j's "calling o82.addFile")."""
+    found = _OUR_ERROR.findall(str(err))
+    if found:
+        kind, message = found[-1]
+        return {"ModelError": ModelError, "DataError": DataError, "InputError": InputError}[kind](
+            f"on an executor: {message.strip()}")
+    return DataError(f"Spark failed: {spark_message(err)[:300]}")
+
+
+def spark_message(err: Exception) -> str:
+    """Spark's error class and the first line of its message, from a pyspark error (classic or Connect)
+    or from the Java exception py4j wraps."""
+    from pyspark.errors import PySparkException
+
+    text, condition = str(err), None
+    if isinstance(err, PySparkException):
+        condition, text = err.getCondition(), err.getMessage() or text
+    elif getattr(err, "java_exception", None) is not None:  # py4j's Py4JJavaError: the Java side's own words
+        java = err.java_exception
+        text = str(java.getMessage() or java.toString())
+        try:
+            condition = java.getCondition()  # Spark's own exceptions (SparkThrowable) carry their class
+        except Exception:  # noqa: BLE001 - any other Java exception has none
+            condition = None
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
+    first = re.sub(r"^(?:\[[A-Z_.]+\] )", "", first) if condition else first
+    return f"[{condition}] {first}" if condition else first
+
+
+def neutralized(df):
+    """Every string cell that a spreadsheet would run as a formula (``serve.safe_csv.FORMULA_STARTS``)
+    gets a leading apostrophe."""
+    from pyspark.sql import functions as F
+
+    starts = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+    return df.select(*[F.when(F.col(c).rlike(starts), F.concat(F.lit("'"), F.col(c))).otherwise(F.col(c)).alias(c)
+                       if t == "string" else F.col(c) for c, t in df.dtypes])
+
+
+def run(spark, src: str, out: str, model_dir: str, text_column: str | None, explain: int, method: str,
+        threshold: float, out_format: str, input_format: str | None, evaluate: bool,
+        expected_sha256: str | None = None, raw_csv: bool = False, precision: str = "fp32",
+        partitions: int | None = None) -> dict:
+    """Score ``src`` into the folder ``out`` (and ``out/_rejected``); returns the summary."""
+    from pyspark.sql import functions as F
+
+    t0 = time.perf_counter()
+    source, text_column = read_input(spark, src, input_format, text_column)
+    source = spread(spark, source, partitions).persist()
+    rows_in = source.count()
+    result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256,
+                             precision).persist()
+    scored = result.filter(F.col("problem").isNull()).drop(*REJECT_COLUMNS)
+    if not explain:
+        scored = scored.drop("top_words")
+    rejected = result.filter(F.col("problem").isNotNull()).select(*REJECT_COLUMNS)
+    if out_format == "csv" and not raw_csv:  # what serve.batch's SafeWriter does, in Spark's terms
+        scored, rejected = neutralized(scored), neutralized(rejected)
+    for frame, folder in ((scored, out), (rejected, f"{out.rstrip('/')}/_rejected")):
+        (frame.write.format(out_format).option("header", True)
+         .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+         .option("escape", "\"").save(folder))  # RFC 4180 quotes, as csv readers expect
+    n_scored, n_rejected = scored.count(), rejected.count()
+    seconds = time.perf_counter() - t0
+    summary = {"input": src, "output": out, "rejected_file": f"{out.rstrip('/')}/_rejected", "rows_in": rows_in,
+               "scored": n_scored, "rejected": n_rejected, "seconds": round(seconds, 3),
+               "reviews_per_second": round(n_scored / seconds, 1)}
+    if rows_in != n_scored + n_rejected:
+        raise DataError(f"{src}: {rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected")
+    if evaluate:
+        import numpy as np
+
+        from sentilens.metrics import classification_report
+
+        labelled = scored.filter(F.col("true_label") != "").select("true_label", "probability").toPandas()
+        if len(labelled):
+            summary["metrics"] = classification_report(np.asarray(labelled["true_label"] == "pos", dtype=int),
+                                                       labelled["probability"].to_numpy(), threshold)
+    result.unpersist()
+    source.unpersist()
+    return summary
+
+
+EXAMPLES = ("sentilens spark reviews.parquet -o scored/",
+            "sentilens spark 'data/*.csv' -o scored/ --format csv --explain 3 --master local[4]",
+            "sentilens spark hdfs://nn/reviews/ -o scored/ --remote sc://127.0.0.1:15002")
+
+
+@command("python -m serve.spark")
+def main(argv: list[str] | None = None) -> int:
+    """Score reviews on Apache Spark: locally, on a standalone cluster or through Spark Connect."""
+    from serve.jobs.batch import print_summary
+
+    p = parser("python -m serve.spark", main.__doc__, EXAMPLES)
+    p.allow_abbrev = False
+    p.add_argument("input", help="CSV, JSONL, TXT or Parquet: a file, folder or glob, local or a Hadoop URL")
+    p.add_argument("-o", "--output", required=True, help="folder to write (must not exist); rejected rows go to "
+                                                         "OUTPUT/_rejected")
+    p.add_argument("--format", default="parquet", choices=["parquet", "csv", "json"], help="output format")
+    p.add_argument("--input-format", choices=INPUT_FORMATS, help="when the input's suffix does not say")
+    p.add_argument("--text-column", help="column with the review (default: text or review)")
+    p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
+    p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD, help="explanation method")
+    p.add_argument("--evaluate", action="store_true", help="accuracy, ROC AUC, F1, confusion (labelled input)")
+    p.add_argument("--raw-csv", action="store_true", help="with --format csv: write cells as they are, without "
+                                                            "neutralizing spreadsheet formulas")
+    p.add_argument("--threshold", type=float, default=THRESHOLD)
+    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="int8: the quantized graph, as serve.batch's (faster, within the export's stated bound)")
+    p.add_argument("--partitions", type=int, metavar="N", help="spread the input over N parts (default: two per "
+                   "core when it arrives in fewer; Spark's own split otherwise)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--master", default="local[2]", help="Spark master (default local[2], bound to 127.0.0.1)")
+    where.add_argument("--remote", metavar="sc://HOST:PORT", help="a Spark Connect server to run on instead")
+    p.add_argument("--model", default=str(DEFAULT_DIR), help="model directory, shipped to the executors")
+    args = p.parse_args(argv)
+    if args.explain < 0 or not 0.0 <= args.threshold <= 1.0 or (args.partitions is not None and args.partitions < 1):
+        p.error("--explain must be >= 0, --threshold in [0, 1] and --partitions >= 1")
+    if args.remote is not None and not re.fullmatch(r"sc://[^/:\s]+:\d{1,5}(/;[^\s]*)?", args.remote):
+        p.error(f"--remote must be sc://HOST:PORT (got {args.remote!r})")
+    expected = check_model(args.model, args.method, args.precision)  # a damaged model stops here, before Spark
+    input_format(args.input, args.input_format)  # and an input we cannot read
+    local = args.remote is None and "://" not in args.input and not any(c in args.input for c in "*?[{")
+    if local and not Path(args.input).exists():  # through Spark Connect, paths are the server's
+        raise DataError(f"{args.input}: no such file or folder")
+    if "://" not in args.output and Path(args.output).exists():
+        raise DataError(f"{args.output}: already exists; choose a new folder (nothing was written)")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise DataError('Spark scoring needs the spark extra: pip install -e ".[spark]" (and Java 17)') from None
+    spark = session(args.master, remote=args.remote)
+    try:
+        summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
+                      args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv,
+                      args.precision, args.partitions)
+    except SentilensError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug
+        if not from_spark(err):
+            raise
+        raise spark_error(err) from None
+    finally:
+        spark.stop()
+    print_summary(summary, args.evaluate)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

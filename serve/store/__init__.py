@@ -1,0 +1,3 @@
+"""The annotation store: people's labels in SQLite (``annotations``: store, queue, leases, export) and
+the agreement between annotators (``agreement``). It changes when what we keep of a person's work
+changes; it knows nothing of the model or of Gradio."""
