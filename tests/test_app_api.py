@@ -127,7 +127,8 @@ def test_explanations_of_huge_inputs_are_bounded(client):
 
 
 def test_explanations_have_their_own_small_queue(tiny_model_dir):
-    from serve.app.blocks import EXPLAIN_QUEUE, build_app
+    from serve.app.blocks import build_app
+    from serve.app.tab import EXPLAIN_QUEUE
     from serve.runtime import SentimentModel
 
     app = build_app(SentimentModel(tiny_model_dir))

@@ -44,7 +44,7 @@ def test_full_test_split_accuracy_matches_the_metadata():
 def test_same_words_in_another_order_change_the_prediction():
     """The Analyze tab's example pair: one bag of words, two integer encodings, two predictions."""
     from explain.encodings import encoding_view
-    from serve.app.blocks import EXAMPLES
+    from serve.app.analyze_tab import EXAMPLES
 
     a, b = EXAMPLES[-2], EXAMPLES[-1]
     model = SentimentModel()

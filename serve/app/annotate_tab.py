@@ -33,6 +33,7 @@ from serve.runtime.scoring import chunks, score_chunk
 from serve.app.api_docs import client_call, describe
 from serve.app.ui_safety import info, md_literal, user_errors
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.app.tab import TabContext
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
@@ -147,6 +148,8 @@ def read_guidelines(path: str | Path) -> str:
 
 
 class AnnotateTab:
+    title, id = "Annotate", "annotate"
+
     def __init__(self, model: SentimentModel, store: AnnotationStore, default_order: str = "uncertain",
                  export_dir: str | Path | None = None, address: str | None = None, guidelines: str | None = None,
                  learning=None):
@@ -356,8 +359,8 @@ class AnnotateTab:
         return (gr.BrowserState("", storage_key="sentilens-annotator"),
                 gr.BrowserState(self.default_order, storage_key="sentilens-order"))
 
-    def render(self, app: gr.Blocks, saved: tuple[gr.BrowserState, gr.BrowserState]) -> None:
-        saved_name, saved_order = saved
+    def render(self, context: TabContext) -> None:
+        app, (saved_name, saved_order) = context.app, context.saved
         if self.guidelines:
             with gr.Accordion("Guidelines", open=True, elem_id="ann-guidelines-box"):
                 gr.Markdown(self.guidelines, elem_id="ann-guidelines")

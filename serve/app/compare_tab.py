@@ -25,12 +25,15 @@ from serve.app.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.app.ui_safety import md_literal, user_errors
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.app.tab import TabContext
 
 CHANGED_SHOWN = 200
 SAME_MODEL = "**A and B are the same model** (the same sha256): they cannot disagree."
 
 
 class CompareTab:
+    title, id = "Compare", "compare"
+
     def __init__(self, model: SentimentModel, other: SentimentModel, store: AnnotationStore | None = None):
         self.a, self.b, self.store = model, other, store
         self.methods = tuple(m for m in model.methods if m in other.methods)
@@ -91,7 +94,7 @@ class CompareTab:
         return self.many(path, path.name, read=read_upload)  # the upload rule Annotate follows too
 
     # ---- layout -----------------------------------------------------------------------------
-    def render(self) -> None:
+    def render(self, context: TabContext) -> None:
         gr.Markdown(f"A: the served model `{self.a.sha256[:12]}` ({md_literal(str(self.a.directory.name))}); "
                     f"B: `{self.b.sha256[:12]}` ({md_literal(str(self.b.directory.name))})."
                     + (f"\n\n{SAME_MODEL}" if self.same_model else ""), elem_id="cmp-models")

@@ -36,6 +36,7 @@ from serve.runtime import SentimentModel
 from serve.runtime.scoring import chunks, score_chunk
 from serve.app.ui_safety import md_literal, user_errors, warn
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.app.tab import TabContext
 
 PAGE = 50  # rows per page of the table
 KEEP = 4  # scored files kept in memory
@@ -257,6 +258,8 @@ class DataTab:
     """The tab's handlers. Scored files are shared by everyone through a small cache (scoring is the slow
     part); which file a visitor is looking at is theirs alone (a ``gr.State`` per browser session)."""
 
+    title, id = "Data", "data"
+
     def __init__(self, model: SentimentModel):
         self.model = model
         self._scored: OrderedDict[tuple[str, str, str], Scored] = OrderedDict()
@@ -381,8 +384,9 @@ class DataTab:
         row = (evt.row_value or [None])[0]
         return self.open_row(float(row) if isinstance(row, (int, float)) else None, current)
 
-    def render(self, review: gr.Textbox, tabs: gr.Tabs) -> None:
-        """``review``: Analyze's review box and ``tabs`` the app's tabs, for opening a row in Analyze."""
+    def render(self, context: TabContext) -> None:
+        """A row opens in Analyze's review box (``context.shared["review"]``) through the app's tabs."""
+        review, tabs = context.shared["review"], context.tabs
         private = {"api_visibility": "private"}
         current = gr.State(None)  # this visitor's scored file
         with gr.Row():

@@ -19,6 +19,7 @@ from serve.app.analysis import explain
 from serve.app.review_view import asset, explained_html
 from serve.runtime import SentimentModel
 from serve.app.ui_safety import info, md_literal, user_errors, warn
+from serve.app.tab import TabContext
 
 PAIR_COLUMNS = ["Annotator A", "Annotator B", "Reviews both labelled", "Cohen's kappa"]
 PEOPLE_COLUMNS = ["Annotator", "Votes", "Positive", "Negative", "Skipped", "Matches the others", "Compared"]
@@ -30,6 +31,8 @@ def _number(x: float | None, digits: int = 2) -> str:
 
 
 class TeamTab:
+    title, id = "Team", "team"
+
     def __init__(self, model: SentimentModel, store: AnnotationStore, learning=None):
         """``learning``: Annotate's ``serve.learn_panel.LearnPanel``, offered to a lead here too (or None)."""
         self.learning = learning
@@ -91,7 +94,8 @@ class TeamTab:
         return handler
 
     # ---- layout -----------------------------------------------------------------------------
-    def render(self, tab: gr.Tab, app: gr.Blocks | None = None) -> None:
+    def render(self, context: TabContext) -> None:
+        tab, app = context.tab, context.app
         private = {"api_visibility": "private"}
         summary = gr.Markdown(elem_id="team-summary")
         refresh = gr.Button("Refresh", elem_id="team-refresh", size="sm")
