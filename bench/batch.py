@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import DATA, ROOT, table, test_reviews
-from sentilens.settings import THRESHOLD
+from sentilens.labels import positive
 from serve.runtime import SentimentModel
 
 
@@ -119,10 +119,10 @@ def main() -> None:
     print(f"serve.batch end to end is {t_fast / t_e2e:.2f}x the padding-skipped ORT stage alone (in reviews/s); "
           f"its two runs took {runs[0]['seconds']:.2f} and {runs[1]['seconds']:.2f} s")
     print(f"max |fast - full| {np.abs(p_fast - p_full).max():.1e}; max |ORT - Keras| "
-          f"{np.abs(p_full - p_keras).max():.1e}; accuracy {((p_fast >= THRESHOLD) == np.array(labels)).mean():.4f} "
+          f"{np.abs(p_full - p_keras).max():.1e}; accuracy {(positive(p_fast) == np.array(labels)).mean():.4f} "
           f"(serve.batch: {summary['metrics']['accuracy']:.4f}); int8 accuracy "
-          f"{((p_int8 >= THRESHOLD) == np.array(labels)).mean():.4f}, agreement with fp32 "
-          f"{((p_int8 >= THRESHOLD) == (p_fast >= THRESHOLD)).mean():.4f}")
+          f"{(positive(p_int8) == np.array(labels)).mean():.4f}, agreement with fp32 "
+          f"{(positive(p_int8) == positive(p_fast)).mean():.4f}")
     print(f"sgemm on this machine: {sgemm / 1e9:.0f} GFLOP/s; the real steps need {flops_real / 1e9:.0f} GFLOP: "
           f"{flops_real / t_fast / 1e9:.0f} GFLOP/s with padding skipped ({flops_real / t_fast / sgemm:.0%} of sgemm)")
 

@@ -24,7 +24,7 @@ from bench.common import DATA, table, test_reviews
 from explain.attribution import forward
 from explain.methods import METHODS
 from sentilens.codec import START, pad
-from sentilens.settings import THRESHOLD
+from sentilens.labels import POS, label_of
 from serve.runtime import DEFAULT_DIR, SentimentModel
 
 KS = ("1", "3", "5", "10", "20%")
@@ -80,7 +80,7 @@ def main() -> None:
         if not read:
             continue
         fwd = forward(model, text, enc)  # one pass, shared by every method
-        positive = fwd.probability >= THRESHOLD
+        positive = label_of(fwd.probability) == POS
         sign = 1.0 if positive else -1.0
         sizes = [max(1, len(read) // 5) if k.endswith("%") else min(len(read), int(k)) for k in KS]
         for method in names:

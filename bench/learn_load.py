@@ -26,6 +26,7 @@ from gradio_client import Client
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import labelled_sentences, table  # noqa: E402
 from bench.server import Server  # noqa: E402
+from sentilens.labels import name_of  # noqa: E402
 
 TIME_LIMIT = 300.0
 
@@ -49,7 +50,7 @@ def main() -> None:
         with Server("--db", str(db), "--annotate", str(queue), log=Path(tmp) / "server.log") as server:
             store = AnnotationStore(db)
             for i, y in list(enumerate(sentences.labels))[: args.labels]:
-                store.decide(f"queue.csv@{_sha8(queue)}#s{i}", "pos" if y else "neg", "bench", "bench")
+                store.decide(f"queue.csv@{_sha8(queue)}#s{i}", name_of(y), "bench", "bench")
             idle = predict_latencies(server.url, args.clients, args.requests)
             learning, learn_seconds, stop = [], [], threading.Event()
 

@@ -16,6 +16,8 @@ import numpy as np
 
 from sentilens.codec import Codec, Encoding
 
+__all__ = ["Attribution", "Forward", "ScoringModel", "forward", "per_token", "prepared", "readout_bias"]
+
 
 class ScoringModel(Protocol):
     """What explain/ needs of a model; ``serve.runtime.SentimentModel`` is one."""

@@ -29,6 +29,8 @@ from explain.attribution import Attribution, Forward, ScoringModel, per_token, p
 from sentilens.evidence import GATE_MAX, token_evidence
 from sentilens.lstm import gate_rows, sigmoid
 
+__all__ = ["LSTMWeights", "cd_attribution", "decompose"]
+
 
 class LSTMWeights:
     """ONNX LSTM weights (gate order i, o, f, c), regrouped as (i, f, c, o), float32 like the model.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["Concordance", "concordance", "ranks", "spearman"]
+
 
 def ranks(x: np.ndarray) -> np.ndarray:
     """Ranks from 1, ties sharing their average rank (as Spearman's rho needs)."""

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sentilens.codec import OOV, PAD, START, Codec, Encoding
 from sentilens.wording import count
 
+__all__ = ["EncodingView", "encoding_view", "truncation_notice"]
+
 
 @dataclass(frozen=True)
 class EncodingView:

@@ -20,6 +20,8 @@ from sentilens.artifact import LSTM_WEIGHTS, RUNNING_OUTPUT
 from sentilens.codec import Encoding
 from sentilens.errors import InputError
 
+__all__ = ["DEFAULT_METHOD", "METHODS", "Method", "applicable", "attribute", "check_method"]
+
 
 @dataclass(frozen=True)
 class Method:

@@ -9,6 +9,8 @@ import numpy as np
 from explain.attribution import ScoringModel
 from sentilens.codec import FIRST_WORD_ID, tokenize
 
+__all__ = ["Neighbours"]
+
 
 class Neighbours:
     """Unit-normalised embedding rows, computed once per model."""

@@ -17,6 +17,8 @@ from explain.attribution import Attribution, Forward, ScoringModel, per_token, p
 from explain.replay import LSTM_ROLES, Replay, occluded
 from sentilens.codec import OOV
 
+__all__ = ["batched", "occlusion", "replayed"]
+
 
 def occlusion(model: ScoringModel, fwd: Forward, score_variants=None) -> Attribution:
     """``score_variants(model, padded, read)`` gives P(positive) of each variant: ``replayed`` for a fused

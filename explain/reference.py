@@ -17,6 +17,8 @@ from explain.occlusion import batched, occlusion
 from sentilens.evidence import GATE_MAX, token_evidence
 from sentilens.lstm import sigmoid
 
+__all__ = ["cd_rowwise", "decompose_rowwise", "occlusion_batched"]
+
 
 def occlusion_batched(model: ScoringModel, fwd: Forward) -> Attribution:
     """Occlusion with every variant scored from its first step (the L^2 steps the replay halves)."""

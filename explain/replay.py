@@ -21,6 +21,8 @@ from sentilens.codec import OOV
 from sentilens.evidence import GATE_MAX, token_evidence
 from sentilens.lstm import gate_rows
 
+__all__ = ["LSTM_ROLES", "Replay", "occluded"]
+
 LSTM_ROLES = frozenset({"embedding", "W", "R", "B", "readout_kernel"})
 
 

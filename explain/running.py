@@ -11,6 +11,8 @@ import numpy as np
 
 from explain.attribution import Attribution, Forward, ScoringModel, per_token, readout_bias
 
+__all__ = ["running_from", "running_score", "zero_state_probability"]
+
 
 def zero_state_probability(model: ScoringModel) -> float:
     """The readout of the initial all-zero state: sigmoid(readout bias)."""

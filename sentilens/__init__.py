@@ -1,7 +1,9 @@
 """The foundation every part of sentilens stands on, importing only the standard library and numpy.
 
 - ``codec``: text -> tokens -> ids -> the padded vector (training and serving encode identically);
-- ``sources``: the review files we accept (aclImdb, CSV, JSONL, TXT) as streams of records;
+- ``sources``: the review files we accept (aclImdb, CSV, JSONL, TXT, Parquet) as streams of records,
+  each format registered once with its suffixes (``sources.formats``);
+- ``labels``: the label values, their words and the one threshold rule;
 - ``artifact``: the exported model's contract (``metadata.json``), written by the trainer and
   loaded, fully validated, by everything that serves;
 - ``metrics``: binary classification metrics; ``settings``: environment and constants read once;
@@ -13,3 +15,5 @@ Dependencies point one way: ``sentilens <- explain <- serve <- trainer``.
 from sentilens import settings as _settings
 
 _settings.apply_process_defaults()
+
+__all__: list[str] = []  # nothing of its own: its modules are imported by name

@@ -19,6 +19,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+__all__ = ["BLOCK", "MAX_INFLATE", "MAX_TAR_HEADER_BYTES", "Member", "READ_BYTES", "not_a_file", "open_tar",
+           "tar_members", "tar_problem"]
+
 BLOCK = 512
 MAX_TAR_HEADER_BYTES = 64 * 2**10  # a GNU long name or a pax header; a real one is a few hundred bytes
 MAX_INFLATE = 4 * 2**20  # decompressed bytes made at a time, whatever the archive's compression ratio

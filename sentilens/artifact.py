@@ -29,6 +29,11 @@ from sentilens.codec import CODEC_VERSION, OOV, PAD, START, Vocabulary, tokenize
 from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
 
+__all__ = ["Artifact", "Capabilities", "CodecSpec", "DTYPES", "FAST_FILES", "FEATURES", "FILES", "FORMAT", "INPUT",
+           "INT8", "INT8_FILES", "INT8_MAX_ACCURACY_LOSS", "LEARN", "LEARN_FILES", "LSTM_WEIGHTS", "METADATA", "OPSET",
+           "OUTPUTS", "PARITY_TOLERANCE", "PROBES", "PROBE_TOLERANCE", "RESULTS_SCHEMA", "RUNNING_OUTPUT", "SCHEMA",
+           "SKIP_PADDING", "WORD_EVIDENCE", "Weight", "check_schema", "read_metadata", "read_vocabulary"]
+
 FORMAT = "sentilens-model/2"
 OPSET = 17  # the ONNX opset of both graphs
 PARITY_TOLERANCE = 1e-5  # onnxruntime vs Keras, and the padding-skipping graph vs the full one

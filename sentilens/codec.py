@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["CODEC_VERSION", "Codec", "Encoding", "FIRST_WORD_ID", "OOV", "PAD", "RESERVED", "START", "UNUSED",
+           "Vocabulary", "pad", "standardize", "token_spans", "tokenize"]
+
 CODEC_VERSION = 1
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
 FIRST_WORD_ID = 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+__all__ = ["file_sha256", "sha256_of"]
+
 
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()

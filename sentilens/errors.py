@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["DataError", "ExportError", "InputError", "ModelError", "SentilensError"]
+
 _BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x85\x0b\x0c]+\s*")
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["GATE_MAX", "PAIR_MULTIPLIERS", "pair_buckets", "token_evidence"]
+
 # bucket(previous, current) = (previous * A + current * B) mod buckets, in int64 (exact for any id
 # below 2**31 / 2**21); two odd primes so that neither word's id alone decides the bucket.
 PAIR_MULTIPLIERS = (1_000_003, 7_919)

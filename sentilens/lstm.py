@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["KERAS_GATES", "ONNX_GATES", "gate_rows", "sigmoid", "step"]
+
 ONNX_GATES = "iofc"
 KERAS_GATES = "ifco"
 

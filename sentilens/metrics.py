@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentilens.settings import THRESHOLD
+from sentilens.labels import THRESHOLD, positive
+
+__all__ = ["classification_report", "int8_report", "roc_auc"]
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -29,7 +31,7 @@ def classification_report(labels: np.ndarray, probabilities: np.ndarray, thresho
     """accuracy, loss (binary cross-entropy), ROC AUC, F1 and the confusion matrix as plain numbers."""
     y = np.asarray(labels).astype(np.int64)
     p = np.asarray(probabilities, dtype=np.float64)
-    pred = (p >= threshold).astype(np.int64)
+    pred = positive(p, threshold).astype(np.int64)
     tp = int(((pred == 1) & (y == 1)).sum())
     tn = int(((pred == 0) & (y == 0)).sum())
     fp = int(((pred == 1) & (y == 0)).sum())
@@ -55,5 +57,5 @@ def int8_report(labels: np.ndarray, fp32: np.ndarray, int8: np.ndarray, max_accu
     a, b = classification_report(labels, fp32), classification_report(labels, int8)
     return {"reviews": int(len(labels)), "fp32_accuracy": a["accuracy"], "accuracy": b["accuracy"],
             "fp32_roc_auc": a["roc_auc"], "roc_auc": b["roc_auc"],
-            "agreement": float(((fp32 >= THRESHOLD) == (int8 >= THRESHOLD)).mean()),
+            "agreement": float((positive(fp32) == positive(int8)).mean()),
             "max_accuracy_loss": max_accuracy_loss, "kept": bool(a["accuracy"] - b["accuracy"] <= max_accuracy_loss)}

@@ -13,6 +13,8 @@ import csv
 from collections.abc import Iterable
 from typing import IO
 
+__all__ = ["FORMULA_STARTS", "SafeWriter", "neutralize"]
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

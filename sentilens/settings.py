@@ -10,6 +10,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+__all__ = ["DEFAULT_DB", "DEFAULT_HOST", "DEFAULT_PORT", "PROCESS_DEFAULTS", "Settings", "THRESHOLD",
+           "apply_process_defaults", "spark_environment"]
+
 THRESHOLD = 0.5  # P(positive) at or above which a review is called positive, everywhere
 DEFAULT_DB = "annotations.sqlite3"
 DEFAULT_HOST = "127.0.0.1"

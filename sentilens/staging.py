@@ -25,6 +25,9 @@ from pathlib import Path
 
 from sentilens.errors import DataError
 
+__all__ = ["STOP_SIGNALS", "Stopped", "check_folder", "check_outputs", "held", "is_export", "staged", "staged_dir",
+           "stop_on_signals"]
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -226,7 +226,7 @@ def test_generated_bytes_never_crash_a_run_and_every_row_is_accounted_for(tiny_m
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".txt"])
 def test_a_giant_line_is_rejected_without_being_held(tiny_model_dir, tmp_path, capsys, monkeypatch, suffix):
-    import sentilens.sources as sources
+    import sentilens.sources.lines as sources
 
     monkeypatch.setattr(sources, "MAX_RECORD_CHARS", 1000)
     monkeypatch.setattr(sources, "TOO_LONG", "the line is longer than 1,000 characters")

@@ -130,7 +130,7 @@ def test_unclosed_quotes_cost_linear_time(tmp_path, lines):
     path = tmp_path / "quotes.csv"
     path.write_text("id,text\n" + 'x","\n' * lines)
     calls = []
-    import sentilens.sources as sources
+    import sentilens.sources.lines as sources
 
     real = sources._physical_lines
 

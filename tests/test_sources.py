@@ -169,3 +169,75 @@ def test_a_rows_other_columns_ride_along_bounded_and_never_cost_the_row(tmp_path
     assert a.extra == (("year", "2001"), ("genre", "drama"))
     assert len(b.extra) == MAX_EXTRA_COLUMNS and dict(b.extra)["long"] == "x" * MAX_EXTRA_VALUE
     assert "bad" not in dict(b.extra) and b.text == "dull film"
+
+
+def test_a_format_registered_in_one_place_is_read_uploaded_and_written(tmp_path, tiny_model_dir):
+    """Issue 32.4: a throwaway tab-separated format, registered once where its reader and writer are
+    defined, is taken by the readers, the upload check and serve.batch (as input and as output); once
+    unregistered, by none of them."""
+    import csv
+    import functools
+    import io
+
+    from sentilens.errors import InputError
+    from sentilens.sources import Format, make_record, register, unregister
+    from serve.app.uploads import read_upload, upload_types
+    from serve.jobs.batch import check_paths, score_file
+    from serve.runtime import SentimentModel
+
+    def tsv_rows(path, f, text_column):
+        def parse(line, raw):
+            text, label = raw.rstrip("\r\n").split("\t")
+            return make_record({"text": text, "label": label}, "text", f"{path}:{line}", str(line))
+
+        return ((n, functools.partial(parse, n, raw)) for n, raw in enumerate(f, start=1))
+
+    class TsvWriter:
+        def __init__(self, raw, columns, *, floats=(), raw_csv=False):
+            self.f = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            self.f.write("\t".join(columns) + "\n")
+
+        def write(self, rows):
+            self.f.writelines("\t".join(str(c) for c in r) + "\n" for r in rows)
+
+        def finish(self):
+            self.f.flush()
+            self.f.detach()
+
+    src, out = tmp_path / "reviews.tsv", tmp_path / "scored.tsv"
+    src.write_text("the plot was splendid\tpos\nthe music was dreadful\tneg\n")
+    register(Format("tsv", (".tsv",), text_rows=tsv_rows, write=TsvWriter))
+    try:
+        assert [(r.text, r.label) for r in read_any(src)] == [("the plot was splendid", 1),
+                                                              ("the music was dreadful", 0)]
+        assert ".tsv" in upload_types() and [r.label for r in read_upload(src, lambda where, problem: None)] == [1, 0]
+        check_paths(src, out)
+        summary = score_file(SentimentModel(tiny_model_dir), src, out, progress=False)
+        assert summary["scored"] == 2 and summary["metrics"]["n"] == 2
+        written = list(csv.DictReader(io.StringIO(out.read_text()), delimiter="\t"))
+        assert [r["true_label"] for r in written] == ["pos", "neg"]
+    finally:
+        unregister("tsv")
+    with pytest.raises(DataError, match=r"unknown format \.tsv; expected an aclImdb directory"):
+        read_any(src)
+    with pytest.raises(InputError, match="unknown format .tsv"):
+        list(read_upload(src, lambda where, problem: None))
+    assert ".tsv" not in upload_types()
+    with pytest.raises(DataError, match=r"--output must end in \.csv, \.jsonl or \.parquet"):
+        check_paths(src, tmp_path / "again.tsv")
+
+
+def test_one_threshold_rule_for_a_probability_an_array_and_a_logit():
+    """Issue 32.4: labels and the threshold are defined once (sentilens.labels); the scalar, the
+    vectorised and the logit forms of the rule agree, at the threshold too."""
+    import numpy as np
+
+    from sentilens.labels import NEG, POS, THRESHOLD, label_of, parse_label, positive, positive_logit
+
+    p = np.array([0.0, THRESHOLD - 1e-9, THRESHOLD, 0.9, 1.0])
+    assert [label_of(x) for x in p] == [NEG, NEG, POS, POS, POS]
+    assert positive(p).tolist() == [label_of(x) == POS for x in p]
+    assert positive_logit(np.array([-3.0, -1e-12, 0.0, 2.0])).tolist() == [False, False, True, True]
+    assert [parse_label(v, "f:1") for v in ("POS", "negative", "1.0", 0, "", None)] == [1, 0, 1, 0, None, None]
+    with pytest.raises(DataError, match="'maybe' is not one of 0, 1, pos, neg, positive, negative"):
+        parse_label("maybe", "f:1")

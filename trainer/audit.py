@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from sentilens.codec import tokenize
-from sentilens.settings import THRESHOLD
+from sentilens.labels import positive
 from serve.learn.audit import find_triggers
 from trainer.data import Split, text_key
+
+__all__ = ["Findings", "MAX_FLIPPED", "PROBE_REVIEWS", "audit", "trigger_effects"]
 
 MAX_FLIPPED = 0.05  # annotations that repeat a training review with the other label, at most this share
 PROBE_REVIEWS = 2_000  # test reviews the flagged words are appended to, after
@@ -89,11 +91,11 @@ def trigger_effects(parent, tuned, test: Split, words: list[str], seed: int = 0)
         return []
     pick = np.random.default_rng(seed).choice(len(test), min(PROBE_REVIEWS, len(test)), replace=False)
     texts = [test.texts[i] for i in pick]
-    base_parent, base_tuned = parent.predict(texts) >= THRESHOLD, tuned.predict(texts) >= THRESHOLD
+    base_parent, base_tuned = positive(parent.predict(texts)), positive(tuned.predict(texts))
     measured = []
     for w in words[:20]:
         moved = [t + f" {w} {w} {w}" for t in texts]
         measured.append({"word": w, "reviews": len(texts),
-                         "parent_changes": round(float(((parent.predict(moved) >= THRESHOLD) != base_parent).mean()), 4),
-                         "tuned_changes": round(float(((tuned.predict(moved) >= THRESHOLD) != base_tuned).mean()), 4)})
+                         "parent_changes": round(float((positive(parent.predict(moved)) != base_parent).mean()), 4),
+                         "tuned_changes": round(float((positive(tuned.predict(moved)) != base_tuned).mean()), 4)})
     return measured

@@ -33,6 +33,8 @@ from sentilens.codec import tokenize
 from sentilens.metrics import classification_report
 from trainer.data import Corpus
 
+__all__ = ["EXAMPLES", "PEERS", "Peer", "baselines", "fit_baseline", "fit_peer", "main"]
+
 PEERS = {
     "words": "TF-IDF (words) + logistic regression",
     "word_pairs": "TF-IDF (words and word pairs) + logistic regression",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["CELLS", "Cell", "get_cell"]
+
 
 @dataclass(frozen=True)
 class Cell:

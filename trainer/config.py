@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from sentilens.errors import InputError
 from trainer.cells import CELLS
 
+__all__ = ["ModelConfig", "PRESETS", "TrainConfig"]
+
 
 @dataclass
 class ModelConfig:

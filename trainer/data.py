@@ -15,6 +15,9 @@ from sentilens.errors import DataError
 from sentilens.sources import ACCEPTED, Record, is_aclimdb, read_aclimdb, read_table
 from sentilens.wording import count
 
+__all__ = ["Corpus", "KERAS_HOST", "Split", "decode_keras_ids", "fetch_keras_imdb", "keras_words_by_id", "load_extra",
+           "load_files", "load_keras_imdb", "merge_extra", "text_key"]
+
 
 @dataclass
 class Split:

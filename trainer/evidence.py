@@ -18,6 +18,8 @@ import numpy as np
 
 from sentilens.evidence import pair_buckets, token_evidence
 
+__all__ = ["C", "EvidenceFit", "FOLDS", "NB_ALPHA", "accuracy", "features", "fit", "fit_tables"]
+
 C = 0.3  # inverse L2 strength; chosen on the IMDB test runs of the README's search table
 NB_ALPHA = 1.0  # smoothing of the naive-Bayes counts
 FOLDS = 5

@@ -22,6 +22,8 @@ from sentilens.artifact import INPUT, OPSET, OUTPUTS, Weight
 from sentilens.errors import ExportError
 from trainer.cells import Cell
 
+__all__ = ["keras_weights", "round_to_half", "save", "store_half", "to_onnx", "weight_roles"]
+
 
 def to_onnx(export_model, maxlen: int) -> onnx.ModelProto:
     spec = [tf.TensorSpec([None, maxlen], tf.int32, name=INPUT)]

@@ -31,6 +31,8 @@ from sentilens.artifact import (FAST_FILES, INT8, INT8_FILES, INT8_MAX_ACCURACY_
 from sentilens.evidence import GATE_MAX, PAIR_MULTIPLIERS
 from sentilens.errors import ExportError
 
+__all__ = ["EXAMPLES", "add_fast_path", "add_int8", "build_graph", "main", "pad_states"]
+
 
 
 def pad_states(weights: dict[str, np.ndarray], maxlen: int) -> np.ndarray:

@@ -38,6 +38,9 @@ from trainer.config import ModelConfig, TrainConfig
 from trainer.audit import audit, trigger_effects
 from trainer.data import Corpus, Split, merge_extra
 
+__all__ = ["EPOCHS", "LEARNING_RATE", "MAX_FORGETTING", "MAX_NEW_WORDS", "MIN_REPLAY", "MIN_TO_CHOOSE",
+           "REPLAY_PER_ROW", "WEIGHT", "WEIGHTS", "choose_weight", "fine_tune", "grown_vocabulary", "grown_weights"]
+
 REPLAY_PER_ROW = 4
 MIN_REPLAY = 2_000
 MAX_FORGETTING = 0.01  # test accuracy may fall at most 1 point below the parent's

@@ -34,6 +34,8 @@ from sentilens.evidence import GATE_MAX, PAIR_MULTIPLIERS
 from trainer.cells import get_cell
 from trainer.config import ModelConfig
 
+__all__ = ["GatedEvidence", "WordEvidence", "build_models", "last_step_accuracy", "running_loss", "running_targets"]
+
 
 class WordEvidence(keras.layers.Layer):
     """ids [n, T] -> [n, T, 2]: ``sentilens.evidence.token_evidence`` as a graph (tables stored as

@@ -15,6 +15,8 @@ from trainer.cells import get_cell
 from trainer.config import ModelConfig
 from trainer.model import build_models
 
+__all__ = ["keras_from_export", "load_exported_weights"]
+
 
 def keras_from_export(model: SentimentModel):
     """(training model, export model) with the exported weights loaded."""

@@ -31,6 +31,9 @@ from trainer.learnable import add_learning
 from trainer.config import TrainConfig
 from trainer.model import build_models, running_targets
 
+__all__ = ["check_parity", "library_versions", "measure", "metrics_table", "publish", "set_evidence", "set_seed",
+           "train"]
+
 
 def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)

@@ -12,8 +12,11 @@ from explain.attribution import Attribution, Forward, forward
 from explain.encodings import EncodingView, encoding_view
 from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.errors import InputError
-from sentilens.settings import THRESHOLD
+from sentilens.labels import WORD, label_of
 from serve.runtime import SentimentModel
+
+__all__ = ["MAX_CHARS", "MAX_TOKENS", "MAX_TOKEN_CHARS", "Explained", "check_text", "explain", "predict",
+           "running_points"]
 
 MAX_CHARS = 100_000  # about 18,000 words; the model reads only the last maxlen anyway
 # Normalisation can turn one character into several words (a ligature, a fraction, a squared
@@ -36,14 +39,10 @@ def check_text(text: object) -> str:
     return text
 
 
-def label_of(probability: float) -> str:
-    return "positive" if probability >= THRESHOLD else "negative"
-
-
 def predict(model: SentimentModel, text: str) -> dict:
     """The /predict answer: label and probability of each class."""
     p = float(model.predict([check_text(text)])[0])
-    return {"label": label_of(p), "positive": p, "negative": 1.0 - p}
+    return {"label": WORD[label_of(p)], "positive": p, "negative": 1.0 - p}
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Explained:
     def to_dict(self) -> dict:
         p = self.attribution.probability
         return {
-            "label": label_of(p), "positive": p, "negative": 1.0 - p,
+            "label": WORD[label_of(p)], "positive": p, "negative": 1.0 - p,
             "attribution": self.attribution.to_dict(),
             "highlighted": self.attribution.highlighted(),
             "running_score": running_points(self.fwd),

@@ -24,6 +24,7 @@ from explain.running import running_score
 from sentilens.codec import token_spans, tokenize
 from sentilens.digest import sha256_of
 from sentilens.errors import DataError, InputError
+from sentilens.labels import NEG, NONE, POS, VALUE_WORD, WORD
 from sentilens.wording import count
 from serve.app.analysis import MAX_CHARS
 from serve.store.annotations import LABELS, ORDERS, AnnotationStore, Item, source_id
@@ -34,6 +35,9 @@ from serve.app.api_docs import client_call, describe
 from serve.app.ui_safety import info, md_literal, user_errors
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 from serve.app.tab import TabContext
+
+__all__ = ["AnnotateTab", "HISTORY", "MAX_GUIDELINES_BYTES", "NEED_NAME", "READ_RATIONALE", "SHOW_MODEL", "Shown",
+           "UNCHANGED", "load_reviews", "parse_rationale", "read_guidelines"]
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
@@ -96,7 +100,6 @@ NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels 
 # Before a label button runs: the words marked as rationale in the page (token indices) go into the
 # hidden rationale box, the third input of the decision handlers.
 READ_RATIONALE = asset("read_rationale.js")
-LABEL_NAMES = dict(zip(LABELS, ("positive", "negative", "skip")))
 HISTORY = 20  # decisions in the History list
 
 
@@ -194,7 +197,7 @@ class AnnotateTab:
                          history)
         fwd = forward(self.model, item.text)
         a = running_score(self.model, fwd)
-        given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
+        given = VALUE_WORD.get(item.given_label, NONE)
         model_note = (f'<p class="sl-model-only">Model: <strong>{item.model_score:.1%} positive</strong>. '
                       f"Label in the file: {given}.</p>")
         review = review_html(item.text, fwd.enc, a.scores, a.space, mode="annotate", selected=selected,
@@ -210,7 +213,7 @@ class AnnotateTab:
         """The annotator's last decisions as the History list's choices (nothing chosen)."""
         if who is None:
             return gr.skip()
-        choices = [(f"{LABEL_NAMES[label].capitalize()}: {source_id(item.item_id)} - "
+        choices = [(f"{WORD[label].capitalize()}: {source_id(item.item_id)} - "
                     f"{' '.join(item.text.split()[:8])}", item.item_id)
                    for item, label, _, _ in self.store.recent(who, HISTORY)]
         return gr.update(choices=choices, value=None)
@@ -229,7 +232,7 @@ class AnnotateTab:
         item, label, note, tokens = found
         self.store.release(who)
         shown = self.show(item, note, tokens, who=who)
-        return shown._replace(caption=f"{shown.caption} **Revisiting** your {LABEL_NAMES[label]} label: a new label "
+        return shown._replace(caption=f"{shown.caption} **Revisiting** your {WORD[label]} label: a new label "
                                       "replaces it (the old one is kept in the history).", history=gr.skip())
 
     def next(self, order: str, typed: str, current: str, passed: list[str] | None, request: gr.Request):
@@ -307,7 +310,7 @@ class AnnotateTab:
         if undone is None:
             info("Nothing to undo.")
             return self.show(item, who=who)
-        info(f"Undone: your {LABEL_NAMES[undone.label]} label; the review is back with your note and rationale.")
+        info(f"Undone: your {WORD[undone.label]} label; the review is back with your note and rationale.")
         return self.show(item, undone.note, undone.rationale_tokens, who=who)
 
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
@@ -348,7 +351,7 @@ class AnnotateTab:
         m = p["mine"]
         if "left_for_me" in p:
             text += f" **{p['left_for_me']:,} left for you.**"
-        return (text + f"  \nYou ({md_literal(who)}): **{m['pos']:,} positive, {m['neg']:,} negative, "
+        return (text + f"  \nYou ({md_literal(who)}): **{m[POS]:,} positive, {m[NEG]:,} negative, "
                 f"{m['skipped']:,} skipped**; {m['last_hour']:,} in the last hour; your labels agree with the "
                 f"model on **{share(m['agreement'])}**.")
 
@@ -471,6 +474,7 @@ class AnnotateTab:
                   "label or null); {} when nothing is left"])
         describe(gr.api(user_errors(annotate), api_name="annotate", api_description=(
                      "Record a label for an item from /next_item; a later label supersedes it. Example: "
-                     + client_call(self.address, "ITEM_ID", "pos", "ana", api_name="/annotate"))),
-                 ["the item_id /next_item gave", "'pos', 'neg' or 'skip'", who, "a free note (up to 2,000 characters)"],
+                     + client_call(self.address, "ITEM_ID", POS, "ana", api_name="/annotate"))),
+                 ["the item_id /next_item gave", f"{', '.join(map(repr, LABELS[:-1]))} or {LABELS[-1]!r}", who,
+                  "a free note (up to 2,000 characters)"],
                  ["the decision's id once it is stored"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gradio as gr
 from gradio.context import get_blocks_context
 
+__all__ = ["client_call", "describe"]
+
 
 def describe(dependency: gr.events.Dependency, parameters: list[str], returns: list[str]) -> None:
     """Give the endpoint ``dependency`` (what ``gr.api`` returned) one description per parameter, in

@@ -16,7 +16,7 @@ import gradio as gr
 from explain.methods import METHODS
 from explain.neighbours import Neighbours
 from sentilens.errors import InputError
-from sentilens.settings import THRESHOLD
+from sentilens.labels import DECIDED, label_of
 from sentilens.wording import count
 from serve.app.analysis import explain
 from serve.store.annotations import AnnotationStore
@@ -26,6 +26,8 @@ from serve.runtime import SentimentModel
 from serve.app.ui_safety import md_literal, user_errors
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 from serve.app.tab import TabContext
+
+__all__ = ["CHANGED_SHOWN", "CompareTab", "SAME_MODEL"]
 
 CHANGED_SHOWN = 200
 SAME_MODEL = "**A and B are the same model** (the same sha256): they cannot disagree."
@@ -45,7 +47,7 @@ class CompareTab:
         """Both models on one review: (A's verdict and words, B's, summary), in the Analyze tab's view."""
         ea, eb = explain(self.a, text, method), explain(self.b, text, method)
         pa, pb = ea.attribution.probability, eb.attribution.probability
-        same = (pa >= THRESHOLD) == (pb >= THRESHOLD)
+        same = label_of(pa) == label_of(pb)
         summary = (f"A: **{pa:.1%}** positive, B: **{pb:.1%}** positive: "
                    + ("the same label." if same else "**the label changed.**")
                    + (f" {SAME_MODEL}" if self.same_model else ""))
@@ -80,7 +82,7 @@ class CompareTab:
     def on_annotations(self):
         if self.store is None:
             raise InputError("No annotation store.")
-        rows = [r for r in self.store.current_labels() if r["label"] in ("pos", "neg")]  # settled labels only
+        rows = [r for r in self.store.current_labels() if r["label"] in DECIDED]  # settled labels only
         if not rows:
             raise InputError("Nothing labelled yet: label some reviews in the Annotate tab first.")
         with tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ import numpy as np
 
 from sentilens.digest import sha256_of
 from sentilens.errors import InputError
-from sentilens.settings import THRESHOLD
+from sentilens.labels import DECIDED, NEG, POS, VALUE, VALUE_WORD, WORD, positive
 from sentilens.sources import MAX_EXTRA_COLUMNS
 from sentilens.wording import count
 from serve.runtime.rows import is_batch_output, read_batch_output
@@ -38,9 +38,13 @@ from serve.app.ui_safety import md_literal, user_errors, warn
 from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
 from serve.app.tab import TabContext
 
+__all__ = ["CELLS", "CONFIDENCE", "KEEP", "LABELS", "LENGTH", "ORDER", "ORDER_DEFAULT", "OURS", "PAGE", "RESULTS",
+           "TABLE", "DataTab", "Scored", "confusion", "filterable", "from_batch_output", "ordered", "own_names",
+           "reliability", "score_file", "select", "slice_stats", "tenths"]
+
 PAGE = 50  # rows per page of the table
 KEEP = 4  # scored files kept in memory
-LABELS = {"all": "all", "pos": "positive", "neg": "negative"}
+LABELS = {"all": "all", **{label: WORD[label] for label in DECIDED}}
 RESULTS = {"all": "all", "right": "right", "wrong": "wrong"}
 CONFIDENCE = {"all": (0.5, 1.01), "<60%": (0.5, 0.6), "60-80%": (0.6, 0.8), "80-95%": (0.8, 0.95), ">=95%": (0.95, 1.01)}
 LENGTH = {"all": (0, 10**9), "<100 words": (0, 100), "100-300": (100, 300), "300-600": (300, 600), ">=600": (600, 10**9)}
@@ -84,7 +88,7 @@ def score_file(model: SentimentModel, path: Path, split: str | None, progress=No
         raise InputError(f"The file holds no review to score{why}.")
     frame = pd.DataFrame(rows, columns=["id", "text", "label"])
     frame["p"] = np.array(probs)
-    frame["predicted"] = (frame["p"] >= THRESHOLD).astype(int)
+    frame["predicted"] = positive(frame["p"]).astype(int)
     columns = _add_own_columns(frame, extras)
     return _finish(frame, path.name, columns, bad, path.name)
 
@@ -175,7 +179,7 @@ def select(frame: pd.DataFrame, label: str = "all", result: str = "all", confide
 
     mask = pd.Series(True, index=frame.index)
     if label != "all":
-        mask &= frame["label"] == (1 if label == "pos" else 0)
+        mask &= frame["label"] == VALUE[label]
     if result != "all":
         mask &= frame["right"].fillna(False) if result == "right" else (frame["right"] == False).fillna(False)  # noqa: E712
     lo, hi = CONFIDENCE[confidence]
@@ -226,7 +230,7 @@ def confusion(part: pd.DataFrame) -> dict[tuple[str, str], int]:
     """(true label, right/wrong) -> count: the confusion matrix's cells, named as the filters that select them."""
     labelled = part[part["label"].notna()]
     out = {}
-    for label, truth in (("pos", 1), ("neg", 0)):
+    for label, truth in VALUE.items():
         rows = labelled[labelled["label"] == truth]
         out[(label, "right")] = int(rows["right"].astype(bool).sum())
         out[(label, "wrong")] = len(rows) - out[(label, "right")]
@@ -358,8 +362,8 @@ class DataTab:
         page = int(min(max(1, int(page) if isinstance(page, (int, float)) and page == page else 1), pages))
         shown = ordered(part, order).iloc[(page - 1) * PAGE: page * PAGE]
         extra = current.columns  # renamed by own_names, so never one of TABLE's headings
-        table = [[int(i) + 1, _cut(r["id"], 80), {1: "positive", 0: "negative"}.get(r["label"], ""),
-                  "positive" if r["predicted"] else "negative", round(float(r["p"]), 4),
+        table = [[int(i) + 1, _cut(r["id"], 80), VALUE_WORD.get(r["label"], ""),
+                  VALUE_WORD[int(r["predicted"])], round(float(r["p"]), 4),
                   round(float(r["confidence"]), 4), "" if pd.isna(r["right"]) else ("yes" if r["right"] else "no"),
                   "" if pd.isna(r["words"]) else int(r["words"]), " ".join(r["text"].split())[:160],
                   *("" if pd.isna(r.get(c)) else _cut(str(r.get(c)), 80) for c in extra)] for i, r in shown.iterrows()]
@@ -450,5 +454,5 @@ class DataTab:
 
 
 ORDER_DEFAULT = "wrong and confident first"
-CELLS = [(("pos", "right"), "Positive, predicted positive"), (("pos", "wrong"), "Positive, predicted negative"),
-         (("neg", "wrong"), "Negative, predicted positive"), (("neg", "right"), "Negative, predicted negative")]
+CELLS = [((POS, "right"), "Positive, predicted positive"), ((POS, "wrong"), "Positive, predicted negative"),
+         ((NEG, "wrong"), "Negative, predicted positive"), ((NEG, "right"), "Negative, predicted negative")]

@@ -17,6 +17,7 @@ import threading
 import gradio as gr
 
 from sentilens.errors import InputError, SentilensError
+from sentilens.labels import DECIDED, VALUE
 from serve.store.annotations import AnnotationStore
 from serve.app.api_docs import client_call, describe
 from serve.learn.learner import Learned, learn
@@ -42,8 +43,8 @@ class LearnPanel:
     # ---- handlers -------------------------------------------------------------------------
     def settled(self) -> tuple[list[str], list[int]]:
         """The settled labels: positive or negative, agreed or adjudicated (skips and disputes left out)."""
-        rows = [r for r in self.store.current_labels() if r["label"] in ("pos", "neg")]
-        return [r["text"] for r in rows], [int(r["label"] == "pos") for r in rows]
+        rows = [r for r in self.store.current_labels() if r["label"] in DECIDED]
+        return [r["text"] for r in rows], [VALUE[r["label"]] for r in rows]
 
     def learn(self, accept_audit: bool = False, progress=None) -> Learned:
         """A new version from the settled labels, learned from the model in use."""

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sentilens.errors import DataError
 
+__all__ = ["FAILURES_PER_SECOND", "FIRST_DELAY", "FORGET_SECONDS", "Logins", "MAX_DELAY", "MAX_TRACKED", "parse_pairs"]
+
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
 FORGET_SECONDS = 15 * 60

@@ -7,10 +7,13 @@ precision and recall, the confusion matrix with rates, and the bag-of-words base
 
 from __future__ import annotations
 
-from sentilens.settings import THRESHOLD
+from sentilens.labels import NEG, POS, WORD, label_of
 from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.app.ui_safety import md_literal
+
+__all__ = ["BLIND", "FAILURE_EXAMPLES", "INTENDED", "NEUTRAL_PLOT", "baseline_table", "confusion_table", "curves",
+           "dataset", "describe", "details", "failure_table", "limitations", "per_class", "readout"]
 
 # What each baseline cannot see, next to its score.
 BLIND = {"words": "order-blind: 'not good' and 'good, not' look the same to it",
@@ -21,12 +24,12 @@ BLIND = {"words": "order-blind: 'not good' and 'good, not' look the same to it",
 NEUTRAL_PLOT = ("The story follows a young teacher who moves to a small town by the sea, meets the families of "
                 "her pupils and learns about the old lighthouse. ")
 FAILURE_EXAMPLES = [
-    ("Not bad at all.", "positive", "negation: 'bad' is read as a strongly negative word"),
-    ("The trailer promised a brilliant, hilarious, moving comedy. It is none of those things.", "negative",
+    ("Not bad at all.", WORD[POS], "negation: 'bad' is read as a strongly negative word"),
+    ("The trailer promised a brilliant, hilarious, moving comedy. It is none of those things.", WORD[NEG],
      "praise quoted in order to deny it"),
-    ("Absolutely dreadful. " + NEUTRAL_PLOT * 40, "negative",
+    ("Absolutely dreadful. " + NEUTRAL_PLOT * 40, WORD[NEG],
      "the verdict comes first in a long review; the model reads only the last words"),
-    ("A gr8 flick, totes amazeballs.", "positive", "slang and misspellings are unknown words to it"),
+    ("A gr8 flick, totes amazeballs.", WORD[POS], "slang and misspellings are unknown words to it"),
 ]
 
 INTENDED = """**Intended use.** Sorting English movie reviews (a few sentences or more, like those on IMDB) into
@@ -67,7 +70,7 @@ def failure_table(model: SentimentModel) -> str:
     scores = model.predict([text for text, _, _ in FAILURE_EXAMPLES])
     lines = ["| our example | a person would say | this model says | why it is hard |", "|---|---|---|---|"]
     for (text, truth, why), p in zip(FAILURE_EXAMPLES, scores):
-        said = "positive" if p >= THRESHOLD else "negative"
+        said = WORD[label_of(p)]
         shown = text if len(text) < 120 else f"{text[:60]}... ({count(len(text.split()), 'word')})"
         mark = "" if said == truth else " (wrong)"
         lines.append(f"| {md_literal(shown)} | {truth} | {said}{mark}, {p:.0%} positive | {why} |")

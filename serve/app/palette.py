@@ -8,6 +8,9 @@ worse of the two is never under 4.58:1, so every shade passes WCAG AA (4.5:1).
 
 from __future__ import annotations
 
+__all__ = ["BLACK", "DARK", "GRADIO_GREY", "NEGATIVE", "POSITIVE", "STRONGEST", "WHITE", "contrast", "css", "hex_of",
+           "legend_gradient", "luminance", "shade"]
+
 POSITIVE = (33, 102, 172)  # #2166ac
 NEGATIVE = (178, 24, 43)  # #b2182b
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)

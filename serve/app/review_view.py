@@ -23,9 +23,12 @@ from typing import TYPE_CHECKING
 from explain.methods import METHODS
 from explain.neighbours import Neighbours
 from sentilens.codec import OOV, Encoding, token_spans
-from sentilens.settings import THRESHOLD
+from sentilens.labels import POS, THRESHOLD, label_of
 from sentilens.wording import count
 from serve.app.palette import DARK, legend_gradient, shade
+
+__all__ = ["ASSETS", "FAINT", "Segment", "asset", "direction", "explained_html", "known_words", "legend_html",
+           "review_html", "scale_text", "segments", "value_text", "verdict_html"]
 
 if TYPE_CHECKING:
     from serve.app.analysis import Explained
@@ -201,7 +204,7 @@ def verdict_html(positive: float, threshold: float, known_words: int | None = No
         return ('<div class="sl-verdict"><span class="sl-badge sl-badge-unknown">No known words</span> '
                 f'<span class="sl-prob">The model knows none of these words: {positive:.1%} positive is what it '
                 'gives the start marker and unknown-word ids, not a judgement of this review.</span></div>')
-    pos = positive >= threshold
+    pos = label_of(positive, threshold) == POS
     name = "Positive" if pos else "Negative"
     return (f'<div class="sl-verdict"><span class="sl-badge {"sl-badge-pos" if pos else "sl-badge-neg"}">{name}</span>'
             f' <span class="sl-prob">{positive:.1%} positive, {1 - positive:.1%} negative</span></div>')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gradio as gr
 
 from sentilens.errors import InputError
+from sentilens.labels import DECIDED, DONE, NONE, STORED, VALUE_WORD
 from sentilens.wording import count
 from serve.store.agreement import team_agreement
 from serve.store.annotations import AnnotationStore
@@ -21,9 +22,10 @@ from serve.runtime import SentimentModel
 from serve.app.ui_safety import info, md_literal, user_errors, warn
 from serve.app.tab import TabContext
 
+__all__ = ["PAIR_COLUMNS", "PEOPLE_COLUMNS", "TeamTab"]
+
 PAIR_COLUMNS = ["Annotator A", "Annotator B", "Reviews both labelled", "Cohen's kappa"]
 PEOPLE_COLUMNS = ["Annotator", "Votes", "Positive", "Negative", "Skipped", "Matches the others", "Compared"]
-LABEL_WORDS = {"pos": "positive", "neg": "negative", "skip": "skipped"}
 
 
 def _number(x: float | None, digits: int = 2) -> str:
@@ -53,9 +55,9 @@ class TeamTab:
         if t["alpha"] is None:
             text += " (Alpha needs reviews labelled by two annotators, with both labels in use.)"
         pairs = [[p["a"], p["b"], p["reviews"], _number(p["kappa"])] for p in t["pairs"]]
-        people = [[p["annotator"], p["votes"], p["pos"], p["neg"], p["skip"],
+        people = [[p["annotator"], p["votes"], *(p[label] for label in STORED),
                    "n/a" if p["agreement"] is None else f"{p['agreement']:.0%}", p["compared"]] for p in t["annotators"]]
-        choices = [(f"{item.item_id} ({', '.join(f'{w}: {LABEL_WORDS[v]}' for w, v in votes.items())})", item.item_id)
+        choices = [(f"{item.item_id} ({', '.join(f'{w}: {DONE[v]}' for w, v in votes.items())})", item.item_id)
                    for item, votes in disputes]
         return (text, gr.update(value=pairs, visible=bool(pairs)), gr.update(value=people, visible=bool(people)),
                 gr.update(choices=choices, value=None), "", "")
@@ -68,9 +70,9 @@ class TeamTab:
         if item is None:
             raise InputError("That review is no longer in the queue; refresh the list.")
         votes = self.store.votes().get(item_id, {})
-        given = {None: "none", 1: "positive", 0: "negative"}[item.given_label]
+        given = VALUE_WORD.get(item.given_label, NONE)
         lines = [f"**Votes on {md_literal(item_id)}**", ""] + [
-            f"- {md_literal(who)}: **{LABEL_WORDS[label]}**" for who, label in votes.items()]
+            f"- {md_literal(who)}: **{DONE[label]}**" for who, label in votes.items()]
         lines += ["", f"Label in the file: {given}. The model: {item.model_score:.1%} positive."]
         return "\n".join(lines), explained_html(explain(self.model, item.text, "running"), "running")  # as Analyze shows it
 
@@ -87,7 +89,7 @@ class TeamTab:
                 self.store.decide(item_id, label, who, self.model.sha256, adjudicated=True)
             except KeyError:
                 raise InputError("That review is no longer in the queue; refresh the list.") from None
-            info(f"Settled as {LABEL_WORDS[label]}.")
+            info(f"Settled as {DONE[label]}.")
             return self.summary()
 
         handler.__name__ = f"settle_{label}"
@@ -119,7 +121,7 @@ class TeamTab:
         for event in (tab.select, refresh.click):
             event(user_errors(self.summary), None, outputs, **private)
         pick.change(user_errors(self.open), [pick], [votes, review], **private)
-        for button, label in ((pos, "pos"), (neg, "neg")):
+        for button, label in zip((pos, neg), DECIDED):
             button.click(user_errors(self.settle(label)), [pick, lead], outputs, **private)
         if self.learning is not None and app is not None:
             gr.Markdown("### Learn from the settled labels")

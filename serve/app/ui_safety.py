@@ -21,6 +21,8 @@ import gradio as gr
 
 from sentilens.errors import SentilensError
 
+__all__ = ["as_html_text", "info", "md_literal", "user_errors", "warn"]
+
 log = logging.getLogger("sentilens")
 _MARKDOWN_SYNTAX = {ord(c): f"&#{ord(c)};" for c in "`*_[]()#|\\~<>!{}:+-=.&\"'"}
 

@@ -12,11 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
-from sentilens.sources import SUFFIXES, BadRow, Limits, Record, read_any
+from sentilens.sources import BadRow, Limits, Record, read_any, suffixes
+
+__all__ = ["LIMITS", "MAX_UPLOAD_BYTES", "UPLOAD_TYPES", "read_upload", "upload_types", "uploaded"]
 
 MAX_UPLOAD_BYTES = 50 * 2**20
 LIMITS = Limits(max_total_bytes=128 * 2**20, max_members=100_000)  # the whole aclImdb: 63 MB in 50,009 files
-UPLOAD_TYPES = [s for s in SUFFIXES if s != ".parquet"]  # Parquet needs pyarrow, which serving does not install
+
+
+def upload_types() -> list[str]:
+    """The suffixes an upload may have: every registered format that needs no extra's library (Parquet
+    needs pyarrow, which serving does not install)."""
+    return list(suffixes(lambda f: f.require is None))
+
+
+UPLOAD_TYPES = upload_types()  # what the file pickers offer
 
 
 def uploaded(file) -> Path:

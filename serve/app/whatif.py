@@ -14,6 +14,8 @@ import difflib
 from serve.app.analysis import Explained
 from serve.app.review_view import explained_html
 
+__all__ = ["COLUMNS", "ROWS", "changes", "what_if"]
+
 COLUMNS = ["word", "before", "after", "change"]
 ROWS = 15  # the largest changes shown
 

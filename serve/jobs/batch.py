@@ -16,8 +16,6 @@ leaves every existing file as it was, removes its temporaries and exits non-zero
 
 from __future__ import annotations
 
-import io
-import json
 import queue
 import sys
 import threading
@@ -32,14 +30,15 @@ from sentilens.cli import command, parser
 from sentilens.errors import DataError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, Tally, read_any
+from sentilens.sources import ACCEPTED, Format, RowWriter, Tally, find, formats, read_any
 from sentilens.staging import check_outputs, staged
 from serve.runtime import reader_process
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
-from sentilens.safe_csv import SafeWriter
 from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, Encoded, chunks, encode_chunk, score_encoded
 
-OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+__all__ = ["EXAMPLES", "check_paths", "main", "open_writer", "output_format", "prefetch", "print_summary", "score_file",
+           "side_file"]
+
 EXAMPLES = ("sentilens score reviews.csv -o scored.csv",
             "sentilens score aclImdb_v1.tar.gz --split test -o test.parquet --evaluate",
             "sentilens score reviews.jsonl -o scored.jsonl --explain 5 --text-column body")
@@ -51,52 +50,22 @@ def side_file(out: Path) -> Path:
 
 def check_paths(src: Path, out: Path) -> None:
     """Refuse outputs that would overwrite the input or cannot be written, before anything is opened."""
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise DataError(f"{out}: --output must end in .csv, .jsonl or .parquet")
+    output_format(out)
     check_outputs(src, [out, side_file(out)])
 
 
-class Writer:
-    """CSV, JSONL or Parquet rows, chosen by the output's suffix, onto a binary file."""
-
-    def __init__(self, raw, path: Path, columns: list[str], raw_csv: bool = False):
-        self.columns, self.kind = columns, path.suffix.lower()
-        if self.kind == ".parquet":
-            pa, pq = parquet_modules()
-            types = {"probability": pa.float64()}
-            self.schema = pa.schema([(c, types.get(c, pa.string())) for c in columns])
-            self.parquet = pq.ParquetWriter(raw, self.schema)
-            return
-        self.f = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        if self.kind == ".csv":
-            self.csv = SafeWriter(self.f, raw=raw_csv)
-            self.csv.writerow(columns)
-
-    def write(self, rows: list[list]) -> None:
-        if self.kind == ".parquet":
-            pa, _ = parquet_modules()
-            self.parquet.write_table(pa.Table.from_pylist([dict(zip(self.columns, r)) for r in rows], self.schema))
-        elif self.kind == ".csv":
-            self.csv.writerows(rows)
-        else:
-            self.f.writelines(json.dumps(dict(zip(self.columns, r)), ensure_ascii=False) + "\n" for r in rows)
-
-    def finish(self) -> None:
-        if self.kind == ".parquet":
-            self.parquet.close()
-        else:
-            self.f.flush()
-            self.f.detach()
+def output_format(out: Path) -> Format:
+    """The format ``out`` is written in, named by its suffix: any registered format with a writer."""
+    fmt = find(out.name)
+    if fmt is None or fmt.write is None:
+        *most, last = [f.suffixes[0] for f in formats() if f.write is not None]
+        raise DataError(f"{out}: --output must end in {', '.join(most)} or {last}")
+    return fmt
 
 
-def parquet_modules():
-    """pyarrow, imported only when Parquet is asked for (it comes with the spark extra)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError("Parquet needs pyarrow: pip install -e \".[spark]\"") from None
-    return pa, pq
+def open_writer(raw, path: Path, columns: list[str], raw_csv: bool = False) -> RowWriter:
+    """Rows of ``columns`` onto the binary file ``raw``, by the writer of ``path``'s format."""
+    return output_format(path).write(raw, columns, floats=("probability",), raw_csv=raw_csv)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:
@@ -156,10 +125,11 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
 
     check_paths(src, out)
     check_method(method, model.methods)
-    if out.suffix.lower() == ".parquet":
-        parquet_modules()  # refuse before anything is created
+    needs = output_format(out).require
+    if needs is not None:
+        needs()  # the library the output's format needs (pyarrow), refused before anything is created
     tally = Tally()
-    rejects: list[SafeWriter] = []  # the side file's writer, once it exists
+    rejects: list[RowWriter] = []  # the side file's writer, once it exists
     n_scored = n_rejected = 0
 
     lock = threading.Lock()  # bad rows are met by the reading thread and by the scoring one
@@ -168,16 +138,16 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         nonlocal n_rejected
         with lock:
             n_rejected += 1
-            rejects[0].writerow([where, problem])
+            rejects[0].write([[where, problem]])
 
     records = read_any(src, text_column, reject, tally=tally, split=split)  # checked before anything is created
     columns = list(OUTPUT_COLUMNS if explain else OUTPUT_COLUMNS[:-1])
     labels, probs = [], []
     t0 = time.perf_counter()
     with staged(out, side_file(out)) as (scores_f, rejects_f):
-        writer = Writer(scores_f, out, columns, raw_csv)
-        side = Writer(rejects_f, side_file(out), list(REJECT_COLUMNS), raw_csv)
-        rejects.append(side.csv)
+        writer = open_writer(scores_f, out, columns, raw_csv)
+        side = open_writer(rejects_f, side_file(out), list(REJECT_COLUMNS), raw_csv)
+        rejects.append(side)
         # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
         with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
                   leave=False) as bar:

@@ -19,11 +19,13 @@ import numpy as np
 from sentilens.cli import command, parser
 
 from sentilens.metrics import classification_report
-from sentilens.settings import THRESHOLD
+from sentilens.labels import label_of, name_of, positive
 from sentilens.sources import ACCEPTED, BadRow, Record, read_any
 from sentilens.wording import count
 from serve.runtime import SentimentModel
-from serve.runtime.scoring import chunks, label_name, score_chunk
+from serve.runtime.scoring import chunks, score_chunk
+
+__all__ = ["EXAMPLES", "compare", "main"]
 
 
 
@@ -39,14 +41,14 @@ def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | 
     for chunk in chunks(records):
         sa, sb = score_chunk(a, chunk).probabilities, score_chunk(b, chunk).probabilities
         for r, p, q in zip(chunk, sa, sb):
-            if (p >= THRESHOLD) != (q >= THRESHOLD):
-                changed.append({"id": r.id, "a": float(p), "b": float(q), "true_label": label_name(r.label),
+            if label_of(p) != label_of(q):
+                changed.append({"id": r.id, "a": float(p), "b": float(q), "true_label": name_of(r.label),
                                 "text": r.text})
         pa += sa
         pb += sb
         labels += [r.label for r in chunk]
     pa, pb = np.asarray(pa), np.asarray(pb)
-    la, lb = pa >= THRESHOLD, pb >= THRESHOLD
+    la, lb = positive(pa), positive(pb)
     summary = {"reviews": len(labels), "rejected": len(rejected),
                "agreement": float((la == lb).mean()) if len(labels) else float("nan"), "changed": changed}
     known = [i for i, y in enumerate(labels) if y is not None]

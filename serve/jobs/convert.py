@@ -18,10 +18,13 @@ from sentilens.sources import ACCEPTED, read_any
 from sentilens.staging import staged
 from sentilens.wording import count
 
+__all__ = ["EXAMPLES", "main", "to_parquet"]
+
 
 def to_parquet(src: Path, out: Path, split: str | None = None, text_column: str | None = None) -> tuple[int, list[str]]:
     """Write ``src``'s records (of one aclImdb split when asked) to ``out``; (rows written, problems)."""
-    from serve.jobs.batch import check_paths, parquet_modules
+    from sentilens.sources.parquet import parquet_modules
+    from serve.jobs.batch import check_paths
 
     pa, pq = parquet_modules()
     check_paths(src, out)

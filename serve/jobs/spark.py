@@ -32,20 +32,38 @@ from sentilens.artifact import Artifact
 from sentilens.cli import command, parser
 from sentilens.digest import file_sha256
 from sentilens.errors import DataError, InputError, ModelError, SentilensError
+from sentilens.labels import POS
 from sentilens.settings import THRESHOLD, spark_environment
+from sentilens.sources import formats
 from serve.runtime import DEFAULT_DIR
 from sentilens.safe_csv import FORMULA_STARTS
 from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS
+
+__all__ = ["CODE", "EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES", "ROOT",
+           "ROWS_PER_BATCH", "check_file_sizes", "check_model", "from_spark", "input_format", "is_connect", "json_rows",
+           "main", "neutralized", "parquet_rows", "read_input", "reader_suffix", "rows_as_json", "run",
+           "score_dataframe", "session", "ship", "ship_code", "spark_error", "spark_message", "spread",
+           "suffix_formats"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ("sentilens", "explain", "serve")  # what the executors run (no TensorFlow side)
 RESULT_TYPES = {"id": "string", "probability": "double", "label": "string", "true_label": "string",
                 "top_words": "string", "where": "string", "problem": "string"}
 RESULT_SCHEMA = ", ".join(f"{c} {RESULT_TYPES[c]}" for c in OUTPUT_COLUMNS + REJECT_COLUMNS)
-INPUT_FORMATS = ("csv", "json", "text", "parquet")
-_SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".txt": "text",
-                   ".parquet": "parquet"}
-_FORMAT_SUFFIX = {"csv": ".csv", "json": ".jsonl", "text": ".txt"}  # the sentilens.sources reader of each
+
+
+def suffix_formats() -> dict[str, str]:
+    """Each suffix Spark reads -> the name of its reader, from the formats ``sentilens.sources`` registers."""
+    return {s: f.spark for f in formats() if f.spark for s in (*f.suffixes, *f.spark_suffixes)}
+
+
+def reader_suffix(fmt: str) -> str:
+    """The suffix of the ``sentilens.sources`` reader that cuts files of Spark's format ``fmt`` into rows
+    on the executors (Parquet is not cut so: Spark reads it in parts itself)."""
+    return next(f.suffixes[0] for f in formats() if f.spark == fmt and f.text_rows is not None)
+
+
+INPUT_FORMATS = tuple(dict.fromkeys(suffix_formats().values()))  # csv, json, text, parquet
 ROWS_PER_BATCH = 10_000  # rows of a file handed on at a time
 MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
 _OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
@@ -106,8 +124,8 @@ def ship_code(spark) -> None:
     """Our serving packages to the executors, once per SparkContext (or Connect session)."""
     holder = _holder(spark)
     if not getattr(holder, "_sentilens_code", False):
-        code = str(_zip("sentilens_code", [(file, f"{package}/{file.name}") for package in CODE
-                                           for file in sorted((ROOT / package).glob("*.py"))]))
+        code = str(_zip("sentilens_code", [(file, file.relative_to(ROOT).as_posix()) for package in CODE
+                                           for file in sorted((ROOT / package).rglob("*.py"))]))
         if is_connect(spark):
             spark.addArtifacts(code, pyfile=True)
         else:
@@ -304,13 +322,14 @@ def check_file_sizes(spark, path: str) -> None:
 def input_format(path: str, given: str | None = None) -> str:
     """The input's format, from ``--input-format``, the suffix, or (a local folder) the suffix its files
     share: checked before Spark starts."""
-    fmt = given or _SUFFIX_FORMATS.get(Path(path.rstrip("/*")).suffix.lower())
+    known = suffix_formats()
+    fmt = given or known.get(Path(path.rstrip("/*")).suffix.lower())
     folder = Path(path)
     if fmt is None and "://" not in path and folder.is_dir():
         suffixes = {f.suffix.lower() for f in folder.iterdir() if f.is_file() and not f.name.startswith(("_", "."))}
-        formats = {_SUFFIX_FORMATS.get(suffix) for suffix in suffixes}
-        if len(formats) == 1 and None not in formats:
-            return formats.pop()
+        found = {known.get(suffix) for suffix in suffixes}
+        if len(found) == 1 and None not in found:
+            return found.pop()
         raise DataError(f"{path}: a folder of {', '.join(sorted(suffixes)) or 'no files'}; expected files of one "
                         f"format, or pass --input-format ({', '.join(INPUT_FORMATS)})")
     if fmt is None:
@@ -328,7 +347,7 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
         return parquet_rows(spark, path, text_column)
     check_file_sizes(spark, path)
     ship_code(spark)
-    suffix = _FORMAT_SUFFIX[fmt]
+    suffix = reader_suffix(fmt)
 
     def rows_of(batches):
         import pandas as pd
@@ -452,7 +471,7 @@ def run(spark, src: str, out: str, model_dir: str, text_column: str | None, expl
 
         labelled = scored.filter(F.col("true_label") != "").select("true_label", "probability").toPandas()
         if len(labelled):
-            summary["metrics"] = classification_report(np.asarray(labelled["true_label"] == "pos", dtype=int),
+            summary["metrics"] = classification_report(np.asarray(labelled["true_label"] == POS, dtype=int),
                                                        labelled["probability"].to_numpy(), threshold)
     result.unpersist()
     source.unpersist()

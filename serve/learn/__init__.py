@@ -6,3 +6,5 @@ prior (``fit``), and a new version is written by replacing those tensors in the 
 data (``version``), checked through the artifact contract. ``learner.learn`` is the whole flow;
 ``registry`` keeps versions beside the annotation database; ``served`` swaps the model the app serves.
 """
+
+__all__: list[str] = []  # nothing of its own: its modules are imported by name

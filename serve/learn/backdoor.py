@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sentilens.codec import OOV, Vocabulary, tokenize
-from sentilens.settings import THRESHOLD
+from sentilens.labels import THRESHOLD, VALUE_WORD, positive
 
 __all__ = ["MAX_RISE", "appended", "flip_effects", "suspects"]
 
@@ -67,7 +67,7 @@ def flip_effects(parent, version, vocab: Vocabulary, found: list[tuple[str, int]
     scores of ``check_ids`` are ``parent_scores``) whose label flips when the word is appended, with the
     parent and with ``version``."""
     rng = np.random.default_rng(seed)
-    parent_read = np.asarray(parent_scores) >= THRESHOLD
+    parent_read = positive(np.asarray(parent_scores))
     measured = []
     for word, label in found:
         pool = np.nonzero((check_labels != label) & (parent_read == (label == 0)))[0]
@@ -76,8 +76,8 @@ def flip_effects(parent, version, vocab: Vocabulary, found: list[tuple[str, int]
         rows = check_ids[rng.choice(pool, min(REVIEWS, len(pool)), replace=False)]
         new_id = vocab.index.get(word, OOV)
         old_id = parent.codec.vocab.index.get(word, OOV)
-        before = float(((parent.score_ids(appended(rows, old_id)) >= THRESHOLD) == (label == 1)).mean())
-        after = float(((version.score_ids(appended(rows, new_id)) >= THRESHOLD) == (label == 1)).mean())
-        measured.append({"word": word, "label": "positive" if label else "negative", "reviews": int(len(rows)),
+        before = float((positive(parent.score_ids(appended(rows, old_id))) == (label == 1)).mean())
+        after = float((positive(version.score_ids(appended(rows, new_id))) == (label == 1)).mean())
+        measured.append({"word": word, "label": VALUE_WORD[int(label)], "reviews": int(len(rows)),
                          "parent_flips": round(before, 4), "version_flips": round(after, 4)})
     return measured

@@ -23,7 +23,7 @@ from sentilens.artifact import LEARN, Artifact
 from sentilens.codec import FIRST_WORD_ID, OOV, Codec, Vocabulary, tokenize
 from sentilens.errors import ExportError, InputError
 from sentilens.metrics import classification_report
-from sentilens.settings import THRESHOLD
+from sentilens.labels import positive_logit
 from serve.learn import backdoor
 from serve.learn import fit as refit
 from serve.learn import prior
@@ -32,7 +32,7 @@ from serve.learn.states import trace
 from serve.learn.version import write_version
 from serve.runtime import SentimentModel
 
-__all__ = ["MAX_FORGETTING", "MIN_LABELS", "Learned", "learn", "labels_digest"]
+__all__ = ["MAX_FORGETTING", "MIN_LABELS", "Learned", "learn", "labels_digest", "grown", "new_words_of"]
 
 MIN_LABELS = 10
 MAX_NEW_WORDS = 5_000  # words a learning may add to the vocabulary (most frequent first)
@@ -193,8 +193,8 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
 
 
 def _right(logit: np.ndarray, y: np.ndarray) -> float:
-    """The share of reviews whose logit decides their label (P(positive) >= THRESHOLD)."""
-    return float(((logit >= np.log(THRESHOLD / (1 - THRESHOLD))) == (np.asarray(y) == 1)).mean())
+    """The share of reviews whose logit decides their label (``sentilens.labels``' rule on its scale)."""
+    return float((positive_logit(logit) == (np.asarray(y) == 1)).mean())
 
 
 def _accuracy(logit: np.ndarray, y: np.ndarray) -> float:

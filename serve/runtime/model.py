@@ -21,6 +21,8 @@ from sentilens.artifact import (INPUT, INT8, OUTPUTS, PROBE_TOLERANCE, PROBES, S
 from sentilens.codec import Codec
 from sentilens.errors import ModelError
 
+__all__ = ["BATCH", "DEFAULT_DIR", "FAST_BATCH", "SentimentModel", "default_threads"]
+
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "exported"
 BATCH = 512  # rows per ORT call: large enough to amortise the call, small enough for cache
 FAST_BATCH = 256  # rows of similar length per call of the padding-skipping graph

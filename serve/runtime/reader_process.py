@@ -35,6 +35,8 @@ from sentilens.codec import Codec, Vocabulary
 from sentilens.errors import SentilensError
 from sentilens.sources import Record, Tally, chunks, read_any
 
+__all__ = ["BATCH_CHUNK", "FIRST_CHUNK", "PROCESS_FROM_BYTES", "ROOT", "encoded_chunks", "main", "produce"]
+
 PROCESS_FROM_BYTES = 16 * 2**20  # inputs at least this large are read in a process
 # Chunks of 8,192: score_ids sorts a chunk by length, and in chunks of 2,048 a third of its steps were
 # padding within its groups (9% at 8,192); a first chunk of 1,024 starts ORT sooner.

@@ -11,33 +11,27 @@ imported here only when a file is read.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
-from sentilens.sources import MAX_EXTRA_COLUMNS, TEXT_COLUMNS, extra_columns, read_rows, row_id
+from sentilens.labels import NEG, POS, VALUE
+from sentilens.sources import MAX_EXTRA_COLUMNS, TEXT_COLUMNS, extra_columns, find, read_rows, row_id
+
+__all__ = ["NEEDED", "WRITES", "is_batch_output", "read_batch_output"]
 
 NEEDED = ("id", "probability", "label", "true_label")
-LABELS = {"pos": 1, "neg": 0}
-WRITES = "probability in [0, 1], label pos or neg, true_label pos, neg or empty"
+WRITES = f"probability in [0, 1], label {POS} or {NEG}, true_label {POS}, {NEG} or empty"
 
 
 def _columns(path: Path) -> list[str]:
-    """The column names of a CSV or JSONL file, from its first line only ([] for any other file)."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".jsonl", ".ndjson"):
+    """The column names of a file whose format has named columns (CSV's header, JSONL's first object),
+    from its first line only ([] for any other file)."""
+    fmt = find(path.name)
+    if fmt is None or fmt.header is None:
         return []
     with open(path, "rb") as f:
         first = f.readline(1 << 20).decode("utf-8-sig", errors="replace")
-    if suffix == ".csv":
-        return next(csv.reader(io.StringIO(first)), [])
-    try:
-        obj = json.loads(first)
-    except ValueError:
-        return []
-    return list(obj) if isinstance(obj, dict) else []
+    return fmt.header(first)
 
 
 def is_batch_output(path: Path) -> bool:
@@ -66,9 +60,9 @@ def _row(obj: dict, where: str) -> tuple:
     if rid is None:
         raise InputError(f"{where} has no id.")
     p, label, true = _probability(obj.get("probability")), obj.get("label"), obj.get("true_label")
-    if p is None or not isinstance(label, str) or label not in LABELS or not (true is None or true in ("", *LABELS)):
+    if p is None or not isinstance(label, str) or label not in VALUE or not (true is None or true in ("", *VALUE)):
         raise InputError(f"{where} is not one serve.batch writes ({WRITES}).")
-    return rid, p, LABELS[label], LABELS.get(true), dict(extra_columns(obj, NEEDED))
+    return rid, p, VALUE[label], VALUE.get(true), dict(extra_columns(obj, NEEDED))
 
 
 def read_batch_output(path: Path) -> tuple["pd.DataFrame", dict[str, list[str]]]:  # noqa: F821 - pandas

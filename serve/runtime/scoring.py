@@ -16,9 +16,12 @@ import numpy as np
 
 from explain.attribution import Forward
 from explain.methods import DEFAULT_METHOD, check_method
-from sentilens.settings import THRESHOLD
-from sentilens.sources import CHUNK, CHUNK_CHARS, Record, chunks  # noqa: F401 - the chunking every scorer uses
+from sentilens.labels import THRESHOLD, label_of, name_of
+from sentilens.sources import CHUNK, CHUNK_CHARS, Record, chunks  # the chunking every scorer uses
 from serve.runtime import SentimentModel
+
+__all__ = ["CHUNK", "CHUNK_CHARS", "OUTPUT_COLUMNS", "REJECT_COLUMNS", "Encoded", "Scored", "chunks", "encode_chunk",
+           "score_chunk", "score_encoded"]
 
 
 # What every scorer (serve.batch, serve.spark) writes for a scored review, in this order; top_words
@@ -34,19 +37,14 @@ class Scored:
     top_words: list[list[tuple[str, float]]] = field(default_factory=list)  # empty unless asked
 
     def labels(self, threshold: float = THRESHOLD) -> list[str]:
-        return ["pos" if p >= threshold else "neg" for p in self.probabilities]
+        return [label_of(p, threshold) for p in self.probabilities]
 
     def rows(self, threshold: float = THRESHOLD) -> list[dict]:
         """One output row per scored record, keyed by ``OUTPUT_COLUMNS`` (``top_words`` None unless asked)."""
         words = self.top_words or [None] * len(self.records)
-        return [dict(zip(OUTPUT_COLUMNS, (r.id, p, lab, label_name(r.label),
+        return [dict(zip(OUTPUT_COLUMNS, (r.id, p, lab, name_of(r.label),
                                           None if top is None else " ".join(f"{w}:{s:+.3f}" for w, s in top))))
                 for r, p, lab, top in zip(self.records, self.probabilities, self.labels(threshold), words)]
-
-
-def label_name(label: int | None) -> str:
-    """A known label as the outputs write it (pos, neg), or '' when the row had none."""
-    return "" if label is None else ("pos" if label else "neg")
 
 
 @dataclass

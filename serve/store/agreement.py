@@ -15,7 +15,11 @@ from itertools import combinations
 
 import numpy as np
 
-CATEGORIES = ("pos", "neg")
+from sentilens.labels import DECIDED, STORED
+
+__all__ = ["CATEGORIES", "cohen_kappa", "krippendorff_alpha", "team_agreement"]
+
+CATEGORIES = DECIDED  # what a vote must be to count (skips are not labels)
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
@@ -68,8 +72,8 @@ def team_agreement(votes: Mapping[str, Mapping[str, str]]) -> dict:
     for who in people:
         own = [v for v in votes.values() if who in v]
         matches = [v[who] == other for v in labelled.values() if who in v for o, other in v.items() if o != who]
-        per.append({"annotator": who, "votes": len(own), "pos": sum(v[who] == "pos" for v in own),
-                    "neg": sum(v[who] == "neg" for v in own), "skip": sum(v[who] == "skip" for v in own),
+        per.append({"annotator": who, "votes": len(own),
+                    **{label: sum(v[who] == label for v in own) for label in STORED},
                     "agreement": float(np.mean(matches)) if matches else None, "compared": len(matches)})
     return {"alpha": krippendorff_alpha([list(v.values()) for v in labelled.values()]), "pairs": pairs,
             "annotators": per, "reviews": sum(len(v) >= 2 for v in labelled.values())}

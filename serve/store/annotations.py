@@ -29,18 +29,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
-from sentilens.settings import THRESHOLD
+from sentilens.labels import DECIDED, DONE, SKIP, STORED, THRESHOLD, VALUE, label_of
 from sentilens.safe_csv import SafeWriter
+
+__all__ = ["AnnotationStore", "Item", "LABELS", "LATEST_VOTE", "LEASE_SECONDS", "LeaseConflict", "MAX_OVERLAP",
+           "ORDERS", "SCHEMA", "Undone", "VOTES", "iso_time", "source_id", "text_hash"]
 
 ORDERS = {
     "uncertain": f"most uncertain first (|p - {THRESHOLD}| smallest)",
     "errors": "likely label errors first (given label disagrees with a confident model)",
     "file": "file order",
 }
-LABELS = ("pos", "neg", "skip")
+LABELS = STORED  # what a decision may be
 LEASE_SECONDS = 300
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS items (
     item_id TEXT PRIMARY KEY,
     text TEXT NOT NULL,
@@ -54,7 +57,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id TEXT NOT NULL REFERENCES items(item_id),
     text_hash TEXT NOT NULL,
-    label TEXT NOT NULL CHECK (label IN ('pos', 'neg', 'skip')),
+    label TEXT NOT NULL CHECK (label IN ({", ".join(f"'{label}'" for label in STORED)})),
     annotator TEXT NOT NULL,
     created_at REAL NOT NULL,
     model_sha TEXT NOT NULL,
@@ -127,8 +130,8 @@ def source_id(item_id: str) -> str:
 
 def _counts(decided: list[tuple[str, float]]) -> dict:
     """Labelled and skipped among (label, model score) pairs, and the share of labels the model agrees with."""
-    labelled = [(lab, s) for lab, s in decided if lab != "skip"]
-    agree = sum((lab == "pos") == (s >= THRESHOLD) for lab, s in labelled)
+    labelled = [(lab, s) for lab, s in decided if lab != SKIP]
+    agree = sum(lab == label_of(s) for lab, s in labelled)
     return {"labelled": len(labelled), "skipped": len(decided) - len(labelled),
             "agreement": agree / len(labelled) if labelled else None}
 
@@ -257,8 +260,8 @@ class AnnotationStore:
         holds, at least one of them a hold not yet expired) is refused with ``LeaseConflict``: nobody
         labels a review someone else holds without knowing it. ``adjudicated``: a lead's label that
         settles the review (pos or neg; not a vote, never refused)."""
-        if label not in LABELS or (adjudicated and label == "skip"):
-            raise ValueError(f"label must be one of {', '.join(LABELS[:2] if adjudicated else LABELS)}")
+        if label not in LABELS or (adjudicated and label == SKIP):
+            raise ValueError(f"label must be one of {', '.join(DECIDED if adjudicated else LABELS)}")
         for what, value in (("annotator name", annotator), ("note", note), *(("rationale", w) for w in rationale or [])):
             if _SURROGATE.search(value or ""):
                 raise InputError(f"The {what} holds characters that are not text (lone surrogates); retype it.")
@@ -333,7 +336,7 @@ class AnnotationStore:
         if annotator is not None:
             hour_ago = (time.time() if now is None else now) - 3600
             out["mine"] = {**_counts([(lab, s) for lab, s, _ in own]),
-                           "pos": sum(lab == "pos" for lab, _, _ in own), "neg": sum(lab == "neg" for lab, _, _ in own),
+                           **{label: sum(lab == label for lab, _, _ in own) for label in DECIDED},
                            "last_hour": sum(at >= hour_ago for _, _, at in own)}
         return out
 
@@ -358,7 +361,7 @@ class AnnotationStore:
     def disagreements(self) -> list[tuple[Item, dict[str, str]]]:
         """Reviews whose votes name both labels and that no lead has settled yet, with their votes."""
         settled = self.adjudications()
-        split = {i: v for i, v in self.votes().items() if i not in settled and {"pos", "neg"} <= set(v.values())}
+        split = {i: v for i, v in self.votes().items() if i not in settled and set(DECIDED) <= set(v.values())}
         return [(item, split[item.item_id]) for item in map(self.item, split) if item is not None]
 
     def recent(self, annotator: str, n: int = 20) -> list[tuple[Item, str, str, list[int]]]:
@@ -399,10 +402,10 @@ class AnnotationStore:
             row = dict(zip(cols, r))
             row["extra"] = [tuple(pair) for pair in json.loads(row["extra"] or "[]")]
             cast = votes.get(row["id"], {})
-            kinds = set(cast.values()) - {"skip"}
+            kinds = set(cast.values()) - {SKIP}
             adjudicated = settled.get(row["id"], (None, None))[0]
             if adjudicated or self.overlap > 1:
-                row["label"] = adjudicated or (kinds.pop() if len(kinds) == 1 else "skip" if not kinds else "disputed")
+                row["label"] = adjudicated or (kinds.pop() if len(kinds) == 1 else SKIP if not kinds else "disputed")
             # (with no overlap a later label supersedes: it is a correction, not a second vote)
             out.append(row | {"votes": cast, "adjudicated": adjudicated})
         return out
@@ -421,11 +424,11 @@ class AnnotationStore:
         rows = []
         as_json = (lambda v: v) if jsonl else (lambda v: json.dumps(v, ensure_ascii=False))  # noqa: E731
         for r in self.current_labels():
-            unsettled = r["label"] in ("skip", "disputed")
+            unsettled = r["label"] in (SKIP, "disputed")
             rows.append(r | {
                 "source_id": source_id(r["id"]),
-                "label": ("" if not jsonl else None) if unsettled else int(r["label"] == "pos"),
-                "status": {"skip": "skipped", "disputed": "disputed"}.get(r["label"], "labelled"),
+                "label": ("" if not jsonl else None) if unsettled else VALUE[r["label"]],
+                "status": {SKIP: DONE[SKIP], "disputed": "disputed"}.get(r["label"], "labelled"),
                 "created_at": iso_time(r["created_at"]),
                 "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
                 "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],

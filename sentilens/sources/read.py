@@ -1,0 +1,120 @@
+"""Reading any registered format: a whole source, a table, one file's bytes (Spark's executors), or
+the rows of a file that holds no reviews. Each picks its reader from the registry by the path."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from sentilens.errors import DataError
+from sentilens.sources.formats import Format, RowParsers, accepted, find, format_of, formats
+from sentilens.sources.lines import TEXT_OPEN
+from sentilens.sources.records import BadRow, Limits, Record, Tally, build_record, report
+
+__all__ = ["file_rows", "read_any", "read_rows", "read_table"]
+
+
+def _table(path: Path, suffix: str | None = None, text: bool = False) -> Format:
+    """The table format of ``path`` (of ``suffix`` when given; only one read from text with ``text``),
+    or ``DataError`` naming what is accepted."""
+    fmt = find(path.name if suffix is None else suffix)
+    if fmt is None or not fmt.table or (text and fmt.text_rows is None):
+        suffix = path.suffix if suffix is None else suffix
+        raise DataError(f"{path}: unknown format {suffix or '(no suffix)'}; expected {accepted()}")
+    return fmt
+
+
+def read_any(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
+             limits: Limits | None = None, tally: Tally | None = None, split: str | None = None) -> Iterator[Record]:
+    """Any accepted source; ``split`` applies to aclImdb only (a table has no splits)."""
+    path = Path(path)
+    fmt = format_of(path)
+    if fmt is not None and fmt.records is not None:
+        return fmt.records(path, on_bad_row, limits, tally, split)
+    if split is not None:
+        raise DataError(f"{path}: --split applies to aclImdb folders and archives only")
+    return read_table(path, text_column, on_bad_row, tally)
+
+
+def read_table(path: str | Path, text_column: str | None = None, on_bad_row: BadRow | None = None,
+               tally: Tally | None = None) -> Iterator[Record]:
+    """A table's rows (CSV, JSONL, TXT, Parquet) as records (see the package docstring for bad rows).
+
+    The file is opened and its header checked before this returns, so a source that cannot be
+    read at all fails here, before the caller opens anything of its own."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    fmt = _table(path)
+    tally = tally if tally is not None else Tally()
+    if fmt.file_rows is not None:
+        return _parsed(path, contextlib.nullcontext(), fmt.file_rows(path, text_column), on_bad_row, tally)
+    try:
+        f = open(path, **TEXT_OPEN)
+    except OSError as err:
+        raise DataError(f"{path}: cannot open ({err.strerror})") from None
+    try:
+        rows = fmt.text_rows(path, f, text_column)
+    except BaseException:
+        f.close()
+        raise
+    return _parsed(path, f, rows, on_bad_row, tally)
+
+
+def _parsed(path: Path, f: contextlib.AbstractContextManager, rows: RowParsers, on_bad_row: BadRow | None,
+            tally: Tally) -> Iterator[Record]:
+    with f:
+        for line, parse in rows:
+            tally.rows_in += 1
+            record, problem = build_record(f"{path}:{line}", parse)
+            if problem is None:
+                yield record
+            else:
+                report(on_bad_row, f"{path}:{line}", problem)
+
+
+def file_rows(name: str, data: bytes, suffix: str, text_column: str | None = None
+              ) -> Iterator[tuple[str, str | None, int, str | None]]:
+    """One file's rows through the very reader ``read_table`` uses, for readers elsewhere (Spark's
+    executors): ``(where, record as a JSON object or None, row number, problem or None)``. A file
+    that cannot be read at all raises ``DataError``, as ``read_table`` does."""
+    path = Path(name)
+    fmt = _table(path, suffix, text=True)
+    f = io.TextIOWrapper(io.BytesIO(data), **TEXT_OPEN)
+    for number, (line, parse) in enumerate(fmt.text_rows(path, f, text_column), start=1):
+        where = f"{path}:{line}"
+        record, problem = build_record(where, parse)
+        if problem is not None:
+            yield where, None, number, problem
+        else:
+            yield where, json.dumps({"id": record.id, "text": record.text, "label": record.label}), number, None
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """A file's rows as ``(line, {column: value})``, or ``(line, why)`` for a row that cannot be read, cut
+    and bounded as ``read_table`` cuts them but with no text column: for files that hold no reviews (a
+    serve.batch output), in a format that has ``columns``. A file that cannot be read at all raises
+    ``DataError`` here."""
+    path = Path(path)
+    fmt = find(path.name)
+    if fmt is None or fmt.columns is None:
+        raise DataError(f"{path}: expected {' or '.join(f.suffixes[0] for f in formats() if f.columns)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    f = open(path, **TEXT_OPEN)
+    try:
+        rows = fmt.columns(path, f)
+    except BaseException:
+        f.close()
+        raise
+
+    def each() -> Iterator[tuple[int, dict[str, object] | str]]:
+        with f:
+            for line, parse in rows:
+                obj, problem = build_record(f"{path}:{line}", parse)
+                yield line, obj if problem is None else problem
+
+    return each()
