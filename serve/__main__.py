@@ -53,7 +53,8 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
              port: int | None = None, overlap: int = 1, guidelines: str | None = None, leads: str = ""):
     """(app, launch kwargs); what is not given comes from ``settings`` (the environment). Shared with app.py.
     ``port``, when the caller knows it, puts the app's address into the API page's examples."""
-    from serve.app.annotate_tab import AnnotateTab, load_reviews, read_guidelines
+    from serve.app.annotate_intake import load_reviews, read_guidelines
+    from serve.app.annotate_tab import AnnotateTab
     from serve.store.annotations import AnnotationStore
     from serve.app.blocks import build_app, launch_options
     from serve.app.logins import Logins

@@ -206,7 +206,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_path):
     from sentilens.digest import file_sha256
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
     from serve.runtime import SentimentModel
     from serve.app.ui_safety import md_literal
 
@@ -232,7 +232,7 @@ def model(tiny_model_dir):
 
 
 def test_repeated_ids_in_one_upload_are_kept_apart_and_reported(model, tmp_path):
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
 
     src = tmp_path / "dups.csv"
     src.write_text("id,text\na,the plot was splendid\na,the music was dreadful\nb,the night\na,long story\n")
@@ -251,7 +251,7 @@ def _take(store):
 
 
 def test_two_uploads_with_one_name_never_merge_and_a_reload_adds_nothing(model, tmp_path):
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
 
     store = AnnotationStore(tmp_path / "db.sqlite3")
     first, second = tmp_path / "a" / "reviews.txt", tmp_path / "b" / "reviews.txt"
@@ -310,7 +310,7 @@ BOMB = """
 import resource, sys, tarfile, io
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from serve.app.annotate_tab import load_reviews
+from serve.app.annotate_intake import load_reviews
 from serve.store.annotations import AnnotationStore
 from serve.runtime import SentimentModel
 from sentilens.errors import SentilensError
@@ -470,7 +470,8 @@ def test_the_files_other_columns_are_shown_with_the_item_and_carried_into_export
     import csv
     import json
 
-    from serve.app.annotate_tab import AnnotateTab, load_reviews
+    from serve.app.annotate_intake import load_reviews
+    from serve.app.annotate_tab import AnnotateTab
     from serve.runtime import SentimentModel
 
     src = tmp_path / "meta.csv"
@@ -500,7 +501,7 @@ def test_the_files_other_columns_are_shown_with_the_item_and_carried_into_export
 
 def test_guidelines_are_read_as_text_with_html_shown_not_run(tmp_path, capsys):
     from serve.__main__ import main
-    from serve.app.annotate_tab import MAX_GUIDELINES_BYTES, read_guidelines
+    from serve.app.annotate_intake import MAX_GUIDELINES_BYTES, read_guidelines
     from sentilens.errors import DataError
 
     good = tmp_path / "g.md"

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from sentilens.errors import InputError
-from serve.app.data_tab import DataTab, confusion, from_batch_output, ordered, reliability, score_file, select, slice_stats
+from serve.app.data_slices import confusion, from_batch_output, ordered, reliability, score_file, select, slice_stats
+from serve.app.data_tab import DataTab
 from serve.jobs.batch import score_file as batch_score_file
 from serve.runtime import SentimentModel
 

@@ -19,7 +19,7 @@ def batch(model_dir, src, out):
 
 
 def test_batch_annotate_and_compare_take_the_same_rows_and_refuse_the_same_ones(tiny_model_dir, tmp_path):
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
     from serve.store.annotations import AnnotationStore
     from serve.jobs.compare import compare
     from serve.runtime import SentimentModel

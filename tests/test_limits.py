@@ -84,7 +84,7 @@ def _data(pair):
 
 def test_an_archive_over_the_upload_limits_adds_nothing_to_the_queue(tiny_model_dir, tmp_path):
     """Refused from its headers before the first review is queued: no half-loaded file."""
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
     from serve.store.annotations import AnnotationStore
     from serve.runtime import SentimentModel
     from serve.app.uploads import LIMITS as UPLOAD_LIMITS
@@ -104,7 +104,7 @@ def test_an_archive_over_the_upload_limits_adds_nothing_to_the_queue(tiny_model_
 
 
 def test_repeated_ids_never_collide_with_ids_the_file_has(tiny_model_dir, tmp_path):
-    from serve.app.annotate_tab import load_reviews
+    from serve.app.annotate_intake import load_reviews
     from serve.store.annotations import AnnotationStore
     from serve.runtime import SentimentModel
 

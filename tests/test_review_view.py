@@ -161,7 +161,8 @@ def test_running_points_are_word_numbers_with_their_words(model):
 def test_annotate_handlers_keep_the_rationale_note_and_place(model, tmp_path):
     import gradio as gr
 
-    from serve.app.annotate_tab import AnnotateTab, parse_rationale
+    from serve.app.annotate_intake import parse_rationale
+    from serve.app.annotate_tab import AnnotateTab
     from serve.store.annotations import AnnotationStore
 
     store = AnnotationStore(tmp_path / "db.sqlite3")

@@ -25,12 +25,11 @@ import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
-from sentilens.labels import DECIDED, DONE, SKIP, STORED, THRESHOLD, VALUE, label_of
-from sentilens.safe_csv import SafeWriter
+from sentilens.labels import DECIDED, SKIP, STORED, THRESHOLD, label_of
+from serve.store.export import export_labels, iso_time, source_id
 
 __all__ = ["AnnotationStore", "Item", "LABELS", "LATEST_VOTE", "LEASE_SECONDS", "LeaseConflict", "MAX_OVERLAP",
            "ORDERS", "SCHEMA", "Undone", "VOTES", "iso_time", "source_id", "text_hash"]
@@ -81,11 +80,6 @@ CREATE TABLE IF NOT EXISTS leases (
 _SURROGATE = re.compile("[\ud800-\udfff]")  # from a crafted request: SQLite would refuse them deep down
 
 
-def iso_time(seconds: float) -> str:
-    """Seconds since the epoch -> ISO 8601 in UTC, e.g. 2026-11-28T15:30:00.123Z."""
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -119,13 +113,6 @@ def _item(row) -> Item:
     return Item(*row[:4], tuple(tuple(pair) for pair in json.loads(row[4] or "[]")))
 
 
-_KEY = re.compile(r"(.*?)@[0-9a-f]{8}#(.*)", re.S)
-
-
-def source_id(item_id: str) -> str:
-    """The input file's own id inside a queue key ``FILE@SHA8#ID`` (the key itself when it has no such form)."""
-    found = _KEY.fullmatch(item_id)
-    return found.group(2) if found else item_id
 
 
 def _counts(decided: list[tuple[str, float]]) -> dict:
@@ -411,51 +398,8 @@ class AnnotationStore:
         return out
 
     def export(self, path: str | Path, raw_csv: bool = False) -> tuple[int, int]:
-        """Every decided item as CSV or JSONL that ``python -m trainer --extra`` reads; returns
-        (labelled, not labelled). ``label`` is the settled label as 1/0, empty (CSV) or null (JSONL) for a
-        skipped or disputed item, whose ``status`` says so; ``votes`` is every annotator's latest label
-        (a JSON object) and ``adjudicated`` the lead's label (pos/neg) or empty; ``id`` is the queue's key (``FILE@SHA8#ID``) and ``source_id`` the input's own id
-        (``ID``; ``ID~2`` for the second row that repeated it); ``created_at`` is ISO 8601 in UTC; ``rationale`` (words as written) and
-        ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL).
-
-        CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
-        path = Path(path)
-        jsonl = path.suffix.lower() == ".jsonl"
-        rows = []
-        as_json = (lambda v: v) if jsonl else (lambda v: json.dumps(v, ensure_ascii=False))  # noqa: E731
-        for r in self.current_labels():
-            unsettled = r["label"] in (SKIP, "disputed")
-            rows.append(r | {
-                "source_id": source_id(r["id"]),
-                "label": ("" if not jsonl else None) if unsettled else VALUE[r["label"]],
-                "status": {SKIP: DONE[SKIP], "disputed": "disputed"}.get(r["label"], "labelled"),
-                "created_at": iso_time(r["created_at"]),
-                "rationale": json.loads(r["rationale"]) if jsonl else r["rationale"],
-                "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
-                "votes": as_json(r["votes"]),
-                "adjudicated": r["adjudicated"] or ("" if not jsonl else None),
-            })
-        columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score",
-                   "note", "rationale", "rationale_tokens", "votes", "adjudicated"]
-        # the files' other columns after ours, in the order first seen (one that shares a name with ours is
-        # prefixed with "file_", never overwriting it)
-        meta: dict[str, None] = {}
-        for r in rows:
-            r["meta"] = {(k if k not in columns else f"file_{k}"): v for k, v in r["extra"]}
-            meta.update(dict.fromkeys(r["meta"]))
-        for r in rows:
-            r.update({k: r["meta"].get(k, "" if not jsonl else None) for k in meta})
-        columns += [k for k in meta if k not in columns]
-        if jsonl:
-            with open(path, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps({c: r[c] for c in columns}, ensure_ascii=False) + "\n" for r in rows)
-        else:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                writer = SafeWriter(f, raw=raw_csv)
-                writer.writerow(columns)
-                writer.writerows([r[c] for c in columns] for r in rows)
-        skipped = sum(r["status"] != "labelled" for r in rows)
-        return len(rows) - skipped, skipped
+        """Every decided item to CSV or JSONL (``serve.store.export.export_labels``): (labelled, not labelled)."""
+        return export_labels(self.current_labels(), path, raw_csv)
 
     def rescore(self, predict, chunk: int = 2048) -> int:
         """Score every review in the queue again with ``predict`` (texts -> P(positive)), so that "most
