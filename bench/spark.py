@@ -35,7 +35,7 @@ def main() -> None:
     from serve.jobs.batch import score_file
     from serve.jobs.convert import to_parquet
     from serve.runtime import DEFAULT_DIR, SentimentModel
-    from serve.jobs.spark import run, session
+    from serve.jobs.spark import SparkJob, run, session
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -61,8 +61,7 @@ def main() -> None:
             runs, diff = [], 0.0
             for i in range(2):
                 out = tmp / f"spark-{len(rows)}-{i}"
-                runs.append(run(spark, str(src), str(out), str(DEFAULT_DIR), None, 0, "running", 0.5, "parquet",
-                                None, False)["seconds"])
+                runs.append(run(spark, SparkJob(str(src), str(out), str(DEFAULT_DIR)))["seconds"])
                 got = dict(zip(*pq.read_table(out, columns=["id", "probability"]).to_pydict().values()))
                 diff = max(diff, max(abs(got[k] - want[k]) for k in want))
             spark.stop()

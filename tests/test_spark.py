@@ -49,10 +49,10 @@ def batch_run(tiny_model_dir, src, out, *args):
 def spark_run(spark, tiny_model_dir, src, out, explain=0, **kwargs):
     import pyarrow.parquet as pq
 
-    from serve.jobs.spark import run
+    from serve.jobs.spark import SparkJob, run
 
-    summary = run(spark, str(src), str(out), str(tiny_model_dir), None, explain, "running", 0.5, "parquet",
-                  None, True, **kwargs)
+    summary = run(spark, SparkJob(str(src), str(out), str(tiny_model_dir), None, explain, "running", 0.5, "parquet",
+                                  None, True, **kwargs))
     scored = {r["id"]: r for r in pq.read_table(out).to_pylist()}
     rejected = {r["where"].rsplit(":", 1)[1]: r["problem"] for r in pq.read_table(out / "_rejected").to_pylist()}
     return summary, scored, rejected
@@ -248,18 +248,18 @@ def test_a_file_the_readers_refuse_whole_fails_spark_in_one_line_as_it_fails_ser
 
 
 def test_csv_output_neutralizes_formulas_as_serve_batch_does(spark, tiny_model_dir, tmp_path):
-    from serve.jobs.spark import run
+    from serve.jobs.spark import SparkJob, run
 
     src = tmp_path / "in.jsonl"
     ids = ["=HYPERLINK(\"http://127.0.0.1\")", "+1", "-1", "@x", "\t=1+1", "plain"]
     src.write_text("".join(json.dumps({"id": i, "text": "the plot was splendid"}) + "\n" for i in ids))
     want, _ = batch_run(tiny_model_dir, src, tmp_path / "batch.csv")
-    run(spark, str(src), str(tmp_path / "out"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None, False)
+    run(spark, SparkJob(str(src), str(tmp_path / "out"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None, False))
     got = [r for f in sorted((tmp_path / "out").glob("part-*.csv"))
            for r in csv.DictReader(f.open(newline="", encoding="utf-8"))]
     assert sorted(r["id"] for r in got) == sorted(want) == sorted(["'" + i for i in ids[:5]] + ["plain"])
-    run(spark, str(src), str(tmp_path / "raw"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None, False,
-        raw_csv=True)
+    run(spark, SparkJob(str(src), str(tmp_path / "raw"), str(tiny_model_dir), None, 0, "running", 0.5, "csv", None,
+                        False, raw_csv=True))
     raw = [r for f in sorted((tmp_path / "raw").glob("part-*.csv")) for r in csv.DictReader(f.open(newline=""))]
     assert sorted(r["id"] for r in raw) == sorted(ids)  # nothing stripped, not even the tab
 

@@ -16,37 +16,35 @@ directory and our code reach the executors as zip archives (``addArchive``/``add
 ``addArtifacts`` through Spark Connect), which every cluster manager delivers; each executor loads it once per
 Python worker, validates it with ``sentilens.artifact`` and checks that its sha256 is the one the
 driver expects. Never TensorFlow. Needs the spark extra (``pip install -e ".[spark]"``) and Java 17.
+
+Spark itself (the session, shipping, its errors) is ``serve.jobs.spark_session``'s; this module keeps
+the reading, the executors' scoring and the run together (~430 lines), as one path a row travels.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 import time
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from explain.methods import DEFAULT_METHOD, METHODS, applicable, check_method
 from sentilens.artifact import Artifact
 from sentilens.cli import command, parser
-from sentilens.digest import file_sha256
 from sentilens.errors import DataError, InputError, ModelError, SentilensError
 from sentilens.labels import POS
-from sentilens.settings import THRESHOLD, spark_environment
+from sentilens.settings import THRESHOLD
 from sentilens.sources import formats
 from serve.runtime import DEFAULT_DIR
 from sentilens.safe_csv import FORMULA_STARTS
 from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS
+from serve.jobs.spark_session import from_spark, is_connect, session, ship, ship_code, spark_error
 
-__all__ = ["CODE", "EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES", "ROOT",
-           "ROWS_PER_BATCH", "check_file_sizes", "check_model", "from_spark", "input_format", "is_connect", "json_rows",
-           "main", "neutralized", "parquet_rows", "read_input", "reader_suffix", "rows_as_json", "run",
-           "score_dataframe", "session", "ship", "ship_code", "spark_error", "spark_message", "spread",
-           "suffix_formats"]
+__all__ = ["EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES", "ROWS_PER_BATCH", "SparkJob",
+           "check_file_sizes", "check_model", "input_format", "json_rows", "main", "neutralized", "parquet_rows",
+           "read_input", "reader_suffix", "rows_as_json", "run", "score_dataframe", "spread", "suffix_formats"]
 
-ROOT = Path(__file__).resolve().parents[2]
-CODE = ("sentilens", "explain", "serve")  # what the executors run (no TensorFlow side)
 RESULT_TYPES = {"id": "string", "probability": "double", "label": "string", "true_label": "string",
                 "top_words": "string", "where": "string", "problem": "string"}
 RESULT_SCHEMA = ", ".join(f"{c} {RESULT_TYPES[c]}" for c in OUTPUT_COLUMNS + REJECT_COLUMNS)
@@ -66,95 +64,7 @@ def reader_suffix(fmt: str) -> str:
 INPUT_FORMATS = tuple(dict.fromkeys(suffix_formats().values()))  # csv, json, text, parquet
 ROWS_PER_BATCH = 10_000  # rows of a file handed on at a time
 MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
-_OUR_ERROR = re.compile(r"(?:sentilens\.errors\.)?(ModelError|DataError|InputError): ([^\n]+)")
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
-_bundles: Path | None = None  # the driver's folder of zips for the executors (see _zip)
-
-
-def session(master: str = "local[2]", app_name: str = "sentilens", remote: str | None = None):
-    """A SparkSession with no web UI; with a local master, or a cluster's master on loopback
-    (``spark://127.0.0.1:7077``), the driver binds only to 127.0.0.1. With ``remote``
-    (``sc://HOST:PORT``) a Spark Connect client instead: the server runs the driver."""
-    from pyspark.sql import SparkSession
-
-    if remote:
-        spark_environment(False)
-        return SparkSession.builder.remote(remote).getOrCreate()
-    host = re.sub(r"^[a-z]+://", "", master).split(",")[0].rsplit(":", 1)[0]
-    local = master.startswith("local") or host in ("127.0.0.1", "localhost")
-    spark_environment(local)
-    builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
-    if local:
-        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("OFF")  # our errors come as one line of ours
-    return spark
-
-
-def is_connect(spark) -> bool:
-    """Whether ``spark`` is a Spark Connect client (no SparkContext: artifacts go through the session)."""
-    return type(spark).__module__.startswith("pyspark.sql.connect")
-
-
-def ship(spark, model_dir: str) -> str:
-    """Send the model directory and our code to the executors through Spark; returns the name the
-    executors find the model under. Both go as zip archives (``addArchive`` and ``addPyFile``, or
-    ``addArtifacts`` through Spark Connect), which every cluster manager delivers; executors need only
-    the spark extra's libraries, not this project."""
-    ship_code(spark)
-    model = Path(model_dir)
-    files = sorted(f for f in model.iterdir() if f.is_file())
-    contents = hashlib.sha256("".join(f"{f.name}:{file_sha256(f)}\n" for f in files).encode()).hexdigest()
-    name = f"sentilens-model-{contents[:16]}"  # the executors validate it in full (against the driver's sha256)
-    holder = _holder(spark)
-    shipped = getattr(holder, "_sentilens_models", set())
-    if name not in shipped:  # an archive reaches executors under every cluster manager (a local folder does not)
-        archive = f"{_zip(name, [(f, f.name) for f in files])}#{name}"
-        if is_connect(spark):
-            spark.addArtifacts(archive, archive=True)
-        else:
-            holder.addArchive(archive)
-        holder._sentilens_models = shipped | {name}
-    return name
-
-
-def ship_code(spark) -> None:
-    """Our serving packages to the executors, once per SparkContext (or Connect session)."""
-    holder = _holder(spark)
-    if not getattr(holder, "_sentilens_code", False):
-        code = str(_zip("sentilens_code", [(file, file.relative_to(ROOT).as_posix()) for package in CODE
-                                           for file in sorted((ROOT / package).rglob("*.py"))]))
-        if is_connect(spark):
-            spark.addArtifacts(code, pyfile=True)
-        else:
-            holder.addPyFile(code)
-        holder._sentilens_code = True
-
-
-def _holder(spark):
-    """What keeps a session's shipped artifacts: the SparkContext (shared by its sessions), or the
-    Connect session itself."""
-    return spark if is_connect(spark) else spark.sparkContext
-
-
-def _zip(name: str, entries: list[tuple[Path, str]]) -> Path:
-    """``entries`` (file, name in the archive) as ``name``.zip in this process's bundle folder, which
-    Spark serves to the executors for as long as the process runs and which goes with the process."""
-    global _bundles
-    if _bundles is None:
-        import atexit
-        import shutil
-        import tempfile
-
-        _bundles = Path(tempfile.mkdtemp(prefix="sentilens-spark-"))
-        atexit.register(shutil.rmtree, _bundles, ignore_errors=True)
-    bundle = _bundles / f"{name}.zip"
-    with zipfile.ZipFile(bundle, "w") as zf:
-        for file, arcname in entries:
-            zf.write(file, arcname)
-    return bundle
 
 
 # ---- on the executors ------------------------------------------------------------------------
@@ -382,48 +292,6 @@ def spread(spark, rows, partitions: int | None = None):
     return rows.repartition(2 * cores) if rows.rdd.getNumPartitions() < 2 * cores else rows
 
 
-def from_spark(err: Exception) -> bool:
-    """Spark's or the JVM's error, or ours raised on an executor; not a bug in this process or
-    on an executor (those keep their traceback)."""
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException, PythonException
-
-    if isinstance(err, PythonException):
-        return bool(_OUR_ERROR.findall(str(err)))
-    return isinstance(err, (PySparkException, Py4JError))
-
-
-def spark_error(err: Exception) -> SentilensError:
-    """One line back: our error raised on an executor (it arrives wrapped in a Java stack trace), or
-    Spark's own as its error class and first message line (never py4j's "calling o82.addFile")."""
-    found = _OUR_ERROR.findall(str(err))
-    if found:
-        kind, message = found[-1]
-        return {"ModelError": ModelError, "DataError": DataError, "InputError": InputError}[kind](
-            f"on an executor: {message.strip()}")
-    return DataError(f"Spark failed: {spark_message(err)[:300]}")
-
-
-def spark_message(err: Exception) -> str:
-    """Spark's error class and the first line of its message, from a pyspark error (classic or Connect)
-    or from the Java exception py4j wraps."""
-    from pyspark.errors import PySparkException
-
-    text, condition = str(err), None
-    if isinstance(err, PySparkException):
-        condition, text = err.getCondition(), err.getMessage() or text
-    elif getattr(err, "java_exception", None) is not None:  # py4j's Py4JJavaError: the Java side's own words
-        java = err.java_exception
-        text = str(java.getMessage() or java.toString())
-        try:
-            condition = java.getCondition()  # Spark's own exceptions (SparkThrowable) carry their class
-        except Exception:  # noqa: BLE001 - any other Java exception has none
-            condition = None
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)
-    first = re.sub(r"^(?:\[[A-Z_.]+\] )", "", first) if condition else first
-    return f"[{condition}] {first}" if condition else first
-
-
 def neutralized(df):
     """Every string cell that a spreadsheet would run as a formula (``serve.safe_csv.FORMULA_STARTS``)
     gets a leading apostrophe."""
@@ -434,37 +302,57 @@ def neutralized(df):
                        if t == "string" else F.col(c) for c, t in df.dtypes])
 
 
-def run(spark, src: str, out: str, model_dir: str, text_column: str | None, explain: int, method: str,
-        threshold: float, out_format: str, input_format: str | None, evaluate: bool,
-        expected_sha256: str | None = None, raw_csv: bool = False, precision: str = "fp32",
-        partitions: int | None = None) -> dict:
+@dataclass(frozen=True)
+class SparkJob:
+    """One scoring run: what to read (``src``, its ``input_format`` and ``text_column``), the model and how
+    to score (``explain`` words by ``method``, ``threshold``, ``precision``; ``expected_sha256`` is the
+    model the executors must find), and what to write (``out`` as ``out_format``, ``raw_csv``);
+    ``partitions`` spreads a small input; ``evaluate`` adds the metrics of labelled rows."""
+
+    src: str
+    out: str
+    model_dir: str = str(DEFAULT_DIR)
+    text_column: str | None = None
+    explain: int = 0
+    method: str = DEFAULT_METHOD
+    threshold: float = THRESHOLD
+    out_format: str = "parquet"
+    input_format: str | None = None
+    evaluate: bool = False
+    expected_sha256: str | None = None
+    raw_csv: bool = False
+    precision: str = "fp32"
+    partitions: int | None = None
+
+
+def run(spark, job: SparkJob) -> dict:
     """Score ``src`` into the folder ``out`` (and ``out/_rejected``); returns the summary."""
     from pyspark.sql import functions as F
 
     t0 = time.perf_counter()
-    source, text_column = read_input(spark, src, input_format, text_column)
-    source = spread(spark, source, partitions).persist()
+    source, text_column = read_input(spark, job.src, job.input_format, job.text_column)
+    source = spread(spark, source, job.partitions).persist()
     rows_in = source.count()
-    result = score_dataframe(source, model_dir, text_column, explain, method, threshold, expected_sha256,
-                             precision).persist()
+    result = score_dataframe(source, job.model_dir, text_column, job.explain, job.method, job.threshold,
+                             job.expected_sha256, job.precision).persist()
     scored = result.filter(F.col("problem").isNull()).drop(*REJECT_COLUMNS)
-    if not explain:
+    if not job.explain:
         scored = scored.drop("top_words")
     rejected = result.filter(F.col("problem").isNotNull()).select(*REJECT_COLUMNS)
-    if out_format == "csv" and not raw_csv:  # what serve.batch's SafeWriter does, in Spark's terms
+    if job.out_format == "csv" and not job.raw_csv:  # what serve.batch's SafeWriter does, in Spark's terms
         scored, rejected = neutralized(scored), neutralized(rejected)
-    for frame, folder in ((scored, out), (rejected, f"{out.rstrip('/')}/_rejected")):
-        (frame.write.format(out_format).option("header", True)
+    for frame, folder in ((scored, job.out), (rejected, f"{job.out.rstrip('/')}/_rejected")):
+        (frame.write.format(job.out_format).option("header", True)
          .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
          .option("escape", "\"").save(folder))  # RFC 4180 quotes, as csv readers expect
     n_scored, n_rejected = scored.count(), rejected.count()
     seconds = time.perf_counter() - t0
-    summary = {"input": src, "output": out, "rejected_file": f"{out.rstrip('/')}/_rejected", "rows_in": rows_in,
-               "scored": n_scored, "rejected": n_rejected, "seconds": round(seconds, 3),
+    summary = {"input": job.src, "output": job.out, "rejected_file": f"{job.out.rstrip('/')}/_rejected",
+               "rows_in": rows_in, "scored": n_scored, "rejected": n_rejected, "seconds": round(seconds, 3),
                "reviews_per_second": round(n_scored / seconds, 1)}
     if rows_in != n_scored + n_rejected:
-        raise DataError(f"{src}: {rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected")
-    if evaluate:
+        raise DataError(f"{job.src}: {rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected")
+    if job.evaluate:
         import numpy as np
 
         from sentilens.metrics import classification_report
@@ -472,7 +360,7 @@ def run(spark, src: str, out: str, model_dir: str, text_column: str | None, expl
         labelled = scored.filter(F.col("true_label") != "").select("true_label", "probability").toPandas()
         if len(labelled):
             summary["metrics"] = classification_report(np.asarray(labelled["true_label"] == POS, dtype=int),
-                                                       labelled["probability"].to_numpy(), threshold)
+                                                       labelled["probability"].to_numpy(), job.threshold)
     result.unpersist()
     source.unpersist()
     return summary
@@ -528,9 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         raise DataError('Spark scoring needs the spark extra: pip install -e ".[spark]" (and Java 17)') from None
     spark = session(args.master, remote=args.remote)
     try:
-        summary = run(spark, args.input, args.output, args.model, args.text_column, args.explain, args.method,
-                      args.threshold, args.format, args.input_format, args.evaluate, expected, args.raw_csv,
-                      args.precision, args.partitions)
+        summary = run(spark, SparkJob(args.input, args.output, args.model, args.text_column, args.explain, args.method,
+                                      args.threshold, args.format, args.input_format, args.evaluate, expected,
+                                      args.raw_csv, args.precision, args.partitions))
     except SentilensError:
         raise
     except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug
