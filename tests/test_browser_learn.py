@@ -8,23 +8,19 @@ the tiny model never learned.
 The screenshot of the learn panel goes to docs/screenshots/learn.png.
 """
 
-import os
 import sqlite3
 import time
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 
-os.environ["SE_AVOID_STATS"] = "true"  # Selenium Manager must never run (it calls outside hosts)
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from serve.runtime import SentimentModel
+from tests.pages import ROOT, annotating, click, find, name_box, open_tab, queue_csv, settled, text_of, wait, words
+from tests.test_learn import new_kind
+from tests.tiny_model import FIXTURE
 
-from serve.runtime import SentimentModel  # noqa: E402
-from tests.servers import ROOT  # noqa: E402
-from tests.test_browser import (  # noqa: E402, F401 - browser: the module's Chromium, as a fixture here too
-    annotating, axe, browser, name_box, open_tab, queue_csv, settled, text_of, viewport, wait, words)
-from tests.test_learn import new_kind  # noqa: E402
-from tests.tiny_model import FIXTURE  # noqa: E402
-
+pytest_plugins = ["tests.pages"]
 pytestmark = pytest.mark.browser
 
 SHOT = ROOT / "docs" / "screenshots" / "learn.png"
@@ -57,9 +53,13 @@ def close_toasts(driver):
     wait(driver, lambda d: not [t for t in d.find_elements(By.CSS_SELECTOR, ".toast-body") if t.is_displayed()])
 
 
+# The learn panel's accordion: the button of #learn-box that is neither of its own two.
+LEARN_TOGGLE = "//*[@id='learn-box']//button[not(@id='learn-start') and not(@id='learn-use')]"
+
+
 def choose(driver, name):
     """Pick ``name`` in the Version dropdown as a person would: open it, click the option."""
-    driver.find_element(By.CSS_SELECTOR, "#learn-choice input").click()
+    click(driver, "#learn-choice input")
     option = wait(driver, lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role=option]")
                                           if o.is_displayed() and o.text.replace("✓", "").strip() == name), None))
     option.click()
@@ -70,7 +70,7 @@ def choose(driver, name):
 def use(driver, name):
     """Choose ``name`` and press "Use this version"; returns the status line once it names ``name``."""
     choose(driver, name)
-    driver.find_element(By.ID, "learn-use").click()
+    click(driver, "#learn-use")
     status = wait(driver, lambda d: f"Now serving {name} (" in text_of(d, "#learn-status")
                   and text_of(d, "#learn-status"), timeout=60)
     wait(driver, lambda d: f"{name} (in use)" in text_of(d, "#learn-versions"))
@@ -104,7 +104,7 @@ def right(scores, truth):
     return sum((p >= 0.5) == bool(y) for p, y in zip(scores, truth)) / len(truth)
 
 
-def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
+def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path, axe):
     from gradio_client import Client
 
     started = time.monotonic()
@@ -116,7 +116,6 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
     base = SentimentModel(FIXTURE)
     base_scores = base.predict(probes)
     decided = lambda: sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0]  # noqa: E731
-    viewport(browser, 1366, 900)
     with annotating(browser, src, db, "--model", str(FIXTURE), log=tmp_path / "server.log") as server:
         browser.execute_script(WATCH_TOASTS)
         client = Client(server.url, verbose=False)
@@ -132,9 +131,9 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
             assert ("river" in said) != ("boat" in said), said  # each review says one or the other
             label = "pos" if "river" in said else "neg"
             if n <= LABELS // 2:  # the buttons...
-                browser.find_element(By.ID, "ann-pos" if label == "pos" else "ann-neg").click()
+                click(browser, "#ann-pos" if label == "pos" else "#ann-neg")
             else:  # ...then the keys, with the focus on the page rather than in a field
-                browser.find_element(By.ID, "ann-progress").click()
+                click(browser, "#ann-progress")
                 ActionChains(browser).send_keys("1" if label == "pos" else "2").perform()
             given[item] = label
             wait(browser, lambda d, n=n: decided() == n and f"Done {n} / {LABELS}" in text_of(d, "#ann-progress"))
@@ -148,11 +147,8 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
 
         # the learn panel: closed until opened; the base model in use
         assert not [e for e in browser.find_elements(By.ID, "learn-start") if e.is_displayed()]
-        toggle = next(b for b in browser.find_elements(By.CSS_SELECTOR, "#learn-box button")
-                      if b.get_attribute("id") not in ("learn-start", "learn-use"))
-        toggle.click()
-        start = wait(browser, lambda d: next((e for e in d.find_elements(By.ID, "learn-start")
-                                              if e.is_displayed()), None))
+        click(browser, LEARN_TOGGLE)
+        start = find(browser, "#learn-start")
         assert text_of(browser, "#learn-status").startswith("Serving base (")
         assert [r[0] for r in versions_rows(browser)] == ["base (in use)"]
         assert browser.find_element(By.CSS_SELECTOR, "#learn-choice input").get_attribute("value") == "base"
@@ -213,8 +209,7 @@ def test_learn_from_labels_use_the_version_and_roll_back(browser, tmp_path):
         # a page opened now shows what is served now, not what was served when the app started
         browser.refresh()
         open_tab(browser, "Annotate")
-        next(b for b in browser.find_elements(By.CSS_SELECTOR, "#learn-box button")
-             if b.get_attribute("id") not in ("learn-start", "learn-use")).click()
+        click(browser, LEARN_TOGGLE)
         wait(browser, lambda d: text_of(d, "#learn-status").startswith("Serving v1 ("))
         wait(browser, lambda d: [r[0] for r in versions_rows(d)] == ["base", "v1 (in use)"])
         assert browser.find_element(By.CSS_SELECTOR, "#learn-choice input").get_attribute("value") == "v1"
