@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import table
 from bench.explain import SENTENCE
-from bench.server import ROOT, Server
+from serve.app.process import ROOT, Server
 
 WORDS = (SENTENCE.split() * 20)[:250]
 REVIEWS = (" ".join(WORDS), " ".join(WORDS[:-1] + ["forever"]))

@@ -25,7 +25,7 @@ from gradio_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import labelled_sentences, table  # noqa: E402
-from bench.server import Server  # noqa: E402
+from serve.app.process import Server  # noqa: E402
 from sentilens.labels import name_of  # noqa: E402
 
 TIME_LIMIT = 300.0

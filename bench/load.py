@@ -24,7 +24,7 @@ from gradio_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import table  # noqa: E402
-from bench.server import ROOT, Server  # noqa: E402
+from serve.app.process import ROOT, Server  # noqa: E402
 from explain.methods import METHODS  # noqa: E402
 
 REVIEWS = [
@@ -116,4 +116,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if main()["errors"] else 0)

@@ -31,7 +31,7 @@ def main() -> None:
     args = p.parse_args()
     import pyarrow.parquet as pq
 
-    from bench.spark_cluster import standalone
+    from serve.jobs.spark_local import standalone
     from serve.jobs.batch import score_file
     from serve.jobs.convert import to_parquet
     from serve.runtime import DEFAULT_DIR, SentimentModel

@@ -1,8 +1,8 @@
-"""The app in a process of its own, for a test: ``bench.server`` starts and stops it (the load
-benchmark uses the same helper, and the product and bench never import from tests/)."""
+"""The app in a process of its own, for a test: ``serve.app.process`` starts and stops it (the load
+benchmarks use the same helper; tests import nothing from bench/)."""
 
 from __future__ import annotations
 
-from bench.server import ROOT, Server, free_port
+from serve.app.process import ROOT, Server, free_port
 
 __all__ = ["ROOT", "Server", "free_port"]

@@ -58,7 +58,7 @@ def test_foundation_explain_and_serve_load_only_their_libraries():
 
 
 def test_nothing_outside_the_tests_imports_them():
-    """Helpers the product or the benchmarks need live there (``bench/server.py`` starts the app for
+    """Helpers the product or the benchmarks need live there (``serve/app/process.py`` starts the app for
     ``bench.load`` and for the tests), so that tests/ can change without breaking them."""
     modules = {m: names for package in [*ORDER, "bench"] for m, names in imports_of(package).items()}
     modules["app.py"] = imports_in(ROOT / "app.py")
@@ -105,3 +105,11 @@ def test_gradio_only_in_the_app_and_the_trainer_never_on_it():
             assert path.is_relative_to(ROOT / "serve" / "app") or path.name == "__main__.py", path
     for path in (ROOT / "trainer").rglob("*.py"):
         assert serve_imports_in(path) <= {"runtime", "learn"}, f"{path.relative_to(ROOT)} reaches past the runtime"
+
+
+def test_the_tests_import_nothing_from_bench():
+    """The benchmarks print figures; the tests assert behaviour. What both need lives in the product
+    (``serve.app.process``), so a benchmark can change without breaking a test."""
+    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("*.py")
+                       if "bench" in set.union(*imports_in(p)))
+    assert offenders == []

@@ -281,7 +281,7 @@ def test_a_text_file_too_large_for_one_task_is_refused_before_it_is_read(spark, 
 def cluster(tmp_path_factory):
     """A Spark standalone cluster as deployed: pyspark's own Master and two Workers (one core each),
     every one bound to 127.0.0.1; stopped, all of them, at the end."""
-    from bench.spark_cluster import standalone
+    from serve.jobs.spark_local import standalone
 
     with standalone(tmp_path_factory.mktemp("cluster")) as url:
         yield url
@@ -290,7 +290,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def connect(tmp_path_factory):
     """A Spark Connect server (pyspark's sbin/start-connect-server.sh) on 127.0.0.1."""
-    from bench.spark_cluster import connect_server
+    from serve.jobs.spark_local import connect_server
 
     with connect_server(tmp_path_factory.mktemp("connect")) as url:
         yield url

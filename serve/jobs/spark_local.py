@@ -1,6 +1,7 @@
 """Spark as deployed, on this machine: pyspark's own standalone Master and Workers (``bin/spark-class``)
 and Spark Connect server (``sbin/start-connect-server.sh``), every one bound to 127.0.0.1 and stopped,
-with all its children, when the ``with`` block ends. The tests and ``bench/spark.py`` use them.
+with all its children, when the ``with`` block ends. For trying the cluster path on one machine;
+the tests and ``bench/spark.py`` use them.
 """
 
 from __future__ import annotations
@@ -8,13 +9,22 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.server import free_port
+
+__all__ = ["connect_server", "standalone"]
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _home() -> Path:

@@ -1,5 +1,6 @@
-"""Start ``python -m serve`` on a free loopback port, and stop it: for the load benchmark
-(``bench.load``) and the tests that talk to the app in a process (``tests/servers.py``)."""
+"""The app in a process of its own: ``python -m serve`` started on a free loopback port, ready once it
+answers, stopped with SIGTERM. The load benchmarks (``bench.load``, ``bench.interaction``...) and the tests
+that talk to the app in a process use it, so neither imports the other."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "Server", "free_port"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
