@@ -28,11 +28,13 @@ import numpy as np
 from sentilens.codec import CODEC_VERSION, OOV, PAD, START, Vocabulary, tokenize
 from sentilens.digest import file_sha256
 from sentilens.errors import ModelError
+from sentilens.tokenizer_json import tokenizer_json
 
 __all__ = ["Artifact", "Capabilities", "CodecSpec", "DTYPES", "FAST_FILES", "FEATURES", "FILES", "FORMAT", "INPUT",
-           "INT8", "INT8_FILES", "INT8_MAX_ACCURACY_LOSS", "LEARN", "LEARN_FILES", "LSTM_WEIGHTS", "METADATA", "OPSET",
-           "OUTPUTS", "PARITY_TOLERANCE", "PROBES", "PROBE_TOLERANCE", "RESULTS_SCHEMA", "RUNNING_OUTPUT", "SCHEMA",
-           "SKIP_PADDING", "WORD_EVIDENCE", "Weight", "check_schema", "read_metadata", "read_vocabulary"]
+           "INT8", "INT8_FILES", "INT8_MAX_ACCURACY_LOSS", "LEARN", "LEARN_FILES", "LSTM_WEIGHTS",
+           "METADATA", "OPSET", "OUTPUTS", "PARITY_TOLERANCE", "PROBES", "PROBE_TOLERANCE",
+           "RESULTS_SCHEMA", "RUNNING_OUTPUT", "SCHEMA", "SKIP_PADDING", "TOKENIZER", "TOKENIZER_FILES",
+           "WORD_EVIDENCE", "Weight", "add_tokenizer", "check_schema", "read_metadata", "read_vocabulary"]
 
 FORMAT = "sentilens-model/2"
 OPSET = 17  # the ONNX opset of both graphs
@@ -47,6 +49,9 @@ INT8_MAX_ACCURACY_LOSS = 0.003  # the int8 scorer is kept only within 0.3 points
 # What in-app learning needs beside the weights (``serve.learn.prior``): how often the training reviews used
 # each word and pair, and a seeded sample of the test split (as ids) to measure forgetting on.
 LEARN_FILES = {"learning": "learning.npz"}
+# The codec as a standard Hugging Face ``tokenizers`` file (``sentilens.tokenizer_json``): any runtime of that
+# library feeds the ONNX model with it. It must be exactly what this codec writes for the vocabulary.
+TOKENIZER_FILES = {"tokenizer": "tokenizer.json"}
 INPUT = "ids"  # int32 [batch, maxlen]
 # Reviews of our own that every export scores and records (``probes``); a loaded model must score them the
 # same (``serve.runtime``): files that each pass their sha256 but do not belong together are caught.
@@ -63,8 +68,9 @@ INT8 = "int8"  # INT8_FILES: measured within the accuracy bound at export (``int
 # The gated evidence readout (``sentilens.evidence``): word and pair tables, the gate's bias per position.
 WORD_EVIDENCE = "word_evidence"
 LEARN = "learn"  # LEARN_FILES: new versions can be learned from labels without TensorFlow (``serve.learn``)
+TOKENIZER = "tokenizer"  # TOKENIZER_FILES: the codec as tokenizer.json
 FEATURES = {RUNNING_OUTPUT: (), LSTM_WEIGHTS: ("W", "R", "B"), SKIP_PADDING: ("W", "R", "B"), INT8: ("W", "R", "B"),
-            WORD_EVIDENCE: ("unigram", "pairs", "position"), LEARN: ("unigram", "pairs", "position")}
+            WORD_EVIDENCE: ("unigram", "pairs", "position"), LEARN: ("unigram", "pairs", "position"), TOKENIZER: ()}
 
 # Required keys and their types. A dict is a nested section; ``float`` also accepts integers.
 SCHEMA: dict = {
@@ -220,6 +226,7 @@ class Artifact:
         art._check_files(where)
         art.vocabulary = art._read_vocabulary()
         art._check_weights()
+        art._check_tokenizer()
         return art
 
     @classmethod
@@ -262,7 +269,8 @@ class Artifact:
         )
 
     def _check_files(self, where: Path) -> None:
-        for feature, needed in ((SKIP_PADDING, FAST_FILES), (INT8, FAST_FILES | INT8_FILES), (LEARN, LEARN_FILES)):
+        for feature, needed in ((SKIP_PADDING, FAST_FILES), (INT8, FAST_FILES | INT8_FILES), (LEARN, LEARN_FILES),
+                                (TOKENIZER, TOKENIZER_FILES)):
             if feature in self.capabilities.features and not set(needed) <= set(self.files):
                 raise ModelError(f"{where}: capabilities say {feature!r} but files lack {', '.join(needed)}")
         names = list(self.files.values())
@@ -289,6 +297,15 @@ class Artifact:
             raise ModelError(f"{self.path('vocabulary')}: {vocab.size} ids, but {METADATA} says vocab_size "
                              f"{self.codec.vocab_size}")
         return vocab
+
+    def _check_tokenizer(self) -> None:
+        """tokenizer.json, when the model has one, must state this codec and vocabulary exactly."""
+        if TOKENIZER not in self.capabilities.features:
+            return
+        path = self.path("tokenizer")
+        if path.read_text(encoding="utf-8") != tokenizer_json(self.vocabulary.words):
+            raise ModelError(f"{path}: does not state this model's codec and vocabulary; write it again with "
+                             "sentilens.artifact.add_tokenizer")
 
     def _check_weights(self) -> None:
         data = self.path("onnx_data")
@@ -318,6 +335,16 @@ class Artifact:
             if role in shapes and w.shape != shapes[role]:
                 raise ModelError(f"{where}: onnx.weights.{role} has shape {list(w.shape)}, expected "
                                  f"{list(shapes[role])} for vocab_size {V}, embed_dim {E}, units {H}")
+
+
+def add_tokenizer(art: Artifact, directory: str | Path) -> None:
+    """Write ``tokenizer.json`` for the artifact's vocabulary into ``directory`` and list it (feature
+    ``tokenizer``); ``art.write`` then records its sha256."""
+    Path(directory, TOKENIZER_FILES["tokenizer"]).write_text(tokenizer_json(art.vocabulary.words), encoding="utf-8")
+    art.files.update(TOKENIZER_FILES)
+    caps = art.capabilities
+    if TOKENIZER not in caps.features:
+        art.capabilities = Capabilities(caps.cell, caps.onnx_op, caps.fused, caps.features + (TOKENIZER,), caps.methods)
 
 
 def _probes(value: object, where: Path) -> list | None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from explain.methods import applicable
 from sentilens.artifact import (FILES, LSTM_WEIGHTS, OPSET, PARITY_TOLERANCE, PROBES, RUNNING_OUTPUT,
-                               SKIP_PADDING, WORD_EVIDENCE, Artifact, Capabilities, CodecSpec)
+                               SKIP_PADDING, WORD_EVIDENCE, Artifact, Capabilities, CodecSpec, add_tokenizer)
 from sentilens.codec import OOV, START, Codec, Vocabulary, tokenize
 from sentilens.staging import staged_dir
 from sentilens.errors import ExportError
@@ -175,6 +175,7 @@ def measure(staging: Path, artifact: Artifact, export_model: keras.Model, held_o
         "baseline": baseline or baselines(corpus, cfg.seed),  # the simple peers, same split
     }
     artifact.probes = [float(p) for p in runtime.run(runtime.codec.encode_batch(list(PROBES)))]
+    add_tokenizer(artifact, staging)  # the codec as a standard tokenizer.json, for any runtime
     artifact.write(staging)
     if SKIP_PADDING in artifact.capabilities.features:
         fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sentilens.artifact import (INT8, INT8_FILES, INT8_MAX_ACCURACY_LOSS, PARITY_TOLERANCE, PROBES, Artifact,
-                               CodecSpec, Weight)
+from sentilens.artifact import (INT8, INT8_FILES, INT8_MAX_ACCURACY_LOSS, PARITY_TOLERANCE, PROBES,
+                               TOKENIZER_FILES, Artifact, CodecSpec, Weight)
 from sentilens.codec import Vocabulary
 from sentilens.digest import file_sha256
+from sentilens.tokenizer_json import tokenizer_json
 from sentilens.errors import ModelError
 from sentilens.metrics import classification_report, int8_report
 from serve.learn import prior
@@ -148,6 +149,8 @@ def _grow(staging: Path, art: Artifact, tables: dict, vocabulary: Vocabulary) ->
             path = staging / art.files[role]
             path.write_bytes(retarget_initializers(path.read_bytes(), changes))
     vocabulary.save(staging / art.files["vocabulary"])
+    if TOKENIZER_FILES["tokenizer"] in art.files.values():  # the standard tokenizer of the grown vocabulary
+        (staging / TOKENIZER_FILES["tokenizer"]).write_text(tokenizer_json(vocabulary.words), encoding="utf-8")
     if "learning" in art.files:
         path = staging / art.files["learning"]
         with np.load(path, allow_pickle=False) as z:
