@@ -34,7 +34,8 @@ from sentilens.sources import ACCEPTED, Format, RowWriter, Tally, find, formats,
 from sentilens.staging import check_outputs, staged
 from serve.runtime import reader_process
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
-from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS, Encoded, chunks, encode_chunk, score_encoded
+from serve.runtime.rows import OUTPUT_COLUMNS, REJECT_COLUMNS
+from serve.runtime.scoring import Encoded, chunks, encode_chunk, score_encoded
 
 __all__ = ["EXAMPLES", "check_paths", "main", "open_writer", "output_format", "prefetch", "print_summary", "score_file",
            "side_file"]

@@ -38,7 +38,7 @@ from sentilens.settings import THRESHOLD
 from sentilens.sources import formats
 from serve.runtime import DEFAULT_DIR
 from sentilens.safe_csv import FORMULA_STARTS
-from serve.runtime.scoring import OUTPUT_COLUMNS, REJECT_COLUMNS
+from serve.runtime.rows import OUTPUT_COLUMNS, REJECT_COLUMNS
 from serve.jobs.spark_session import from_spark, is_connect, session, ship, ship_code, spark_error
 
 __all__ = ["EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES", "ROWS_PER_BATCH", "SparkJob",

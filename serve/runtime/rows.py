@@ -1,5 +1,5 @@
-"""Reading back what ``serve.batch`` wrote, so the Data tab can slice a corpus scored elsewhere without
-scoring it again.
+"""The scored-row schema, owned here: the columns every scorer writes (``serve.batch``, ``serve.spark``) and
+the Data tab reads back, so that a corpus scored elsewhere is sliced without scoring it again.
 
 An output is known by its columns (``id``, ``probability``, ``label``, ``true_label``; no text column):
 it holds scores, not reviews. The reviews come from the file it scored, joined by id, when the user
@@ -17,9 +17,11 @@ from sentilens.errors import DataError, InputError
 from sentilens.labels import NEG, POS, VALUE
 from sentilens.sources import MAX_EXTRA_COLUMNS, TEXT_COLUMNS, extra_columns, find, read_rows, row_id
 
-__all__ = ["NEEDED", "WRITES", "is_batch_output", "read_batch_output"]
+__all__ = ["NEEDED", "OUTPUT_COLUMNS", "REJECT_COLUMNS", "WRITES", "is_batch_output", "read_batch_output"]
 
-NEEDED = ("id", "probability", "label", "true_label")
+OUTPUT_COLUMNS = ("id", "probability", "label", "true_label", "top_words")  # top_words only with --explain
+REJECT_COLUMNS = ("where", "problem")  # a row that could not be scored: where it was and why
+NEEDED = OUTPUT_COLUMNS[:4]
 WRITES = f"probability in [0, 1], label {POS} or {NEG}, true_label {POS}, {NEG} or empty"
 
 

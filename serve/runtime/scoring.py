@@ -19,15 +19,14 @@ from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.labels import THRESHOLD, label_of, name_of
 from sentilens.sources import CHUNK, CHUNK_CHARS, Record, chunks  # the chunking every scorer uses
 from serve.runtime import SentimentModel
+from serve.runtime.rows import OUTPUT_COLUMNS
 
-__all__ = ["CHUNK", "CHUNK_CHARS", "OUTPUT_COLUMNS", "REJECT_COLUMNS", "Encoded", "Scored", "chunks", "encode_chunk",
+__all__ = ["CHUNK", "CHUNK_CHARS", "Encoded", "Scored", "chunks", "encode_chunk",
            "score_chunk", "score_encoded"]
 
 
 # What every scorer (serve.batch, serve.spark) writes for a scored review, in this order; top_words
 # only with --explain. Rejected rows go elsewhere as (where, problem).
-OUTPUT_COLUMNS = ("id", "probability", "label", "true_label", "top_words")
-REJECT_COLUMNS = ("where", "problem")
 
 
 @dataclass
