@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> None:
     cfg = config_from(args)
     if args.init and not args.extra:
         raise InputError("--init fine-tunes on annotations: pass them with --extra")
-    check_folder(Path(args.out))  # before minutes of work: --out is new, empty or an earlier export
+    # before minutes of work: --out is new, empty or an earlier export, and neither is, lies in nor holds an input
+    check_folder(Path(args.out), inputs=[args.data, args.test, *args.extra, args.init])
     corpus = load_files(args.data, args.test, cfg.seed) if args.data else load_keras_imdb()
     extra = load_extra(args.extra)
     if args.init:

@@ -67,7 +67,7 @@ def fine_tune(parent_dir: str | Path, corpus: Corpus, extra: Split, extra_paths:
                           f"{art.data['sha256'][:12]}...); pass that data with --data for the replay and the test split")
     if weight is not None and not weight > 0:
         raise InputError(f"--weight must be positive, not {weight}")
-    check_folder(Path(out))
+    check_folder(Path(out), inputs=[parent_dir, *extra_paths])  # never over the parent or the annotations
     merged = merge_extra(Corpus(Split([], np.zeros(0, np.int32)), corpus.test, dict(corpus.source)), extra,
                          log=log, require_both=False)
     annotations = merged.train
@@ -125,7 +125,7 @@ def _learn_in_numpy(parent: SentimentModel, corpus: Corpus, annotations: Split, 
     from serve.learn.learner import learn
 
     test = (parent.codec.encode_batch(corpus.test.texts), np.asarray(corpus.test.labels))
-    with staged_dir(out) as staging:
+    with staged_dir(out, inputs=[parent.directory]) as staging:
         learned = learn(parent, annotations.texts, annotations.labels, staging / "version", test=test,
                         accept_audit=accept_audit, lineage=lineage | {"method": "evidence refit in numpy (serve.learn)"},
                         progress=lambda fraction, what: log(f"{fraction:4.0%} {what}"))

@@ -214,15 +214,16 @@ class AnnotateTab:
         return handler
 
     def undo(self, order: str, typed: str, request: gr.Request):
-        """Take back the last decision and show its review again with the note and rationale entered."""
+        """Take back the last decision and show its review again with the note and rationale entered:
+        the review the store undid, as it returned it (asking the queue after would race with another
+        session of the same annotator pressing Undo too)."""
         who = self.annotator(typed, request)
         undone = self.store.undo(who)
-        item = self.store.next_item(who, order)  # the undone item, leased to them again
         if undone is None:
             info("Nothing to undo.")
-            return self.show(item, who=who)
+            return self.show(self.store.next_item(who, order), who=who)
         info(f"Undone: your {WORD[undone.label]} label; the review is back with your note and rationale.")
-        return self.show(item, undone.note, undone.rationale_tokens, who=who)
+        return self.show(undone.item, undone.note, undone.rationale_tokens, who=who)
 
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         report = load_reviews(self.store, self.model, uploaded(file), progress=progress)

@@ -13,6 +13,10 @@ the queue finishes reviews that have some votes first, and a lead may record an 
 label (a decision marked ``adjudicated``), which settles the review. The settled label is the
 adjudicated one, else the label every vote agrees on; votes that disagree leave it "disputed".
 With no overlap (k = 1) a later label corrects an earlier one instead.
+
+The file is checked to be ours before anything is written (``serve.store.schema``). Every read that
+decides something, and every write, runs in one transaction (``BEGIN IMMEDIATE`` to write): two
+sessions of one annotator pressing Undo at once each get a decision of their own, with its own item.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sentilens.errors import DataError, InputError
 from sentilens.labels import DECIDED, SKIP, STORED, THRESHOLD, label_of
 from serve.store.export import export_labels, iso_time, source_id
+from serve.store.schema import SCHEMA, prepare
 
 __all__ = ["AnnotationStore", "Item", "LABELS", "LATEST_VOTE", "LEASE_SECONDS", "LeaseConflict", "MAX_OVERLAP",
            "ORDERS", "SCHEMA", "Undone", "VOTES", "iso_time", "source_id", "text_hash"]
@@ -41,41 +46,6 @@ ORDERS = {
 }
 LABELS = STORED  # what a decision may be
 LEASE_SECONDS = 300
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS items (
-    item_id TEXT PRIMARY KEY,
-    text TEXT NOT NULL,
-    text_hash TEXT NOT NULL,
-    given_label INTEGER,            -- label the file carried, if any (1 pos, 0 neg)
-    model_score REAL NOT NULL,      -- P(positive) by the model when loaded
-    position INTEGER NOT NULL,      -- order in the source
-    extra TEXT NOT NULL DEFAULT '[]'  -- the file's other columns: JSON [[name, value], ...]
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id TEXT NOT NULL REFERENCES items(item_id),
-    text_hash TEXT NOT NULL,
-    label TEXT NOT NULL CHECK (label IN ({", ".join(f"'{label}'" for label in STORED)})),
-    annotator TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    model_sha TEXT NOT NULL,
-    model_score REAL NOT NULL,
-    note TEXT NOT NULL DEFAULT '',
-    rationale TEXT NOT NULL DEFAULT '[]',   -- JSON list of words that justify the label
-    rationale_tokens TEXT NOT NULL DEFAULT '[]',  -- JSON list of their token indices in the review
-    undone INTEGER NOT NULL DEFAULT 0,
-    adjudicated INTEGER NOT NULL DEFAULT 0       -- 1: a lead's label that settles a disagreement
-);
-CREATE INDEX IF NOT EXISTS decisions_item ON decisions(item_id, undone);
-CREATE TABLE IF NOT EXISTS leases (
-    item_id TEXT NOT NULL,
-    annotator TEXT NOT NULL,
-    expires REAL NOT NULL,
-    PRIMARY KEY (item_id, annotator)   -- with an overlap, one review is out to several annotators at once
-);
-"""
-
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # from a crafted request: SQLite would refuse them deep down
 
@@ -90,13 +60,15 @@ class LeaseConflict(InputError):
 
 @dataclass(frozen=True)
 class Undone:
-    """A decision taken back: what the annotator had entered, to put on screen again."""
+    """A decision taken back: what the annotator had entered, and its review, to put on screen again
+    (all read in the transaction that undid it)."""
 
     item_id: str
     label: str
     note: str
     rationale: list[str]
     rationale_tokens: list[int]
+    item: Item
 
 
 @dataclass(frozen=True)
@@ -111,8 +83,6 @@ class Item:
 def _item(row) -> Item:
     """An Item from (item_id, text, given_label, model_score, extra JSON)."""
     return Item(*row[:4], tuple(tuple(pair) for pair in json.loads(row[4] or "[]")))
-
-
 
 
 def _counts(decided: list[tuple[str, float]]) -> dict:
@@ -135,6 +105,22 @@ LATEST_VOTE = """d.undone = 0 AND d.adjudicated = 0
                                       AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)"""
 
 
+def _votes(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    """item_id -> {annotator: their latest live vote}, read through ``db``."""
+    out: dict[str, dict[str, str]] = {}
+    for item_id, who, label in db.execute(f"SELECT d.item_id, d.annotator, d.label FROM decisions d WHERE "
+                                          f"{LATEST_VOTE} ORDER BY d.decision_id"):
+        out.setdefault(item_id, {})[who] = label
+    return out
+
+
+def _adjudications(db: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """item_id -> (label, lead) of the latest live adjudication, read through ``db``."""
+    rows = db.execute("SELECT item_id, label, annotator FROM decisions WHERE undone = 0 AND adjudicated = 1 "
+                      "ORDER BY decision_id").fetchall()
+    return {item_id: (label, lead) for item_id, label, lead in rows}
+
+
 class AnnotationStore:
     def __init__(self, path: str | Path, overlap: int = 1):
         """``overlap``: how many different annotators label each review (1: one label per review)."""
@@ -146,18 +132,7 @@ class AnnotationStore:
             raise DataError(f"{path}: is a folder; --db names the SQLite file to keep the annotations in")
         try:
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                keys = [row[1] for row in db.execute("PRAGMA table_info(leases)") if row[5]]
-                if keys == ["item_id"]:  # leases from before overlaps (one holder per review): they last minutes
-                    db.execute("DROP TABLE leases")
-                db.executescript(SCHEMA)
-                columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
-                if "rationale_tokens" not in columns:  # a database from before rationale by token
-                    db.execute("ALTER TABLE decisions ADD COLUMN rationale_tokens TEXT NOT NULL DEFAULT '[]'")
-                if "adjudicated" not in columns:  # a database from before adjudication
-                    db.execute("ALTER TABLE decisions ADD COLUMN adjudicated INTEGER NOT NULL DEFAULT 0")
-                if "extra" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:  # before metadata
-                    db.execute("ALTER TABLE items ADD COLUMN extra TEXT NOT NULL DEFAULT '[]'")
+                prepare(db, self.path)  # another application's database is refused before anything is written
         except sqlite3.Error as err:  # not a database, or one we cannot write: say so, touch nothing
             raise DataError(f"{path}: not an annotation database sentilens can open ({str(err)[:120]})") from None
 
@@ -281,29 +256,32 @@ class AnnotationStore:
 
     def undo(self, annotator: str) -> Undone | None:
         """Mark ``annotator``'s latest live decision undone (kept in history) and lease its item to
-        them again; returns what they had entered, or None when there is nothing to undo."""
+        them again; returns what they had entered and the item, or None when there is nothing to undo.
+        One transaction picks, undoes and reads it: concurrent undos each get a decision of their own."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
-                "SELECT decision_id, item_id, label, note, rationale, rationale_tokens FROM decisions "
-                "WHERE annotator = ? AND undone = 0 AND adjudicated = 0 ORDER BY decision_id DESC LIMIT 1",
+                "SELECT d.decision_id, d.label, d.note, d.rationale, d.rationale_tokens, "
+                "i.item_id, i.text, i.given_label, i.model_score, i.extra "
+                "FROM decisions d JOIN items i ON i.item_id = d.item_id "
+                "WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0 ORDER BY d.decision_id DESC LIMIT 1",
                 (annotator,)).fetchone()
             if row is not None:
                 db.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
-                           (row[1], annotator, time.time() + LEASE_SECONDS))
+                           (row[5], annotator, time.time() + LEASE_SECONDS))
             db.execute("COMMIT")
         if row is None:
             return None
-        return Undone(row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
+        return Undone(row[5], row[1], row[2], json.loads(row[3]), json.loads(row[4]), _item(row[5:]))
 
     # ---- reporting -----------------------------------------------------------------------
     def progress(self, annotator: str | None = None, now: float | None = None) -> dict:
         """The queue's counts (an item is done once anyone decided it) and, for ``annotator``, their own
         under ``mine``: their latest live decision per item by label, how many of them in the hour before
         ``now``, and how often their labels agree with the model's score at loading."""
-        with self._connect() as db:
+        with self._snapshot() as db:  # the counts of one moment
             total = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             rows = db.execute(
                 """SELECT d.label, d.model_score FROM decisions d
@@ -327,29 +305,34 @@ class AnnotationStore:
                            "last_hour": sum(at >= hour_ago for _, _, at in own)}
         return out
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one read transaction: every query in it sees the same state, so that what
+        is put together from several (a label and the votes that settle it) belongs together."""
+        with self._connect() as db:
+            db.execute("BEGIN")
+            yield db
+            db.execute("COMMIT")
+
     def votes(self) -> dict[str, dict[str, str]]:
         """Every decided review's live votes: item_id -> {annotator: their latest label} (skips included;
         a lead's adjudication is not a vote)."""
         with self._connect() as db:
-            rows = db.execute(f"SELECT d.item_id, d.annotator, d.label FROM decisions d WHERE {LATEST_VOTE} "
-                              "ORDER BY d.decision_id").fetchall()
-        out: dict[str, dict[str, str]] = {}
-        for item_id, who, label in rows:
-            out.setdefault(item_id, {})[who] = label
-        return out
+            return _votes(db)
 
     def adjudications(self) -> dict[str, tuple[str, str]]:
         """item_id -> (label, lead) of the latest live adjudication."""
         with self._connect() as db:
-            rows = db.execute("SELECT item_id, label, annotator FROM decisions WHERE undone = 0 AND adjudicated = 1 "
-                              "ORDER BY decision_id").fetchall()
-        return {item_id: (label, lead) for item_id, label, lead in rows}
+            return _adjudications(db)
 
     def disagreements(self) -> list[tuple[Item, dict[str, str]]]:
         """Reviews whose votes name both labels and that no lead has settled yet, with their votes."""
-        settled = self.adjudications()
-        split = {i: v for i, v in self.votes().items() if i not in settled and set(DECIDED) <= set(v.values())}
-        return [(item, split[item.item_id]) for item in map(self.item, split) if item is not None]
+        with self._snapshot() as db:
+            settled, votes = _adjudications(db), _votes(db)
+            split = {i: v for i, v in votes.items() if i not in settled and set(DECIDED) <= set(v.values())}
+            rows = [db.execute("SELECT item_id, text, given_label, model_score, extra FROM items WHERE item_id = ?",
+                               (i,)).fetchone() for i in split]
+        return [(_item(r), split[r[0]]) for r in rows if r is not None]
 
     def recent(self, annotator: str, n: int = 20) -> list[tuple[Item, str, str, list[int]]]:
         """``annotator``'s latest live vote on each review, newest first, at most ``n``: (item, label, note,
@@ -372,8 +355,11 @@ class AnnotationStore:
         """Every decided item (labelled, skipped or disputed) with its text, the latest live decision's
         details, every vote and the settled label: a lead's adjudication; else, with an overlap, the label
         all votes agree on (skips aside), "skip" when every vote skipped, else "disputed"; with no overlap,
-        the latest decision (a later label corrects an earlier one)."""
-        with self._connect() as db:
+        the latest decision (a later label corrects an earlier one). ``decisions`` is every annotator's
+        latest live vote and every lead's latest live adjudication, each with its note, rationale and
+        time: nobody's work is left out because someone else labelled the review after them. All read
+        in one transaction."""
+        with self._snapshot() as db:
             rows = db.execute(
                 """SELECT i.item_id, i.text, d.label, d.annotator, d.created_at, d.model_sha, d.model_score,
                           d.note, d.rationale, d.rationale_tokens, i.extra
@@ -381,7 +367,23 @@ class AnnotationStore:
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND undone = 0)
                    ORDER BY d.decision_id""").fetchall()
-        votes, settled = self.votes(), self.adjudications()
+            each = db.execute(
+                """SELECT d.item_id, d.annotator, d.label, d.note, d.rationale, d.rationale_tokens, d.created_at,
+                          d.model_sha, d.adjudicated FROM decisions d
+                   WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
+                                                           WHERE item_id = d.item_id AND annotator = d.annotator
+                                                           AND undone = 0 AND adjudicated = d.adjudicated)
+                   ORDER BY d.decision_id""").fetchall()
+            settled = _adjudications(db)
+        votes: dict[str, dict[str, str]] = {}
+        decisions: dict[str, list[dict]] = {}
+        for item_id, who, label, note, rationale, tokens, at, sha, adjudicated in each:
+            if not adjudicated:
+                votes.setdefault(item_id, {})[who] = label
+            decisions.setdefault(item_id, []).append(
+                {"annotator": who, "label": label, "note": note, "rationale": json.loads(rationale),
+                 "rationale_tokens": json.loads(tokens), "created_at": at, "model_sha": sha,
+                 "adjudicated": bool(adjudicated)})
         cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale",
                 "rationale_tokens", "extra"]
         out = []
@@ -394,7 +396,7 @@ class AnnotationStore:
             if adjudicated or self.overlap > 1:
                 row["label"] = adjudicated or (kinds.pop() if len(kinds) == 1 else SKIP if not kinds else "disputed")
             # (with no overlap a later label supersedes: it is a correction, not a second vote)
-            out.append(row | {"votes": cast, "adjudicated": adjudicated})
+            out.append(row | {"votes": cast, "adjudicated": adjudicated, "decisions": decisions.get(row["id"], [])})
         return out
 
     def export(self, path: str | Path, raw_csv: bool = False) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """Writing the settled labels out: CSV or JSONL that ``sentilens learn`` / ``python -m trainer --extra``
-reads back, with every vote, the lead's adjudication and the files' own columns. Separate from the
-store because what an export carries changes for other reasons than how labels are kept."""
+reads back, with every vote (each annotator's note and rationale too), the lead's adjudication and the
+files' own columns. Separate from the store because what an export carries changes for other reasons
+than how labels are kept."""
 
 from __future__ import annotations
 
@@ -35,7 +36,15 @@ def export_labels(labels: list[dict], path: str | Path, raw_csv: bool = False) -
     annotator's latest label (a JSON object) and ``adjudicated`` the lead's label (pos/neg) or empty;
     ``id`` is the queue's key (``FILE@SHA8#ID``) and ``source_id`` the input's own id (``ID``; ``ID~2`` for
     the second row that repeated it); ``created_at`` is ISO 8601 in UTC; ``rationale`` (words as written)
-    and ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL).
+    and ``rationale_tokens`` (their token indices) are JSON lists (real lists in JSONL). ``annotator``,
+    ``created_at``, ``model_sha``, ``note`` and the rationale are the latest decision's.
+
+    ``decisions`` holds everyone's work on the review, so that none is lost when someone else labels it
+    after them (with an overlap, a lead's adjudication): a JSON list (a real one in JSONL), oldest first,
+    of every annotator's latest live vote and every lead's latest live adjudication, each an object with
+    ``annotator``, ``label`` (pos/neg/skip), ``note``, ``rationale``, ``rationale_tokens``, ``created_at``
+    (ISO 8601), ``model_sha`` and ``adjudicated`` (true for a lead's). The trainer reads only ``text`` and
+    ``label``; every other column rides along.
 
     CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
 
@@ -54,9 +63,10 @@ def export_labels(labels: list[dict], path: str | Path, raw_csv: bool = False) -
             "rationale_tokens": json.loads(r["rationale_tokens"]) if jsonl else r["rationale_tokens"],
             "votes": as_json(r["votes"]),
             "adjudicated": r["adjudicated"] or ("" if not jsonl else None),
+            "decisions": as_json([d | {"created_at": iso_time(d["created_at"])} for d in r["decisions"]]),
         })
     columns = ["id", "source_id", "text", "label", "status", "annotator", "created_at", "model_sha", "model_score",
-               "note", "rationale", "rationale_tokens", "votes", "adjudicated"]
+               "note", "rationale", "rationale_tokens", "votes", "adjudicated", "decisions"]
     # the files' other columns after ours, in the order first seen (one that shares a name with ours is
     # prefixed with "file_", never overwriting it)
     meta: dict[str, None] = {}
