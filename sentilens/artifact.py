@@ -342,7 +342,8 @@ class Artifact:
 def add_tokenizer(art: Artifact, directory: str | Path) -> None:
     """Write ``tokenizer.json`` for the artifact's vocabulary into ``directory`` and list it (feature
     ``tokenizer``); ``art.write`` then records its sha256."""
-    Path(directory, TOKENIZER_FILES["tokenizer"]).write_text(tokenizer_json(art.vocabulary.words), encoding="utf-8")
+    vocabulary = art.vocabulary or read_vocabulary(Path(directory, art.files["vocabulary"]))  # (not loaded yet)
+    Path(directory, TOKENIZER_FILES["tokenizer"]).write_text(tokenizer_json(vocabulary.words), encoding="utf-8")
     art.files.update(TOKENIZER_FILES)
     caps = art.capabilities
     if TOKENIZER not in caps.features:

@@ -34,7 +34,7 @@ def test_each_cell_trains_one_epoch_and_exports_with_parity(tmp_path, cell):
         np.testing.assert_allclose(model.score_ids(ids), prob, atol=1e-5)
     else:  # tf2onnx 1.17 exports Keras 3 GRU/SimpleRNN as a Loop: no CD, and the metadata says so
         assert caps == {"cell": cell, "onnx_op": "Loop", "fused": False,
-                        "features": ["running_score", "word_evidence"], "methods": ["running", "occlusion"]}
+                        "features": ["running_score", "word_evidence", "tokenizer"], "methods": ["running", "occlusion"]}
         assert model.methods == ("running", "occlusion") and "W" not in model.weights
 
 
@@ -67,7 +67,7 @@ def test_metadata_records_everything_needed_to_reproduce(tiny_model_dir):
                              "vocab_size": meta["codec"]["vocab_size"], "pad_id": 0, "start_id": 1, "oov_id": 2}
     assert "maxlen" not in meta["model"] and "vocab_size" not in meta["model"]  # written once, in codec
     assert set(meta["sha256"]) == {"model.onnx", "model.onnx.data", "vocab.txt", "history.json", "model_fast.onnx",
-                                   "pad_states.npy", "learning.npz"} | ({"model_fast_int8.onnx"} if meta["int8"]["kept"]
+                                   "pad_states.npy", "learning.npz", "tokenizer.json"} | ({"model_fast_int8.onnx"} if meta["int8"]["kept"]
                                                                         else set())
     assert meta["model"]["cell"] == "lstm" and meta["training"]["batch_size"] == 64
     for split in ("validation", "test"):

@@ -175,12 +175,14 @@ def measure(staging: Path, artifact: Artifact, export_model: keras.Model, held_o
         "baseline": baseline or baselines(corpus, cfg.seed),  # the simple peers, same split
     }
     artifact.probes = [float(p) for p in runtime.run(runtime.codec.encode_batch(list(PROBES)))]
-    add_tokenizer(artifact, staging)  # the codec as a standard tokenizer.json, for any runtime
     artifact.write(staging)
     if SKIP_PADDING in artifact.capabilities.features:
         fastpath.add_int8(staging, x_test, y_test)  # kept only within its accuracy bound
     if {WORD_EVIDENCE, SKIP_PADDING} <= set(artifact.capabilities.features):  # what learning in the app needs
         add_learning(staging, corpus.train.texts, corpus.train.labels, corpus.test.texts, y_test, seed=cfg.seed)
+    finished = Artifact.load(staging, complete=False)
+    add_tokenizer(finished, staging)  # last: the codec as a standard tokenizer.json, for any runtime
+    finished.write(staging)
     return Artifact.load(staging)  # what serving will load: refuse to publish anything it would refuse
 
 
