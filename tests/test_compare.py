@@ -93,3 +93,19 @@ def test_the_app_gets_a_compare_tab_with_a_second_model(tiny_model_dir, committe
                       compare_dir=str(committed_model_dir))
     props = [c.get("props", {}) for c in app.get_config_file()["components"]]
     assert "Compare" in [p.get("label") for p in props] and {"cmp-a", "cmp-b"} <= {p.get("elem_id") for p in props}
+
+
+def test_an_output_that_is_the_data_is_refused_and_the_data_kept(tiny_model_dir, tmp_path, capsys):
+    """`compare -o` on the data file itself (issue 33: it overwrote the input with the changed rows)."""
+    from serve.jobs.compare import main
+
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\na superb film,1\nawful and dull,0\n")
+    before = data.read_text()
+    for spelling in (str(data), str(tmp_path / "." / "reviews.csv")):
+        assert main([str(tiny_model_dir), str(tiny_model_dir), str(data), "-o", spelling]) == 2
+        assert data.read_text() == before and capsys.readouterr().err.startswith("error: ")
+    out = tmp_path / "changed.csv"
+    assert main([str(tiny_model_dir), str(tiny_model_dir), str(data), "-o", str(out)]) == 0
+    assert out.read_text().startswith("id,probability_a,probability_b,true_label,text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["changed.csv", "reviews.csv"]

@@ -10,6 +10,7 @@ whose label changed are listed (the first ``--show``) and, with ``-o``, all writ
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from sentilens.cli import command, parser
 from sentilens.metrics import classification_report
 from sentilens.labels import label_of, name_of, positive
 from sentilens.sources import ACCEPTED, BadRow, Record, read_any
+from sentilens.staging import check_outputs, staged
 from sentilens.wording import count
 from serve.runtime import SentimentModel
 from serve.runtime.scoring import chunks, score_chunk
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--show", type=int, default=10, help="how many changed reviews to print (default 10)")
     p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
     args = p.parse_args(argv)
+    if args.output:  # before any work: an output that is the data (by any spelling) is refused
+        check_outputs(Path(args.data), [Path(args.output)])
     a, b = SentimentModel(args.model_a), SentimentModel(args.model_b)
     s = compare(a, b, Path(args.data), args.text_column)
     print(f"{count(s['reviews'], 'review')} ({count(s['rejected'], 'row')} could not be read); the two models agree on "
@@ -92,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         text = " ".join(row["text"].split())
         print(f"  {row['id']}: {row['a']:.3f} -> {row['b']:.3f} (true: {row['true_label'] or '?'}) "
               f"{text[:90]}{'...' if len(text) > 90 else ''}")
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as f:
+    if args.output:  # written beside itself and renamed into place: never over the data it compared
+        with staged(Path(args.output)) as (raw,), io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
             writer = SafeWriter(f)
             writer.writerow(["id", "probability_a", "probability_b", "true_label", "text"])
             writer.writerows([r["id"], round(r["a"], 6), round(r["b"], 6), r["true_label"], r["text"]]
