@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +102,8 @@ class Registry:
         except ModelError as err:
             raise InputError(f"version {name} cannot be used: {err}") from None
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".current.{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as f:
+        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".current.")  # its own, whatever runs at once
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(name + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -58,9 +58,12 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
     if out.exists():
         raise ModelError(f"{out}: already exists; a version is never written over another")
     staging = staging_for(out)
-    if staging.exists():  # a learner killed before it finished: ours, never served
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:  # made exclusively: a second learner that picked the same name stops here, deleting nothing
+        staging.mkdir()
+    except FileExistsError:
+        raise ModelError(f"{staging}: another learner is writing {out.name} (or was stopped while it did); "
+                         "learn again for the next version") from None
     try:
         art = parent.artifact
         for name in art.files.values():
@@ -102,6 +105,8 @@ def write_version(parent: SentimentModel, tables: dict[str, np.ndarray], out: st
         served = SentimentModel(staging)  # loads as the app will, probes and all
         if accept is not None:
             accept(served, version.metrics["test"])
+        if out.exists():  # made meanwhile by someone else: theirs stays, ours is not published
+            raise ModelError(f"{out}: appeared while the version was written; nothing was replaced")
         os.rename(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
