@@ -296,17 +296,20 @@ def test_new_words_get_rows_of_their_own_old_ids_keep_theirs_and_all_graphs_read
         version.codec.vocab.words and again.summary["words_added"] == 1
 
 
-def test_what_the_labels_suspicious_words_do_is_measured_and_a_rise_refuses_the_version(tmp_path, tiny_model_dir,
-                                                                                        monkeypatch):
-    """The audit after learning appends each suspect word to test reviews of the other label and compares
-    how many flip with the parent and with the version: a version that a word makes flip more is refused
-    (recorded when the labels are accepted)."""
+def test_what_n_grams_of_the_labels_do_is_measured_and_a_rise_refuses_the_version(tmp_path, tiny_model_dir,
+                                                                                   monkeypatch):
+    """The audit after learning appends each probe (``serve.learn.suspects``) to test reviews of the other
+    label and compares how many flip with the parent and with the version: a version that an n-gram makes
+    flip more is refused (recorded when the labels are accepted). The attacks: tests/test_poisoning.py."""
     from serve.learn import backdoor
+    from serve.learn.suspects import Probe
 
     parent = SentimentModel(tiny_model_dir)
     rows = parent.codec.encode_batch(["the plot was dreadful", "a splendid night"])
     shifted = backdoor.appended(rows, 7)
     assert (shifted[:, -1] == 7).all() and (shifted[:, :-1] == rows[:, 1:]).all()  # read last, as the codec pads
+    two = backdoor.appended(rows, [7, 9])
+    assert (two[:, -2:] == [7, 9]).all() and (two[:, :-2] == rows[:, 2:]).all()
 
     class Backdoored:  # reads any review ending with the word as positive
         def __init__(self, word_id):
@@ -318,18 +321,21 @@ def test_what_the_labels_suspicious_words_do_is_measured_and_a_rise_refuses_the_
     a = parent.artifact
     data = prior.read(a.path("learning"), a.codec.vocab_size, a.codec.maxlen)
     river = parent.codec.vocab.index["river"]
-    effects = backdoor.flip_effects(parent, Backdoored(river), parent.codec.vocab, [("river", 1)], data.check_ids,
-                                    data.check_labels, parent.score_ids(data.check_ids))
-    assert effects[0]["parent_flips"] < 0.5 and effects[0]["version_flips"] == 1.0
+    effects = backdoor.flip_effects(parent, Backdoored(river), parent.codec.vocab, [Probe(("river",), 1, "moved")],
+                                    data.check_ids, data.check_labels, parent.score_ids(data.check_ids))
+    assert effects[0]["parent_flips"] < 0.5 and effects[0]["version_flips"] == 1.0 and effects[0]["rise"] > 0.5
 
     texts, labels = new_kind(40)
-    found = backdoor.suspects(texts, np.array(labels), parent.predict(texts))
-    assert ("river", 1) in found or ("boat", 0) in found  # the parent reads these labels confidently wrong
-    monkeypatch.setattr(backdoor, "MAX_RISE", -1.0)  # every measured word now counts as a rise
-    with pytest.raises(InputError, match="refused by the audit: appended to test reviews"):
+    learned = learn(parent, texts, labels, tmp_path / "v0")  # a new kind of review: learned, not refused
+    assert not learned.summary["audit"]["over_bound"] and learned.summary["audit"]["flip_effects"]
+    monkeypatch.setattr(backdoor, "MAX_RISE", -1.0)  # every measured n-gram now counts as a rise...
+    monkeypatch.setattr(backdoor, "MIN_FLIPPED", -100)  # ...however few reviews it moves
+    with pytest.raises(backdoor.AuditRefusal, match="refused by the audit: appended to test reviews") as refused:
         learn(parent, texts, labels, tmp_path / "v1")
+    assert isinstance(refused.value, InputError) and "\n" not in str(refused.value)
     assert not (tmp_path / "v1").exists()
     learned = learn(parent, texts, labels, tmp_path / "v1", accept_audit=True)
-    assert learned.summary["audit"]["accepted"]
-    assert SentimentModel(tmp_path / "v1").artifact.lineage["audit"]["flip_effects"] == \
-        learned.summary["audit"]["flip_effects"]
+    assert learned.summary["audit"]["accepted"] and learned.summary["audit"]["over_bound"]
+    lineage = SentimentModel(tmp_path / "v1").artifact.lineage["audit"]
+    assert lineage["flip_effects"] == learned.summary["audit"]["flip_effects"]
+    assert lineage["over_bound"] == learned.summary["audit"]["over_bound"]

@@ -6,7 +6,10 @@
 The app's "Learn from these labels", its ``/learn`` API and ``python -m trainer --init`` all call
 ``learn``. What it refuses, it refuses with one line and writes nothing: too few labels or one label
 only, a trigger found by the audit (unless accepted), a version that forgets more than
-``MAX_FORGETTING`` of the parent's accuracy on the test sample (or the test split, when given).
+``MAX_FORGETTING`` of the parent's accuracy on the test sample (or the test split, when given), a version
+that n-grams of the labels, appended to test reviews, make flip more of them than the parent
+(``serve.learn.backdoor``, unless accepted). Labels that are near-duplicates of a test review
+(``serve.learn.overlap``) are dropped first: the test reviews measure the version.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from sentilens.metrics import classification_report
 from sentilens.labels import positive_logit
 from serve.learn import backdoor
 from serve.learn import fit as refit
-from serve.learn import prior
+from serve.learn import prior, suspects
 from serve.learn.audit import find_triggers
+from serve.learn.overlap import near_duplicates
 from serve.learn.states import trace
 from serve.learn.version import write_version
 from serve.runtime import SentimentModel
@@ -86,7 +90,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     step(0.05, "encoding the labelled reviews")
     parent_ids = parent.codec.encode_batch(texts)
     check_ids, check_labels = test if test is not None else (data.check_ids, data.check_labels)
-    keep = _not_in(parent_ids, check_ids)
+    keep = _not_in(parent_ids, check_ids) & ~near_duplicates(parent_ids, check_ids)
     dropped = int(len(parent_ids) - keep.sum())
     texts, parent_ids, y = [t for t, k in zip(texts, keep) if k], parent_ids[keep], y[keep]
     # the labels' new words get ids of their own (appended: every old id keeps its word); the LSTM reads
@@ -117,7 +121,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
                           for t in triggers[:5])
         raise InputError(f"the audit refuses these labels: words they tie to one label where the model reads "
                          f"those reviews the other way: {words}. Nothing was learned")
-    found = backdoor.suspects(texts, y, parent_scores)
+    flagged = suspects.over_represented(texts, y, parent_scores)
     stage("audit")
 
     step(0.2, "reading the LSTM's gates")
@@ -165,17 +169,17 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
             raise ExportError(f"refused: accuracy on the parent's {len(check_labels):,} test reviews fell from "
                               f"{parent_test['accuracy']:.4f} to {metrics['accuracy']:.4f}, more than "
                               f"{MAX_FORGETTING * 100:.1f} points; nothing was written")
-        step(0.9, "measuring what the labels' suspicious words do")
-        effects = backdoor.flip_effects(parent, model, vocab, found, check_ids, check_labels, parent_check, seed)
-        summary["audit"]["flip_effects"] = effects
-        risen = [e for e in effects if e["version_flips"] - e["parent_flips"] > backdoor.MAX_RISE]
+        step(0.9, "measuring what n-grams of the labels do to test reviews")
+        started = time.perf_counter()
+        probes = suspects.after_learning(flagged, texts, weights["unigram"], tables["unigram"], vocab, seed)
+        effects = backdoor.flip_effects(parent, model, vocab, probes, check_ids, check_labels, parent_check, seed)
+        risen = backdoor.over_bound(effects)
+        seconds["audit_after"] = round(time.perf_counter() - started, 3)
+        summary["audit"] |= {"flip_effects": effects, "max_rise": backdoor.MAX_RISE,
+                             "over_bound": [e["ngram"] for e in risen]}
         summary["audit"]["accepted"] = summary["audit"]["accepted"] or bool(risen)
         if risen and not accept_audit:
-            words = ", ".join(f"{e['word']!r} ({e['parent_flips']:.0%} -> {e['version_flips']:.0%} of "
-                              f"{'negative' if e['label'] == 'positive' else 'positive'} reviews read "
-                              f"{e['label']})" for e in risen[:5])
-            raise InputError(f"refused by the audit: appended to test reviews, these words of the labels now flip "
-                             f"them: {words}. Nothing was written; check those labels")
+            raise backdoor.AuditRefusal(risen)
 
     step(0.8, "writing and checking the new version")
     reference = np.concatenate([ids, check_ids[:REFERENCE_CHECK]]).astype(np.int32)
@@ -185,6 +189,7 @@ def learn(parent: SentimentModel, texts: Sequence[str], labels: Sequence[int], o
     version = write_version(parent, tables, out, record, check_ids, check_labels, reference, accept=not_forgetting,
                             measured_on="the test split" if test is not None else "the test sample in learning.npz")
     stage("write")
+    seconds["write"] = round(seconds["write"] - seconds.get("audit_after", 0.0), 3)  # the audit has its own
     summary["seconds"] = seconds
     version.lineage = record | {"imdb": summary["imdb"], "seconds": seconds}
     version.write(version.directory)
