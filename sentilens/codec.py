@@ -18,6 +18,12 @@ was trained with and refuses to load under another):
   broken alphabetically), capped so that every id is < ``vocab_size``.
 - Sequences are padded and truncated at the front ("pre"), exactly like
   ``keras.utils.pad_sequences`` defaults: the model reads the *last* ``maxlen`` ids.
+
+One bound, which gives no text other ids: a review may not standardize into more than
+``MAX_STANDARD_CHARS`` characters. NFKC turns one character into as many as 18 (U+FDFA), so
+3.9 M characters as written became 70 M, and gigabytes of words, before anything could refuse
+them; ``standardize`` refuses such a text (``TextTooLong``) before normalising it, and readers ask
+``fits`` when they build a record, so a row like that is rejected, never scored.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CODEC_VERSION", "Codec", "Encoding", "FIRST_WORD_ID", "OOV", "PAD", "RESERVED", "START", "UNUSED",
-           "Vocabulary", "pad", "standardize", "token_spans", "tokenize"]
+__all__ = ["CODEC_VERSION", "Codec", "Encoding", "FIRST_WORD_ID", "MAX_EXPANSION", "MAX_STANDARD_CHARS", "OOV", "PAD",
+           "RESERVED", "START", "TextTooLong", "UNUSED", "Vocabulary", "fits", "pad", "standardize", "token_spans",
+           "tokenize"]
 
 CODEC_VERSION = 1
 PAD, START, OOV, UNUSED = 0, 1, 2, 3
@@ -51,11 +58,44 @@ _LONE_APOSTROPHE = re.compile(r"'(?:(?<![a-z0-9]')|(?![a-z0-9]))")
 _UTF8_TABLE = _ASCII_TABLE[:128] + bytes(range(128, 256))  # ... and bytes of characters beyond ASCII kept
 _LONE_APOSTROPHE_ANY = re.compile(r"'(?:(?<![^\W_]')|(?![^\W_]))")
 
+MAX_STANDARD_CHARS = 4_000_000  # characters a review may standardize into (as many as a record may hold as written)
+MAX_EXPANSION = 18  # the most characters NFKC and casefold make of one (U+FDFA; a test checks every code point)
+
+
+class TextTooLong(ValueError):
+    """A text that would standardize into more than ``MAX_STANDARD_CHARS`` characters."""
+
+
+def _within_bound(text: str) -> bool:
+    """Whether NFKC and casefold make at most ``MAX_STANDARD_CHARS`` characters of ``text`` (tags gone,
+    entities unescaped), without normalising it: at once when its length times ``MAX_EXPANSION`` is
+    within; else by its length when it is NFKC already (casefold's own growth counted); else by each
+    distinct character's expansion times its count (composing only ever shortens what that counts)."""
+    if len(text) * MAX_EXPANSION <= MAX_STANDARD_CHARS:
+        return True
+    if unicodedata.is_normalized("NFKC", text):
+        return (len(text) if text.isascii() else len(text.casefold())) <= MAX_STANDARD_CHARS
+    most = sum(n * len(unicodedata.normalize("NFKD", c).casefold()) for c, n in Counter(text).items())
+    return most <= MAX_STANDARD_CHARS
+
+
+def _unmarked(text: str) -> str:
+    """``text`` with its tags made spaces and its entities unescaped: what NFKC is given."""
+    return html.unescape(_TAG.sub(" ", text))
+
+
+def fits(text: str) -> bool:
+    """Whether ``text`` standardizes within ``MAX_STANDARD_CHARS`` (so ``standardize`` takes it): at once for
+    a text of up to ``MAX_STANDARD_CHARS / MAX_EXPANSION`` characters, else without normalising it."""
+    return len(text) * MAX_EXPANSION <= MAX_STANDARD_CHARS or _within_bound(_unmarked(text))
+
 
 def standardize(text: str) -> str:
-    """Strip markup, normalise unicode and case so that equal words compare equal."""
-    text = _TAG.sub(" ", text)
-    text = html.unescape(text)
+    """Strip markup, normalise unicode and case so that equal words compare equal; ``TextTooLong`` for a
+    text that would come out longer than ``MAX_STANDARD_CHARS`` (checked before normalising it)."""
+    text = _unmarked(text)
+    if not _within_bound(text):
+        raise TextTooLong(f"the text would be longer than {MAX_STANDARD_CHARS:,} characters once normalised")
     text = unicodedata.normalize("NFKC", text).casefold()
     for mark in _APOSTROPHES:
         if mark in text:

@@ -61,6 +61,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     from serve.learn.registry import BASE, Registry
     from serve.learn.served import ServedModel
     from serve.app.learn_panel import LearnPanel
+    from serve.app.queue_limits import bound_queue
     from serve.runtime import SentimentModel
 
     env = settings or Settings.from_env()
@@ -91,7 +92,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     annotate_tab = AnnotateTab(model, store, address=address, guidelines=rules,
                                learning=LearnPanel(model, store, registry, leads=lead_names))
     app = build_app(model, annotate_tab, compare, address=address)
-    app.queue(default_concurrency_limit=concurrency)
+    bound_queue(app, concurrency)  # bounded waiting, unread results expire (serve.app.queue_limits)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,9 +81,13 @@ def file_rows(name: str, data: bytes, suffix: str, text_column: str | None = Non
               ) -> Iterator[tuple[str, str | None, int, str | None]]:
     """One file's rows through the very reader ``read_table`` uses, for readers elsewhere (Spark's
     executors): ``(where, record as a JSON object or None, row number, problem or None)``. A file
-    that cannot be read at all raises ``DataError``, as ``read_table`` does."""
+    that cannot be read at all raises ``DataError``, as ``read_table`` does. A format read from a
+    file of its own (Parquet) reads the bytes spooled to a temporary file, within its own bounds."""
     path = Path(name)
-    fmt = _table(path, suffix, text=True)
+    fmt = _table(path, suffix)
+    if fmt.text_rows is None:
+        yield from _spooled_rows(path, data, suffix, fmt, text_column)
+        return
     f = io.TextIOWrapper(io.BytesIO(data), **TEXT_OPEN)
     for number, (line, parse) in enumerate(fmt.text_rows(path, f, text_column), start=1):
         where = f"{path}:{line}"
@@ -91,6 +96,26 @@ def file_rows(name: str, data: bytes, suffix: str, text_column: str | None = Non
             yield where, None, number, problem
         else:
             yield where, json.dumps({"id": record.id, "text": record.text, "label": record.label}), number, None
+
+
+def _spooled_rows(path: Path, data: bytes, suffix: str, fmt: Format, text_column: str | None
+                  ) -> Iterator[tuple[str, str | None, int, str | None]]:
+    """``file_rows`` for a format that opens its file itself: the bytes written to a temporary file of the
+    same size (the reader's budgets go by it), each row named by ``path`` as if read there."""
+    with tempfile.TemporaryDirectory(prefix="sentilens-") as folder:
+        spooled = Path(folder) / f"rows{suffix}"
+        spooled.write_bytes(data)
+        try:
+            rows = fmt.file_rows(spooled, text_column)
+            for number, (line, parse) in enumerate(rows, start=1):
+                record, problem = build_record(f"{spooled}:{line}", parse)
+                where = f"{path}:{line}"
+                if problem is not None:
+                    yield where, None, number, problem
+                else:
+                    yield where, json.dumps({"id": record.id, "text": record.text, "label": record.label}), number, None
+        except DataError as err:
+            raise DataError(str(err).replace(str(spooled), str(path))) from None
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, object] | str]]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sentilens.codec import MAX_STANDARD_CHARS, fits
 from sentilens.errors import DataError
 from sentilens.labels import parse_label
 from sentilens.sources import lines
@@ -106,7 +107,9 @@ def row_id(value: object, where: str) -> str | None:
 
 def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> Record:
     """One row (a mapping of column -> value) as a record, or ``DataError`` saying what is wrong
-    with it. Every reader (and Spark's) builds records here, so a row means the same everywhere."""
+    with it. Every reader (and Spark's) builds records here, so a row means the same everywhere. Its
+    text is bounded as written and as the codec would normalise it (``sentilens.codec.fits``) here,
+    before anything normalises or scores it."""
     text = obj.get(text_column)
     if not isinstance(text, str):
         raise DataError(f"{where}: {text_column!r} is missing or not a string")
@@ -115,6 +118,8 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
         raise DataError(f"{where}: the text is empty")
     if len(text) > lines.MAX_RECORD_CHARS:  # a Parquet cell or a DataFrame has no line to bound it
         raise DataError(f"{where}: the text is longer than {lines.MAX_RECORD_CHARS:,} characters")
+    if not fits(text):  # NFKC makes up to 18 characters of one: refused here, never normalised or scored
+        raise DataError(f"{where}: the text would be longer than {MAX_STANDARD_CHARS:,} characters once normalised")
     rid = row_id(obj.get("id"), where) or default_id
     label = obj.get("label")
     if isinstance(label, str):

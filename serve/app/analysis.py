@@ -6,6 +6,7 @@ sentence (``InputError``) instead of a hang or a traceback.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from explain.attribution import Attribution, Forward, forward
@@ -20,8 +21,8 @@ __all__ = ["MAX_CHARS", "MAX_TOKENS", "MAX_TOKEN_CHARS", "Explained", "check_tex
 
 MAX_CHARS = 100_000  # about 18,000 words; the model reads only the last maxlen anyway
 # Normalisation can turn one character into several words (a ligature, a fraction, a squared
-# unit), so the words are capped too: this bounds every /explain answer (a few MB at most) and
-# the work behind it, whatever the 100,000 characters were.
+# unit), so the words are capped too: this bounds the work behind every explanation, whatever the
+# 100,000 characters were (the /explain answer lists the words the model did not read once: ``to_dict``).
 MAX_TOKENS = 20_000
 MAX_TOKEN_CHARS = 200_000  # ... and their letters: one squared unit can normalise into a word of many
 
@@ -55,13 +56,27 @@ class Explained:
     view: EncodingView
 
     def to_dict(self) -> dict:
-        p = self.attribution.probability
+        """The /explain answer. Its per-word lists cover the words the model read (at most ``maxlen``, the
+        last ones); the words before them, which it never read, are listed once, in ``encodings.truncated``.
+        So the answer for 20,000 words is about as small as for the last ``maxlen`` of them: word ``i``
+        (from 0) of ``attribution.tokens`` is word ``len(truncated) + i + 1`` of the review."""
+        a, enc = self.attribution, self.fwd.enc
+        read = slice(enc.n_truncated, None)  # pre-truncation drops a prefix: the words read are the rest
+        p, tokens, normalized = a.probability, a.tokens[read], a.normalized()[read]
+        bag = sorted(Counter(tokens).items(), key=lambda wc: (-wc[1], wc[0]))  # as explain.encodings orders it
         return {
             "label": WORD[label_of(p)], "positive": p, "negative": 1.0 - p,
-            "attribution": self.attribution.to_dict(),
-            "highlighted": self.attribution.highlighted(),
+            "attribution": {"method": a.method, "space": a.space, "probability": p, "baseline": a.baseline,
+                            "total": a.total,
+                            "tokens": [{"word": t, "score": s, "normalized": n}
+                                       for t, s, n in zip(tokens, a.scores[read], normalized)]},
+            "highlighted": list(zip(tokens, normalized)),
             "running_score": running_points(self.fwd),
-            "encodings": self.view.to_dict(),
+            "encodings": {"tokens": tokens,
+                          "bag_of_words": [[w, c] for w, c in bag],
+                          "integer_encoding": [[t, i] for t, i in zip(tokens, enc.ids[read])],
+                          "padded": [dict(r) for r in self.view.padded], "truncated": list(self.view.truncated),
+                          "notice": self.view.notice, "padding": self.view.padding},
         }
 
 

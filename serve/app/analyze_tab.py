@@ -64,12 +64,14 @@ class AnalyzeHandlers:
     the encoding tables (a Vega plot and three tables cost the browser about as much again: bench/interaction.py).
     The second step reads the explanation the first computed, kept for a moment by (review, method)."""
 
-    KEEP = 32  # explanations kept for the second step (a few per concurrent user)
+    KEEP = 32  # explanations kept for the second step (a few per concurrent user) ...
+    KEEP_WORDS = 200_000  # ... and their words: 32 reviews of 20,000 words held 120 MB
 
     def __init__(self, model: SentimentModel, ui: AnalyzeOutputs):
         self.model, self.ui = model, ui
         self.neighbours = Neighbours(model)
         self._recent: OrderedDict[tuple[str, str], Explained] = OrderedDict()
+        self._words = 0  # in ``_recent``
         self._lock = threading.Lock()
 
     def _explained(self, text: str, method: str) -> Explained:
@@ -78,9 +80,11 @@ class AnalyzeHandlers:
         if e is None:
             e = explain(self.model, text, method)
             with self._lock:
-                self._recent[(text, method)] = e
-                while len(self._recent) > self.KEEP:
-                    self._recent.popitem(last=False)
+                if (text, method) not in self._recent:
+                    self._recent[(text, method)] = e
+                    self._words += len(e.fwd.enc.tokens)
+                while len(self._recent) > 1 and (len(self._recent) > self.KEEP or self._words > self.KEEP_WORDS):
+                    self._words -= len(self._recent.popitem(last=False)[1].fwd.enc.tokens)
         return e
 
     def analyze(self, text: str, method: str) -> dict:

@@ -53,11 +53,12 @@ def build_api(model: SentimentModel, address: str | None = None) -> None:
     methods = "; ".join(f"'{m}' = {METHODS[m].summary}" for m in model.methods)
     explanation_doc = ("label, positive, negative (as /predict); attribution: method, space ('probability' or "
                        "'logit'), probability, baseline, total, tokens (word, score in that space, normalized in "
-                       "[-1, 1]; score null for words the model did not read); highlighted: [word, normalized score] "
-                       "pairs; running_score: [{word_number, word, position, score}] = P(positive) after each word "
-                       "read; encodings: tokens, bag_of_words, integer_encoding, padded (position, id, word, kind) from "
-                       "the first real id on, padding (how many pad zeros come before it), truncated (words never "
-                       "read), notice")
+                       "[-1, 1]); highlighted: [word, normalized score] pairs; running_score: [{word_number, word, "
+                       "position, score}] = P(positive) after each word read; encodings: tokens, bag_of_words, "
+                       "integer_encoding, padded (position, id, word, kind) from the first real id on, padding (how "
+                       "many pad zeros come before it), truncated, notice. The per-word lists cover the words the "
+                       "model read (the last ones of a long review); the words before them, never read, are listed "
+                       "once, in truncated")
     explain_doc = (f"Explain one review: which words moved the score. Example: "
                    f"{client_call(address, 'Not bad at all.', 'occlusion', api_name='/explain')}")
     describe(gr.api(user_errors(api_predict), api_name="predict", api_description=predict_doc),

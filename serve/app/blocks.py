@@ -14,8 +14,10 @@ import gradio as gr
 from serve.app.analyze_tab import AnalyzeTab
 from serve.app.api import build_api
 from serve.app.data_tab import DataTab
+from serve.app.logins import LoginAddress
 from serve.app.model_tab import ModelTab
 from serve.app.palette import css as palette_css
+from serve.app.queue_limits import BodyLimit
 from serve.app.review_view import asset
 from serve.app.tab import Tab, TabContext
 from serve.app.team_tab import TeamTab
@@ -36,14 +38,17 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 def launch_options(host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ()) -> dict:
     """What ``launch()`` needs besides host/port/auth (Gradio 6 takes head/css there, not in Blocks),
-    and a check of every request's Host: loopback, the bound address and ``allowed_hosts`` only."""
+    a check of every request's Host (loopback, the bound address and ``allowed_hosts`` only), a bound on
+    every request's body (``serve.app.queue_limits.BodyLimit``) and the address of each login attempt
+    (``serve.app.logins.LoginAddress``: a name's line of attempts holds few from one address)."""
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     hosts = [*LOOPBACK_NAMES, *allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
     return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": HEAD,
             "css": palette_css() + asset("review.css"), "theme": theme(),
-            "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}}
+            "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+                                          Middleware(BodyLimit), Middleware(LoginAddress)]}}
 
 
 def theme() -> gr.themes.Base:

@@ -6,10 +6,18 @@ lines (``--auth-file`` / ``SENTILENS_AUTH_FILE``; ``#`` starts a comment). Passw
 in constant time, and repeated failures for a user name are slowed down: after the first failure
 each answer waits twice as long as the one before (0.5 s, 1 s, 2 s ... at most ``MAX_DELAY``),
 until a success or ``FORGET_SECONDS`` without failures. Attempts for one user name are answered
-one at a time (a lock per name), so a burst of concurrent guesses waits in line instead of
-sharing one delay; and failures across all names together are held to ``FAILURES_PER_SECOND``
-(a client trying many names gains nothing either). The waits are asynchronous, so other
-people's requests are not held up.
+one at a time (a line per name), so a burst of concurrent guesses cannot share one delay; and
+failures across all names together are held to ``FAILURES_PER_SECOND`` (a client trying many names
+gains nothing either). The waits are asynchronous, so other people's requests are not held up.
+
+The lines are short: a line that queued every attempt locked the owner out (400 guesses at once, from
+clients long gone, still stood before the owner's right password 51 minutes later). A name's line
+holds at most ``MAX_WAITING_PER_NAME`` attempts, ``MAX_WAITING_PER_CLIENT`` of them from one address
+(``LoginAddress`` tells the check where a login comes from), and all names together
+``MAX_WAITING``; an attempt beyond is refused at once, its password never checked, so it tells a
+guesser nothing and costs the server nothing. Guessing one name stays as slow as the line (one answer
+per delay); the owner, from another address than a guesser's, gets a place in line behind at most
+``MAX_WAITING_PER_CLIENT`` of the guesser's attempts, and a right password goes through there.
 """
 
 from __future__ import annotations
@@ -17,17 +25,50 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections import Counter
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentilens.errors import DataError
+from serve.app.queue_limits import peer_address
 
-__all__ = ["FAILURES_PER_SECOND", "FIRST_DELAY", "FORGET_SECONDS", "Logins", "MAX_DELAY", "MAX_TRACKED", "parse_pairs"]
+__all__ = ["FAILURES_PER_SECOND", "FIRST_DELAY", "FORGET_SECONDS", "LOGIN_ADDRESS", "LoginAddress", "Logins",
+           "MAX_DELAY", "MAX_TRACKED", "MAX_WAITING", "MAX_WAITING_PER_CLIENT", "MAX_WAITING_PER_NAME", "parse_pairs"]
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
 FORGET_SECONDS = 15 * 60
 MAX_TRACKED = 10_000  # user names whose failures are remembered; the stalest are forgotten first
 FAILURES_PER_SECOND = 5.0  # wrong passwords answered per second, all user names together
+MAX_WAITING_PER_NAME = 8  # attempts in one name's line ...
+MAX_WAITING_PER_CLIENT = 2  # ... of them from one address
+MAX_WAITING = 1_000  # attempts in every line together
+LOGIN_ADDRESS: ContextVar[str] = ContextVar("login_address", default="")  # set by ``LoginAddress``
+
+
+class LoginAddress:
+    """ASGI middleware: the address a login comes from (``peer_address``), for ``Logins.check``, which
+    Gradio calls with the name and password only."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/login"):
+            headers = dict(scope.get("headers") or [])
+            host = scope["client"][0] if scope.get("client") else ""
+            LOGIN_ADDRESS.set(peer_address(host, headers.get(b"x-forwarded-for", b"").decode("latin-1")))
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class _Line:
+    """The attempts for one user name: answered one at a time, and how many wait, by address."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+    by_address: Counter = field(default_factory=Counter)
 
 
 def parse_pairs(lines: list[str], where: str) -> dict[str, str]:
@@ -47,7 +88,8 @@ class Logins:
     def __init__(self, users: dict[str, str], clock=time.monotonic, sleep=asyncio.sleep):
         self.users, self.clock, self.sleep = users, clock, sleep
         self.failures: dict[str, tuple[int, float]] = {}  # user name -> (count, time of the last)
-        self.locks: dict[str, asyncio.Lock] = {}  # user name -> one attempt at a time
+        self.lines: dict[str, _Line] = {}  # user name -> its attempts in line (a name with none has no line)
+        self.waiting = 0  # attempts in every line
         self.next_failure_at = 0.0  # the global budget: when the next wrong password may be answered
 
     @classmethod
@@ -94,20 +136,33 @@ class Logins:
         return ok
 
     async def check(self, user: str, password: str) -> bool:
-        """Gradio's ``auth`` callable: one attempt per user name at a time, each after its wait."""
-        if len(self.locks) > MAX_TRACKED:
-            for name in [n for n, lock in self.locks.items() if not lock.locked()]:
-                del self.locks[name]
-        lock = self.locks.setdefault(user, asyncio.Lock())
-        async with lock:
-            wait = self.delay(user)
-            if wait:
-                await self.sleep(wait)
-            ok = self.verify(user, password)
-            if not ok:  # the global budget of failures: a wrong answer waits for its turn
-                now = self.clock()
-                turn = max(now, self.next_failure_at)
-                self.next_failure_at = turn + 1.0 / FAILURES_PER_SECOND
-                if turn > now:
-                    await self.sleep(turn - now)
-            return ok
+        """Gradio's ``auth`` callable: one attempt per user name at a time, each after its wait; an attempt
+        beyond the lines' room is refused at once without checking its password."""
+        address = LOGIN_ADDRESS.get()
+        line = self.lines.get(user) or _Line()
+        if (self.waiting >= MAX_WAITING or line.waiting >= MAX_WAITING_PER_NAME
+                or line.by_address[address] >= MAX_WAITING_PER_CLIENT):
+            return False
+        self.lines[user] = line
+        self.waiting, line.waiting = self.waiting + 1, line.waiting + 1
+        line.by_address[address] += 1
+        try:
+            async with line.lock:
+                wait = self.delay(user)
+                if wait:
+                    await self.sleep(wait)
+                ok = self.verify(user, password)
+                if not ok:  # the global budget of failures: a wrong answer waits for its turn
+                    now = self.clock()
+                    turn = max(now, self.next_failure_at)
+                    self.next_failure_at = turn + 1.0 / FAILURES_PER_SECOND
+                    if turn > now:
+                        await self.sleep(turn - now)
+                return ok
+        finally:
+            self.waiting, line.waiting = self.waiting - 1, line.waiting - 1
+            line.by_address[address] -= 1
+            if not line.by_address[address]:
+                del line.by_address[address]
+            if not line.waiting and self.lines.get(user) is line:
+                del self.lines[user]  # a name with no attempt waiting keeps nothing here

@@ -41,7 +41,8 @@ from sentilens.safe_csv import FORMULA_STARTS
 from serve.runtime.rows import OUTPUT_COLUMNS, REJECT_COLUMNS
 from serve.jobs.spark_session import from_spark, is_connect, session, ship, ship_code, spark_error
 
-__all__ = ["EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES", "ROWS_PER_BATCH", "SparkJob",
+__all__ = ["EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "PARQUET_WHOLE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES",
+           "ROWS_PER_BATCH", "SparkJob",
            "check_file_sizes", "check_model", "input_format", "json_rows", "main", "neutralized", "parquet_rows",
            "read_input", "reader_suffix", "rows_as_json", "run", "score_dataframe", "spread", "suffix_formats"]
 
@@ -64,6 +65,7 @@ def reader_suffix(fmt: str) -> str:
 INPUT_FORMATS = tuple(dict.fromkeys(suffix_formats().values()))  # csv, json, text, parquet
 ROWS_PER_BATCH = 10_000  # rows of a file handed on at a time
 MAX_FILE_BYTES = 2**30  # such a file goes to one task whole (the JVM holds at most 2 GiB in one array)
+PARQUET_WHOLE_BYTES = 64 * 2**20  # a Parquet file up to this size is read whole by serve.batch's reader (its budget)
 _models: dict[tuple[str, str], object] = {}  # per Python worker: (path, sha256) -> SentimentModel
 
 
@@ -106,13 +108,14 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
     model = _executor_model(name, sha256, precision)
     for pdf in batches:
         records, rejected = [], []
-        ours = "_problem" in pdf.columns
-        problems = pdf["_problem"] if ours else [None] * len(pdf)
-        for where, raw, number, known in zip(pdf["_where"], pdf["_json"], pdf["_n"], problems):
-            if known is not None:
+        problems = pdf["_problem"] if "_problem" in pdf.columns else [None] * len(pdf)
+        # rows our readers built, or (a Parquet input, part of it read by Spark) as each row says
+        ours_each = pdf["_ours"] if "_ours" in pdf.columns else ["_problem" in pdf.columns] * len(pdf)
+        for where, raw, number, known, ours in zip(pdf["_where"], pdf["_json"], pdf["_n"], problems, ours_each):
+            if known is not None and known == known:  # (NaN: pandas' missing value)
                 rejected.append((where, known))
                 continue
-            record, problem = build_record(where, lambda: parse(raw, where, number, ours))
+            record, problem = build_record(where, lambda: parse(raw, where, number, bool(ours)))
             if problem is None:
                 records.append(record)
             else:
@@ -125,11 +128,12 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
 
 # ---- on the driver ---------------------------------------------------------------------------
 
-def json_rows(df, text_column: str | None, where: str):
+def json_rows(df, text_column: str | None, where: str, as_text: bool = False):
     """(the column holding each row as one JSON object of its text, id and label columns, the text
     column), so that every format goes through the same record builder. A text column that is not text
     (binary, a number) is written as null and so rejected row by row, as serve.batch does, instead of
-    being serialised as base64 or digits and scored."""
+    being serialised as base64 or digits and scored. ``as_text``: the text goes under the key ``text``,
+    as serve.batch's own readers write it on the executors."""
     from pyspark.sql import functions as F
 
     from sentilens.sources import pick_text_column
@@ -137,22 +141,64 @@ def json_rows(df, text_column: str | None, where: str):
     column = pick_text_column(list(df.columns), text_column, where)
     wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
     types = dict(df.dtypes)
-    fields = [F.lit(None).cast("string").alias(c) if c == column and types[c] != "string" else F.col(c)
-              for c in wanted]
+    fields = [(F.lit(None).cast("string") if types[c] != "string" else F.col(c)).alias("text" if as_text else c)
+              if c == column else F.col(c) for c in wanted]
     return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}), column
 
 
 def parquet_rows(spark, path: str, text_column: str | None = None):
-    """Parquet as (_where, _json, _n) rows, read by Spark in parts; ``where`` is the file and the row's
-    position in it, from Spark's file metadata (no numbering pass over the data)."""
+    """Parquet as (_where, _json, _n, _problem, _ours) rows, and the text column to read them with.
+
+    A file of up to ``PARQUET_WHOLE_BYTES`` is read on an executor by serve.batch's own reader
+    (``sentilens.sources.file_rows``), with its decoding budget: 1,256 bytes can repeat one 3.9 M-character
+    value in 200,000 rows, and Spark would decode and serialise every one. A larger file is read by Spark
+    in parts, ``where`` the file and the row's position in it from Spark's file metadata (no numbering
+    pass); a cell over ``MAX_RECORD_CHARS`` is rejected there, in the JVM, before it is serialised, with
+    serve.batch's words."""
     from pyspark.sql import functions as F
 
-    df = spark.read.parquet(path)
-    raw, column = json_rows(df, text_column, path)
+    from sentilens.sources import MAX_RECORD_CHARS
+
+    columns = ["_where", "_json", "_n", "_problem", "_ours"]
+    ship_code(spark)
+    listing = spark.read.format("binaryFile").load(path)  # the files spark.read.parquet reads, by size
+    small = listing.filter(F.col("length") <= PARQUET_WHOLE_BYTES).select("path", "content")
+    ours = small.mapInPandas(_reader(".parquet", text_column, ours=True), ", ".join(
+        f"{c} {t}" for c, t in zip(columns, ("string", "string", "long", "string", "boolean"))))
+    df = spark.read.parquet(path).filter(F.col("_metadata.file_size") > PARQUET_WHOLE_BYTES)
+    raw, column = json_rows(df, text_column, path, as_text=True)
     n = F.col("_metadata.row_index") + 1
-    rows = df.select(F.concat_ws(":", F.col("_metadata.file_name"), n.cast("string")).alias("_where"),
-                     raw.alias("_json"), n.alias("_n"))
-    return rows, column
+    too_long = F.when(F.length(F.col(column)) > MAX_RECORD_CHARS,
+                      F.lit(f"the text is longer than {MAX_RECORD_CHARS:,} characters")) \
+        if dict(df.dtypes)[column] == "string" else F.lit(None).cast("string")
+    theirs = df.select(F.concat_ws(":", F.col("_metadata.file_name"), n.cast("string")).alias("_where"),
+                       F.when(too_long.isNull(), raw).alias("_json"), n.alias("_n"), too_long.alias("_problem"),
+                       F.lit(False).alias("_ours"))
+    return ours.unionByName(theirs), "text"
+
+
+def _reader(suffix: str, text_column: str | None, ours: bool | None = None):
+    """mapInPandas body: (path, content) of whole files in; their rows, cut by serve.batch's own reader
+    (``file_rows``), out as (_where, _json, _n, _problem[, _ours])."""
+    def rows_of(batches):
+        import pandas as pd
+
+        from sentilens.sources import file_rows
+
+        columns = ["_where", "_json", "_n", "_problem"] + (["_ours"] if ours is not None else [])
+        extra = (ours,) if ours is not None else ()
+        for files in batches:
+            for uri, data in zip(files["path"], files["content"]):
+                rows = []
+                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column):
+                    rows.append((*row, *extra))
+                    if len(rows) == ROWS_PER_BATCH:
+                        yield pd.DataFrame(rows, columns=columns)
+                        rows = []
+                if rows:
+                    yield pd.DataFrame(rows, columns=columns)
+
+    return rows_of
 
 
 def rows_as_json(df, text_column: str | None = None):
@@ -251,33 +297,15 @@ def read_input(spark, path: str, fmt: str | None = None, text_column: str | None
     """(rows, the text column to read them with). CSV, JSONL and TXT files are cut into rows on the
     executors by serve.batch's own readers (``sentilens.sources.file_rows``: one task per file, the
     same quoting, line bounds and bad-row rules, numbered by line): (_where, _json, _n, _problem).
-    Parquet is read by Spark in parts (``parquet_rows``): (_where, _json, _n)."""
+    Parquet: see ``parquet_rows``."""
     fmt = input_format(path, fmt)
     if fmt == "parquet":
         return parquet_rows(spark, path, text_column)
     check_file_sizes(spark, path)
     ship_code(spark)
-    suffix = reader_suffix(fmt)
-
-    def rows_of(batches):
-        import pandas as pd
-
-        from sentilens.sources import file_rows
-
-        columns = ["_where", "_json", "_n", "_problem"]
-        for files in batches:
-            for uri, data in zip(files["path"], files["content"]):
-                rows = []
-                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column):
-                    rows.append(row)
-                    if len(rows) == ROWS_PER_BATCH:
-                        yield pd.DataFrame(rows, columns=columns)
-                        rows = []
-                if rows:
-                    yield pd.DataFrame(rows, columns=columns)
-
     files = spark.read.format("binaryFile").load(path).select("path", "content")
-    return files.mapInPandas(rows_of, "_where string, _json string, _n long, _problem string"), "text"
+    return files.mapInPandas(_reader(reader_suffix(fmt), text_column),
+                             "_where string, _json string, _n long, _problem string"), "text"
 
 
 def spread(spark, rows, partitions: int | None = None):
