@@ -484,16 +484,7 @@ def test_serve_spark_reads_a_parquet_bomb_as_serve_batch_does(spark, tiny_model_
 
 # ---- logins: a short line per name, and the owner gets in ----------------------------------------
 
-def fake_time():
-    clock, slept = [0.0], []
-
-    async def sleep(seconds):
-        slept.append(seconds)
-        clock[0] += seconds
-        await asyncio.sleep(0)
-
-    return (lambda: clock[0]), sleep, clock, slept
-
+from tests.test_logins import fake_time  # noqa: E402 - the logins tests' clock, one definition
 
 def test_a_burst_of_guesses_is_refused_at_once_past_a_short_line_and_the_owner_gets_in():
     from serve.app.logins import LOGIN_ADDRESS, MAX_DELAY, MAX_WAITING_PER_CLIENT, Logins
