@@ -1,9 +1,13 @@
-"""Are the explanations faithful? Delete each method's top-k words and watch the score fall.
+"""Are the explanations faithful? Delete each method's top-k words and watch the score fall; keep
+only them and watch how much of the score they hold.
 
-For every review, words are ranked by their contribution toward the predicted class, the
-top k are deleted (removed, then the review is re-padded) and the drop of the predicted
-class's probability is recorded. AOPC is the mean drop over k; a method that finds the
-words the model really relies on beats deleting k random words clearly.
+For every review, words are ranked by their contribution toward the predicted class. ERASER's two
+measures (DeYoung et al. 2020), each averaged over k (AOPC):
+- comprehensiveness: the top k are deleted (removed, then the review is re-padded) and the drop of the
+  predicted class's probability is recorded; higher is better, and a method that finds the words the
+  model really relies on beats deleting k random words clearly;
+- sufficiency: only the top k are kept (in their order) and the drop is recorded; lower is better
+  (the words alone carry the verdict), and random words are the floor to beat.
 
     python -m bench.faithfulness [--reviews 500] [--lime]
 
@@ -30,9 +34,11 @@ from serve.runtime import DEFAULT_DIR, SentimentModel
 KS = ("1", "3", "5", "10", "20%")
 
 
-def deletion_drops(model: SentimentModel, ids: list[int], deletions: list[list[int]], positive: bool) -> np.ndarray:
-    """Drop of the predicted class's probability for each set of deleted token indices."""
-    rows = [[START] + ids] + [[START] + [t for j, t in enumerate(ids) if j not in set(d)] for d in deletions]
+def deletion_drops(model: SentimentModel, ids: list[int], deletions: list[list[int]], positive: bool,
+                   keep: bool = False) -> np.ndarray:
+    """Drop of the predicted class's probability for each set of deleted token indices (``keep``: for
+    each set kept alone, everything else deleted)."""
+    rows = [[START] + ids] + [[START] + [t for j, t in enumerate(ids) if (j in set(d)) == keep] for d in deletions]
     probs = model.score_ids(pad(rows, model.maxlen)).astype(np.float64)
     if not positive:
         probs = 1.0 - probs
@@ -72,7 +78,8 @@ def main() -> None:
     texts, _ = test_reviews(args.data, limit=args.reviews, seed=1)
     rng = np.random.default_rng(0)
     names = list(model.methods) + (["lime"] if args.lime else [])
-    results = {m: [] for m in names + ["random"]}  # per review: drops for each k
+    results = {m: [] for m in names + ["random"]}  # per review: drops for each k (comprehensiveness)
+    kept_only = {m: [] for m in names + ["random"]}  # per review: drops for each k with only the top k kept
     seconds = {m: 0.0 for m in names}
     for text in texts:
         enc = model.codec.encode(text)
@@ -92,17 +99,23 @@ def main() -> None:
                 scores = METHODS[method].explain(model, fwd).scores
             seconds[method] += time.perf_counter() - t0
             order = sorted(read, key=lambda j: -sign * scores[j])
-            results[method].append(deletion_drops(model, enc.ids, [order[:n] for n in sizes], positive))
-        draws = [deletion_drops(model, enc.ids, [list(rng.choice(read, n, replace=False)) for n in sizes], positive)
-                 for _ in range(args.random_draws)]
-        results["random"].append(np.mean(draws, axis=0))
-    rows = [("method",) + tuple(f"k={k}" for k in KS) + ("AOPC", "ms/review")]
+            tops = [order[:n] for n in sizes]
+            results[method].append(deletion_drops(model, enc.ids, tops, positive))
+            kept_only[method].append(deletion_drops(model, enc.ids, tops, positive, keep=True))
+        picks = [[list(rng.choice(read, n, replace=False)) for n in sizes] for _ in range(args.random_draws)]
+        results["random"].append(np.mean([deletion_drops(model, enc.ids, d, positive) for d in picks], axis=0))
+        kept_only["random"].append(np.mean([deletion_drops(model, enc.ids, d, positive, keep=True) for d in picks],
+                                           axis=0))
+    rows = [("method",) + tuple(f"k={k}" for k in KS) + ("comprehensiveness (AOPC)", "sufficiency (AOPC)",
+                                                         "ms/review")]
     n = len(results["random"])
     for method, by_k in results.items():
         means = np.mean(by_k, axis=0).tolist()
         ms = f"{seconds[method] / n * 1000:.1f}" if method in seconds else "-"
-        rows.append((method,) + tuple(f"{m:.3f}" for m in means) + (f"{np.mean(means):.3f}", ms))
-    print(f"{len(results['random'])} test reviews; mean drop of the predicted class's probability after deleting the top-k words")
+        rows.append((method,) + tuple(f"{m:.3f}" for m in means)
+                    + (f"{np.mean(means):.3f}", f"{np.mean(kept_only[method]):.3f}", ms))
+    print(f"{n} test reviews; k columns: mean drop of the predicted class's probability after deleting the top-k "
+          "words; sufficiency: the drop with only the top-k words kept (lower is better)")
     print(table(rows))
 
 

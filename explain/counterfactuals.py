@@ -11,8 +11,8 @@ each an edit of the review's strongest word toward its verdict (by an explanatio
   other direction with the same strength rank (the model's own scale, not a thesaurus).
 - ``drop``: delete the word.
 
-``negate_at`` is also what Analyze's what-if does when a person negates a clicked word, so the two
-never disagree on what a negation is.
+``negate_at`` and ``drop_at`` are also what Analyze's what-if does when a person negates or drops a
+clicked word, so the two never disagree on what a negation is.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from explain.methods import METHODS
 from sentilens.codec import token_spans
 from sentilens.labels import POS, label_of
 
-__all__ = ["Counterfactual", "GENERATORS", "NEGATIONS", "flipped_share", "generate", "negate_at",
+__all__ = ["Counterfactual", "GENERATORS", "NEGATIONS", "drop_at", "flipped_share", "generate", "negate_at",
            "strongest_words"]
 
 NEGATIONS = frozenset({"not", "never", "no", "cannot"})
@@ -98,6 +98,21 @@ def negate_at(text: str, start: int, end: int) -> str:
     return text[:start] + "not " + text[start:]
 
 
+def drop_at(text: str, start: int, end: int) -> str:
+    """``text`` without the word at ``[start, end)`` and one space beside it; when a sentence's first word
+    goes, the next one starts it with a capital."""
+    if not 0 <= start < end <= len(text):
+        raise ValueError("the span is not inside the text")
+    before, after = text[:start], text[end:]
+    if after.startswith(" "):
+        after = after[1:]
+    elif before.endswith(" "):
+        before = before[:-1]
+    if text[start:start + 1].isupper() and not before.strip() and after[:1].islower():
+        after = after[:1].upper() + after[1:]
+    return before + after
+
+
 @dataclass(frozen=True)
 class Counterfactual:
     """One edit of one review: which generator, the word it edited, the new text and both scores."""
@@ -149,14 +164,7 @@ def _edit(model: ScoringModel, text: str, span: tuple[int, int], generator: str,
     if generator == "negate":
         return negate_at(text, start, end)
     if generator == "drop":
-        before, after = text[:start], text[end:]
-        if after.startswith(" "):
-            after = after[1:]
-        elif before.endswith(" "):
-            before = before[:-1]
-        if text[start:start + 1].isupper() and not before.strip() and after[:1].islower():
-            after = after[:1].upper() + after[1:]  # a sentence's first word dropped: the next one starts it
-        return before + after
+        return drop_at(text, start, end)
     word = _opposite(model, text[start:end], toward_positive)
     if word is None:
         return None

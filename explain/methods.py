@@ -20,7 +20,7 @@ from sentilens.artifact import LSTM_WEIGHTS, RUNNING_OUTPUT
 from sentilens.codec import Encoding
 from sentilens.errors import InputError
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "Method", "applicable", "attribute", "check_method"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "Method", "SHOWN_FIRST", "applicable", "attribute", "check_method", "shown_first"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,21 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            frozenset({LSTM_WEIGHTS}), cd_attribution,
            "the word's own part of the final LSTM state, read out as a logit (Murdoch et al. 2018)"),
 )}
-DEFAULT_METHOD = "running"
+DEFAULT_METHOD = "running"  # the bulk default (serve.batch, serve.spark): the cheapest per row by far
+
+# What a person sees first (Analyze, the API's /explain, Team): the most faithful method a click can
+# afford (under 150 ms for a 250-word review). By ERASER's measures on the committed model (docs/results.md,
+# "Explanations: faithfulness and speed"), contextual decomposition leads comprehensiveness, then
+# occlusion, then the running score; all three answer a click in time.
+SHOWN_FIRST = ("cd", "occlusion", "running")
+
+
+def shown_first(available: Iterable[str]) -> str:
+    """The method to show first among ``available`` (a model's ``methods``): the most faithful one."""
+    available = tuple(available)
+    if not available:
+        raise InputError("This model offers no explanation method.")
+    return next((m for m in SHOWN_FIRST if m in available), available[0])
 
 
 def applicable(features: Iterable[str], recorded: Iterable[str] | None = None) -> tuple[str, ...]:

@@ -29,8 +29,8 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     text = browser.find_element(By.CSS_SELECTOR, "#result .sl-text")
     assert text.get_attribute("textContent") == REVIEW
     assert [w.text for w in words(browser)][:3] == ["What", "a", "film"]
-    legend = text_of(browser, "#result .sl-legend")
-    assert "toward negative" in legend and "toward positive" in legend and "change in P(positive)" in legend
+    legend = text_of(browser, "#result .sl-legend")  # the most faithful method first: contextual decomposition
+    assert "toward negative" in legend and "toward positive" in legend and "logit contribution" in legend
     # the result sits beside the form at 1366x900, in view
     form, result = rect(browser, browser.find_element(By.ID, "review")), rect(browser, browser.find_element(By.ID, "result"))
     assert result["left"] >= form["right"] - 1 and result["top"] < 900
@@ -38,7 +38,7 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     superb = next(w for w in words(browser) if w.text == "superb")
     ActionChains(browser).move_to_element(superb).perform()
     tip = superb.get_attribute("data-tip")
-    assert tip.startswith("superb: +") and "points of P(positive)" in tip
+    assert tip.startswith("superb: +") and "logit" in tip
     assert style(browser, superb, "content", "::after").strip('"') == tip
     # ...and without a mouse: Tab from the Analyze button lands on the first word, arrows move on
     browser.find_element(By.ID, "analyze").send_keys(Keys.TAB)
@@ -47,7 +47,7 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     first.send_keys(Keys.ARROW_RIGHT)
     second = browser.switch_to.active_element
     assert second.get_attribute("data-i") == "1"
-    assert "points of P(positive)" in style(browser, second, "content", "::after")
+    assert "logit" in style(browser, second, "content", "::after")
     # Enter (or a click) on a word: its neighbours right under the text, in view
     second.send_keys(Keys.ENTER)
     panel = find(browser, "#result .sl-nb")
@@ -57,9 +57,9 @@ def test_analyze_shows_the_review_as_written_with_a_legend_and_exact_values(page
     assert 0 <= box["top"] and box["bottom"] <= 900
     shot(browser, "analyze")
     # a new method re-explains at once, in its own units
-    click(browser, "//*[@id='method']//label[contains(., 'contextual decomposition')]")
-    wait(browser, lambda d: "logit contribution" in text_of(d, "#result .sl-legend"))
-    assert "logit" in words(browser)[0].get_attribute("data-tip")
+    click(browser, "//*[@id='method']//label[contains(., 'running score')]")
+    wait(browser, lambda d: "change in P(positive)" in text_of(d, "#result .sl-legend"))
+    assert "points of P(positive)" in words(browser)[0].get_attribute("data-tip")
     axe(browser, "analyze")
     # an error clears the previous result instead of leaving it beside the new input
     review = find(browser, "#review textarea")
@@ -81,16 +81,16 @@ def test_two_methods_side_by_side_with_their_agreement(page, axe):
     browser = page
     analyze(browser, REVIEW)
     click(browser, "#methods-box button")  # the accordion: its content is rendered once it opens
-    click(browser, "//*[@id='method-b']//label[contains(., 'contextual')]")
+    click(browser, "//*[@id='method-b']//label[contains(., 'running')]")  # A: the method shown first (cd)
     click(browser, "#methods-compare")
     agreement = wait(browser, lambda d: "Spearman" in text_of(d, "#methods-agreement") and text_of(d, "#methods-agreement"))
     assert "of 5 are the same" in agreement and "pushed the same way" in agreement
     a, b = words(browser, "#side-a"), words(browser, "#side-b")
     assert len(a) == len(b) > 5 and [w.text for w in a] == [w.text for w in b]
-    assert "logit" in b[0].get_attribute("data-tip") and "points of P(positive)" in a[0].get_attribute("data-tip")
+    assert "logit" in a[0].get_attribute("data-tip") and "points of P(positive)" in b[0].get_attribute("data-tip")
     wait(browser, settled)
     axe(browser, "analyze, two methods")
-    click(browser, "//*[@id='method-b']//label[contains(., 'running')]")
+    click(browser, "//*[@id='method-b']//label[contains(., 'contextual')]")
     click(browser, "#methods-compare")
     wait(browser, lambda d: "two different methods" in d.find_element(By.TAG_NAME, "body").text)
 
@@ -108,7 +108,7 @@ def test_what_if_a_word_is_negated_or_dropped_or_the_review_edited(page, axe):
     click_text(browser, "#result .sl-whatif", "Negate it")
     wait(browser, lambda d: "not superb" in box.get_attribute("value"))
     summary = wait(browser, lambda d: "→" in text_of(d, "#whatif-summary") and text_of(d, "#whatif-summary"))
-    assert "points of P(positive)" in summary
+    assert "logit units" in summary  # the method shown first, contextual decomposition
     table = wait(browser, lambda d: "not (added)" in text_of(d, "#whatif-changes") and text_of(d, "#whatif-changes"))
     assert "superb" in table
     # a word of the edited review: drop it

@@ -3,6 +3,7 @@ and the encodings), two methods side by side, and the what-if box."""
 
 from __future__ import annotations
 
+import html
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
@@ -10,14 +11,14 @@ from dataclasses import dataclass, fields
 import gradio as gr
 
 from explain.concordance import concordance
-from explain.methods import DEFAULT_METHOD, METHODS
+from explain.methods import METHODS, shown_first
 from explain.neighbours import Neighbours
 from sentilens.wording import count
 from serve.app.analysis import MAX_CHARS, Explained, explain, running_points
 from serve.app.review_view import asset, explained_html
 from serve.app.tab import EXPLAIN_QUEUE, PRIVATE, TabContext, frame
 from serve.app.ui_safety import md_literal, user_errors, warn
-from serve.app.whatif import COLUMNS as WHATIF_COLUMNS, what_if
+from serve.app.whatif import COLUMNS as WHATIF_COLUMNS, apply_click, what_if
 from serve.runtime import SentimentModel
 
 __all__ = ["EXAMPLES", "AnalyzeOutputs", "AnalyzeHandlers", "AnalyzeTab", "build_analyze", "padded_rows"]
@@ -149,7 +150,7 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
             review = gr.Textbox(label="Review", lines=8, max_lines=20, placeholder="Type or paste a movie review",
                                 elem_id="review", max_length=MAX_CHARS)
             method = gr.Radio(choices=[(METHODS[m].label, m) for m in model.methods],
-                              value=DEFAULT_METHOD if DEFAULT_METHOD in model.methods else model.methods[0],
+                              value=shown_first(model.methods),  # the most faithful a click affords
                               label="Explanation method", elem_id="method")
             analyze = gr.Button("Analyze", variant="primary", elem_id="analyze")
         with gr.Column(scale=1, min_width=340):
@@ -188,7 +189,9 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
         whatif_text = gr.Textbox(label="The review, edited", lines=4, max_lines=12, max_length=MAX_CHARS,
                                  elem_id="whatif")
         whatif_score = gr.Button("Score the edit", elem_id="whatif-score")
-        gr.HTML('<p id="whatif-note" aria-live="polite"></p>', padding=False)
+        whatif_click = gr.Textbox(visible="hidden", elem_id="whatif-click")  # a clicked word's edit (whatif.js)
+        whatif_apply = gr.Button("Apply the clicked edit", visible="hidden", elem_id="whatif-apply")
+        whatif_note = gr.HTML('<p id="whatif-note" aria-live="polite"></p>', padding=False)
         whatif_summary = gr.Markdown(elem_id="whatif-summary")
         whatif_review = gr.HTML("", elem_id="whatif-review", js_on_load=asset("review.js"), padding=True)
         whatif_changes = gr.Dataframe(headers=WHATIF_COLUMNS, interactive=False, visible=False, wrap=True,
@@ -212,9 +215,18 @@ def build_analyze(model: SentimentModel) -> gr.Textbox:
     rerun.success(user_errors(h.details), [review, method], details, **EXPLAIN_QUEUE, **PRIVATE)
     whatif_score.click(user_errors(h.what_if), [review, whatif_text, method],
                        [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
+    whatif_apply.click(user_errors(clicked_edit), [whatif_text, whatif_click], [whatif_text, whatif_note],
+                       **PRIVATE).success(user_errors(h.what_if), [review, whatif_text, method],
+                                          [whatif_summary, whatif_review, whatif_changes], **EXPLAIN_QUEUE, **PRIVATE)
     two.click(user_errors(h.two_methods), [review, method_a, method_b], [agreement, side_a, side_b], **EXPLAIN_QUEUE,
               **PRIVATE)
     return review
+
+
+def clicked_edit(text: str, click: str) -> tuple[str, str]:
+    """A clicked word's edit of the what-if text, and the note under the box that says what it did."""
+    edited, note = apply_click(text, click)
+    return edited, f'<p id="whatif-note" aria-live="polite">{html.escape(note)}</p>'
 
 
 class AnalyzeTab:

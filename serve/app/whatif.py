@@ -3,7 +3,9 @@ once, with each word's contribution before and after.
 
 The words of the two versions are paired (``word_opcodes``), so a word that stayed keeps its row and
 shows how its contribution moved; dropped and added words get rows of their own. The edits a click
-makes (``assets/whatif.js``) only touch this box, never the review being analysed.
+asks for (``assets/whatif.js`` sends the word's place) are made here by ``apply_click``, with the batch
+counterfactuals' own rules (``explain.counterfactuals``: "wasn't great" negates to "was great"), and
+only touch this box, never the review being analysed.
 
 Pairing is near-linear, whatever the edit: ``difflib.SequenceMatcher`` alone is quadratic or worse
 in the words (two edits of 20,000 words took 96-99 s each and held up every explanation behind
@@ -19,13 +21,16 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import json
 from collections import Counter
 from collections.abc import Sequence
 
+from explain.counterfactuals import drop_at, negate_at
+from sentilens.errors import InputError
 from serve.app.analysis import Explained
 from serve.app.review_view import explained_html
 
-__all__ = ["COLUMNS", "EXACT_PAIRS", "PIECE", "ROWS", "WORK", "changes", "what_if", "word_opcodes"]
+__all__ = ["COLUMNS", "EXACT_PAIRS", "PIECE", "ROWS", "WORK", "apply_click", "changes", "what_if", "word_opcodes"]
 
 COLUMNS = ["word", "before", "after", "change"]
 ROWS = 15  # the largest changes shown
@@ -179,3 +184,23 @@ def what_if(before: Explained, after: Explained, method: str) -> tuple[str, str,
                + f" Contributions below are in {units}.")
     return summary, explained_html(after, method), changes(before, after)
 
+
+
+def apply_click(text: str, click: str) -> tuple[str, str]:
+    """(the what-if text edited, a note saying so) for a click's request ``click``: JSON with the word's
+    ``start`` and ``end`` in ``text``, the ``word`` shown and ``how`` ("negate" or "drop"). A word no
+    longer at that place (the box was edited since) changes nothing and the note says so."""
+    try:
+        ask = json.loads(click)
+        start, end, word, how = int(ask["start"]), int(ask["end"]), str(ask["word"]), ask["how"]
+    except (ValueError, KeyError, TypeError):
+        raise InputError("That edit could not be read; click the word again.") from None
+    if how not in ("negate", "drop"):
+        raise InputError("A word is negated or dropped; click the word again.")
+    text = text if isinstance(text, str) else ""
+    if not (0 <= start < end <= len(text)) or text[start:end] != word:
+        return text, (f'"{word[:40]}" is no longer at that place in the what-if text: edit it there, '
+                      "or Analyze again.")
+    if how == "drop":
+        return drop_at(text, start, end), f'Dropped "{word}".'
+    return negate_at(text, start, end), f'Negated "{word}".'
