@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from explain.attribution import ScoringModel, forward
+from explain.attribution import Forward, ScoringModel
 from explain.methods import METHODS
 from sentilens.codec import token_spans
 from sentilens.labels import POS, label_of
@@ -192,11 +192,10 @@ def generate(model: ScoringModel, texts: Sequence[str], generators: Iterable[str
     if unknown:
         raise ValueError(f"unknown generator {unknown[0]!r}; choose from {', '.join(GENERATORS)}")
     pending: list[tuple[int, str, str, str, float]] = []
-    for i, text in enumerate(texts):
+    for i, text, fwd in _forwards(model, texts):
         if progress is not None:
             progress(i, len(texts))
-        enc = model.codec.encode(text)
-        fwd = forward(model, text, enc)
+        enc = fwd.enc
         read = fwd.read_positions
         if not read:
             continue
@@ -216,6 +215,17 @@ def generate(model: ScoringModel, texts: Sequence[str], generators: Iterable[str
                 pending.append((i, g, text[slice(*spans[top])], edited, float(fwd.probability)))
     after = np.asarray(model.predict([p[3] for p in pending]), dtype=np.float64) if pending else np.zeros(0)
     return [Counterfactual(i, g, w, t, b, float(a)) for (i, g, w, t, b), a in zip(pending, after)]
+
+
+def _forwards(model: ScoringModel, texts: Sequence[str], chunk: int = 256):
+    """(index, text, ``Forward``) for each review, the model run once per chunk of reviews (as ``forward``
+    runs it for one: the padded ids, both outputs)."""
+    for start in range(0, len(texts), chunk):
+        part = list(texts[start:start + chunk])
+        encs = [model.codec.encode(t) for t in part]
+        probs, running = model.run(np.stack([e.padded for e in encs]), running=True)
+        for k, (text, enc) in enumerate(zip(part, encs)):
+            yield start + k, text, Forward(enc, float(probs[k]), running[k])
 
 
 def flipped_share(edits: Sequence[Counterfactual]) -> dict[str, float]:

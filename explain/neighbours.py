@@ -1,4 +1,7 @@
-"""Nearest words in the learned embedding (cosine similarity), read from the ONNX weights."""
+"""Nearest words by what the model does with them (``explain.representation.word_behaviour``: the state a
+word leads to and the logit change it causes, from a few reference states), not by raw embedding distance:
+this model's embedding is not where its meaning lives ("superb" was nearest to keenan, appearances,
+containing; by behaviour it is nearest to underrated, touching, outstanding, delightful)."""
 
 from __future__ import annotations
 
@@ -7,22 +10,31 @@ from collections.abc import Iterable
 import numpy as np
 
 from explain.attribution import ScoringModel
+from explain.representation import word_behaviour
 from sentilens.codec import FIRST_WORD_ID, tokenize
 
 __all__ = ["Neighbours"]
 
 
 class Neighbours:
-    """Unit-normalised embedding rows, computed once per model."""
+    """Words' unit behaviour vectors, computed once per model (on the first question: building them reads
+    the weights and runs every word through the LSTM, about a second for 20,000 words)."""
 
     def __init__(self, model: ScoringModel):
-        table = model.weights["embedding"].astype(np.float32)
-        norms = np.linalg.norm(table, axis=1, keepdims=True)
-        self.unit = table / np.maximum(norms, 1e-12)
+        self.model = model
         self.vocab = model.codec.vocab
         # (word, k) -> its k nearest: the common words of every review are ranked once, not on each
         # Analyze (bounded by the vocabulary times the few k the app asks for)
         self._known: dict[tuple[str, int], list[tuple[str, float]]] = {}
+
+    @property
+    def unit(self) -> np.ndarray:
+        """float32 [vocab, D]: each word's behaviour, unit length (cosine = dot product)."""
+        try:
+            return word_behaviour(self.model)[0]
+        except ValueError:  # not a fused LSTM export (no state to speak of): the embedding is all there is
+            table = self.model.weights["embedding"].astype(np.float32)
+            return table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
 
     def __call__(self, word: str, k: int = 10) -> list[tuple[str, float]]:
         """The k words nearest to ``word``; ``KeyError`` with advice when it is not in the vocabulary."""
@@ -41,7 +53,10 @@ class Neighbours:
         wanted = list(dict.fromkeys(words))[:limit]
         out: dict[str, list[tuple[str, float]] | None] = {w: None for w in wanted}
         known = [(w, self.vocab.index[w]) for w in wanted if w in self.vocab.index]
-        rows = self.unit[FIRST_WORD_ID:]
+        if not known:
+            return out
+        unit = self.unit
+        rows = unit[FIRST_WORD_ID:]
         k = min(k, len(rows) - 1)
         if k <= 0:
             return out | {w: [] for w, _ in known}
@@ -52,7 +67,7 @@ class Neighbours:
         for start in range(0, len(known), 256):
             part = known[start:start + 256]
             ids = np.array([i for _, i in part])
-            sims = self.unit[ids] @ rows.T
+            sims = unit[ids] @ rows.T
             sims[np.arange(len(part)), ids - FIRST_WORD_ID] = -np.inf
             best = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             for (word, _), row, cand in zip(part, sims, best):

@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None = None, settings: Settings | None = None) 
                    help="annotators per review (default 1); with 2 or more the Team tab measures their agreement")
     p.add_argument("--concurrency", type=int, default=8, help="requests scored at once (default 8)")
     p.add_argument("--leads", metavar="NAMES", default="",
-                   help="comma-separated logins that alone may choose the version the app serves (needs logins)")
+                   help="comma-separated logins that alone settle disputes and choose the version the app serves "
+                        "(needs logins; a 'lead NAME' line in the logins file does the same)")
     p.add_argument("--allowed-host", action="append", default=list(env.allowed_hosts), metavar="NAME",
                    help="a host name the app answers to besides loopback and --host (repeatable; or "
                         "SENTILENS_ALLOWED_HOSTS); requests for any other Host are refused")
@@ -67,9 +68,7 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     env = settings or Settings.from_env()
     rules = read_guidelines(guidelines) if guidelines else None  # a bad file is refused before anything loads
     logins = Logins.from_sources(auth_file=auth_file or env.auth_file, auth=env.auth)
-    lead_names = frozenset(n.strip() for n in (leads or "").split(",") if n.strip())
-    if lead_names and not logins:
-        raise InputError("--leads names logins: start the app with logins (--auth-file or SENTILENS_AUTH) too")
+    lead_names = lead_logins(leads, logins)
     base = SentimentModel(model_dir or DEFAULT_DIR)
     store = AnnotationStore(db or env.db, overlap=overlap)
     # versions learned in the app live beside the database; a restart serves the one that was in use
@@ -95,6 +94,22 @@ def make_app(model_dir: str | None = None, db: str | None = None, auth_file: str
     bound_queue(app, concurrency)  # bounded waiting, unread results expire (serve.app.queue_limits)
     hosts = tuple(env.allowed_hosts if allowed_hosts is None else allowed_hosts)
     return app, {"auth": logins.check if logins else None} | launch_options(host or env.host, hosts)
+
+
+def lead_logins(leads: str, logins) -> frozenset[str]:
+    """The leads: ``--leads`` (comma-separated, each in its normal form, ``sentilens.names``) and the logins
+    file's role lines. Refused in one line: a name that cannot be one, and leads without logins or naming
+    a login that does not exist (a lead is someone who logs in)."""
+    from sentilens.names import person_name
+
+    names = frozenset(person_name(n, "name in --leads") for n in (leads or "").split(",") if n.strip())
+    if names and not logins:
+        raise InputError("--leads names logins: start the app with logins (--auth-file or SENTILENS_AUTH) too")
+    unknown = sorted(names - set(logins.users)) if names else []
+    if unknown:
+        raise InputError(f"--leads: {', '.join(map(repr, unknown))} has no login; a lead is one of the logins "
+                         "(a name:password line)")
+    return names | (logins.leads if logins else frozenset())
 
 
 @command("python -m serve", signals=False)  # the server stops itself on Ctrl-C

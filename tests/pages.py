@@ -326,3 +326,10 @@ def axe(request):
     """``axe(driver, where)``: this test's axe-core checks, reported in artifacts/axe/<module>__<test>.json."""
     name = re.sub(r"[^\w.-]+", "_", f"{request.node.module.__name__.rsplit('.', 1)[-1]}__{request.node.name}")
     return Axe(request.node.nodeid, AXE_REPORTS / f"{name}.json")
+
+
+def open_setup(driver):
+    """Annotate's set-up (upload, queue order) folds away once a review is on screen: open it if folded."""
+    if not usable(driver, "#ann-upload", enabled=False):
+        click(driver, "#ann-setup button.label-wrap, #ann-setup > button")
+    find(driver, "#ann-order", enabled=False)

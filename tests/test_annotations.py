@@ -215,7 +215,8 @@ def test_load_reviews_scores_queues_and_reports_bad_rows(tiny_model_dir, tmp_pat
     store = AnnotationStore(tmp_path / "db.sqlite3")
     seen = []
     report = load_reviews(store, SentimentModel(tiny_model_dir), src, progress=lambda f, desc: seen.append(f))
-    assert report.startswith("Loaded up<b>load.csv: 2 reviews, 2 new in the queue; 2 rows skipped (first: ")
+    assert report.startswith("Loaded up<b>load.csv: 2 reviews (ids are line numbers, the file has no id column), "
+                             "2 new in the queue; 2 rows skipped (first: ")
     assert "the text is empty" in report and seen == [(0, None), (2, None)]  # before reading, after each chunk
     item = store.next_item("ann", "file")
     assert item.item_id == f"up<b>load.csv@{file_sha256(src)[:8]}#2"
@@ -238,7 +239,7 @@ def test_repeated_ids_in_one_upload_are_kept_apart_and_reported(model, tmp_path)
     src.write_text("id,text\na,the plot was splendid\na,the music was dreadful\nb,the night\na,long story\n")
     store = AnnotationStore(tmp_path / "db.sqlite3")
     report = load_reviews(store, model, src)
-    assert "4 reviews, 4 new in the queue; 2 repeated ids kept apart (first: a~2)" in report
+    assert "4 reviews (ids from the column 'id'), 4 new in the queue; 2 repeated ids kept apart (first: a~2)" in report
     texts = sorted(i.text for i in iter(lambda: _take(store), None))
     assert texts == ["long story", "the music was dreadful", "the night", "the plot was splendid"]
 

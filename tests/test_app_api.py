@@ -94,7 +94,7 @@ def test_annotation_api_round_trip(tiny_model_dir, tmp_path):
     src.write_text("the plot was splendid\nthe music was dreadful\n")
     with Server("--model", str(tiny_model_dir), "--db", str(tmp_path / "db.sqlite3"), "--annotate", str(src)) as s:
         c = Client(s.url, verbose=False)
-        with pytest.raises(Exception, match="Type your name"):
+        with pytest.raises(Exception, match="annotator is required"):
             c.predict("", "file", api_name="/next_item")
         from sentilens.digest import file_sha256
 

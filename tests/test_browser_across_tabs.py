@@ -102,3 +102,19 @@ def test_untrusted_text_from_files_and_forms_never_becomes_markup(browser, tmp_p
         assert logger.paths == []
     finally:
         logger.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 900), (390, 844)], ids=["desktop", "phone"])
+def test_every_tab_at_every_size_has_no_serious_accessibility_finding(browser, tmp_path, axe, size):
+    """Issue 33: axe-core finds nothing serious or critical on any tab, empty as a visitor first sees it, at
+    1366x900 and 390x844; each tab opened by its address (``?tab=``), as a reload or a shared link does."""
+    from tests.pages import TAB_CONTENT, settled, viewport
+    from tests.tiny_model import FIXTURE
+
+    with Server("--db", str(tmp_path / "db.sqlite3"), "--compare", str(FIXTURE), log=tmp_path / "server.log") as s:
+        viewport(browser, *size)
+        for name in ("Analyze", "Data", "Annotate", "Team", "Compare", "Model"):
+            browser.get(f"{s.url}?tab={name.lower()}")
+            wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, TAB_CONTENT[name])))
+            wait(browser, settled)
+            axe(browser, f"{name.lower()} at {size[0]}x{size[1]}")

@@ -13,7 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from serve.app.palette import NEGATIVE, POSITIVE
 from tests.pages import (LONG, MAXLEN, NOTE, REVIEWS, Server, annotate_next, annotating, click, find, name_box,
-                         open_tab, pressed, queue_csv, rect, rgb, settled, shot, style, text_of, viewport, wait, words)
+                         open_setup, open_tab, pressed, queue_csv, rect, rgb, settled, shot, style, text_of, viewport, wait, words)
 
 pytest_plugins = ["tests.pages"]
 pytestmark = pytest.mark.browser
@@ -67,6 +67,7 @@ def test_annotate_as_a_labeller_would(browser, tmp_path, axe):
         leases = sqlite3.connect(db).execute("SELECT item_id FROM leases WHERE annotator = 'alice'").fetchall()
         assert [lease[0] for lease in leases] == [second.split("Item ")[1].split(":")[0]]
         # a new queue order applies at once
+        open_setup(browser)  # folded away while labelling, opened on demand
         click(browser, "//*[@id='ann-order']//label[contains(., 'file order')]")
         wait(browser, lambda d: "#r0:" in text_of(d, "#ann-info"))
         # the name, the queue order, the item, its half-written note and marked words survive a reload

@@ -4,6 +4,7 @@ import csv
 import re
 
 import gradio as gr
+import pytest
 
 from serve.jobs.compare import compare, main
 from serve.runtime import SentimentModel
@@ -49,7 +50,7 @@ def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path)
     store = AnnotationStore(tmp_path / "db.sqlite3")
     tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(committed_model_dir), store)
     assert tab.methods == ("running", "occlusion", "cd")
-    words_a, words_b, summary = tab.one("The plot was splendid!", "running")
+    words_a, words_b, diff, summary = tab.one("The plot was splendid!", "running")
     for page in (words_a, words_b):  # each in the Analyze tab's view: verdict, legend, the review as written
         assert "sl-verdict" in page and "toward positive" in page and page.count('class="sl-tok"') == 4
         assert "</button>!</div>" in page  # the punctuation is kept
@@ -65,7 +66,7 @@ def test_the_compare_tab_handlers(tiny_model_dir, committed_model_dir, tmp_path)
     assert changed["visible"] == bool(changed["value"]["data"])  # the table only when a label changed
     assert changed["value"]["headers"] == ["id", "A", "B", "true label", "review"]
     assert "same model" not in report and "same model" not in summary
-    assert tab.rerun("  ", "cd") == (gr.update(), gr.update(), gr.update())  # no review: nothing changes
+    assert tab.rerun("  ", "cd") == (gr.update(),) * 4  # no review: nothing changes
     assert "Contextual decomposition" in tab.rerun("The plot was splendid!", "cd")[0]  # the legend names it
     src = tmp_path / "[x](y).csv"
     src.write_text("text,label\nthe plot was splendid,pos\n")
@@ -77,7 +78,7 @@ def test_comparing_a_model_with_itself_says_so(tiny_model_dir, tmp_path):
     from serve.app.compare_tab import CompareTab
 
     tab = CompareTab(SentimentModel(tiny_model_dir), SentimentModel(tiny_model_dir))
-    assert tab.same_model and "the same model" in tab.one("The plot was splendid!", "running")[2]
+    assert tab.same_model and "the same model" in tab.one("The plot was splendid!", "running")[3]
     src = tmp_path / "r.csv"
     src.write_text("text,label\nthe plot was splendid,pos\nthe music was dreadful,pos\n")
     report, changed = tab.on_file(str(src))
@@ -109,3 +110,52 @@ def test_an_output_that_is_the_data_is_refused_and_the_data_kept(tiny_model_dir,
     assert main([str(tiny_model_dir), str(tiny_model_dir), str(data), "-o", str(out)]) == 0
     assert out.read_text().startswith("id,probability_a,probability_b,true_label,text")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["changed.csv", "reviews.csv"]
+
+
+def test_both_sides_share_one_colour_scale_and_an_a_minus_b_row(tiny_model_dir, committed_model_dir):
+    """Issue 34.6: A and B coloured on one scale (both legends print the larger strongest contribution, and a
+    word of the same value gets the same shade on both sides), and a per-word A - B row; Analyze alone keeps
+    its own scale."""
+    from serve.app.analysis import explain
+    from serve.app.compare_tab import CompareTab, difference
+    from serve.app.review_view import explained_html, scale_text, top_of
+
+    a, b = SentimentModel(committed_model_dir), SentimentModel(tiny_model_dir)
+    tab = CompareTab(a, b)
+    text = "The plot was splendid and the acting superb."
+    for method in tab.methods:
+        ea, eb = explain(a, text, method), explain(b, text, method)
+        top = max(top_of(ea), top_of(eb))
+        assert top_of(ea) != top_of(eb)  # two scales before (35.9 and 25.4 points in the issue)
+        words_a, words_b, diff, _ = tab.one(text, method)
+        size = scale_text(top, ea.attribution.space)
+        for side in (words_a, words_b):
+            assert f"<span>+{size}</span>" in side and f"full colour at &#xB1;{size}" in side
+        # the colour of a word is its value over the shared top: the same in a view drawn alone at that top
+        assert explained_html(ea, method, tab.neighbours[0], top) == words_a
+        assert explained_html(eb, method, tab.neighbours[1], top) == words_b
+        # the side with the weaker strongest word is paler than Analyze draws it alone, on its own scale
+        weaker, shown, nb = (ea, words_a, tab.neighbours[0]) if top_of(ea) < top_of(eb) else \
+            (eb, words_b, tab.neighbours[1])
+        alone = explained_html(weaker, method, nb)
+        assert alone != shown and f"+{scale_text(top_of(weaker), weaker.attribution.space)}" in alone
+        d = difference(ea, eb)
+        assert d == pytest.approx([x - y for x, y in zip(ea.attribution.scores, eb.attribution.scores)])
+        tips = re.findall(r'data-tip="([^"]*)"', diff)
+        assert len(tips) == 8 and all(": A - B " in t for t in tips)
+        biggest = max(range(8), key=lambda i: abs(d[i]))
+        assert ("A more toward positive" if d[biggest] > 0 else "A more toward negative") in tips[biggest]
+        assert "A more positive than B" in diff and scale_text(max(abs(x) for x in d), ea.attribution.space) in diff
+
+
+def test_no_a_minus_b_when_the_models_read_different_words(tiny_model_dir):
+    from types import SimpleNamespace
+
+    from serve.app.compare_tab import difference, difference_html
+
+    def explained(tokens):
+        return SimpleNamespace(fwd=SimpleNamespace(enc=SimpleNamespace(tokens=tokens)),
+                               attribution=SimpleNamespace(space="probability", scores=[0.1] * len(tokens)))
+
+    assert difference(explained(["a", "b"]), explained(["a", "c"])) is None
+    assert "different words" in difference_html(explained(["a", "b"]), explained(["a", "c"]), "running")

@@ -88,3 +88,26 @@ def test_the_flipped_share_counts_per_generator(model):
 def test_an_unknown_generator_is_refused(model):
     with pytest.raises(ValueError, match="unknown generator"):
         generate(model, ["fine"], ("shuffle",))
+
+
+def test_a_data_slice_gets_its_edits_and_the_share_that_flipped(model):
+    """The Data tab's run over a slice: every edit a row (row number, generator, scores), the largest change
+    first, the flipped share per generator in the summary; a slice without text is refused in one line."""
+    import pandas as pd
+
+    from sentilens.errors import InputError
+    from serve.app.data_counterfactuals import counterfactual_table
+
+    part = pd.DataFrame({"row": [4, 9, 12], "text": ["a wonderful film, I loved it", "a dull and boring film",
+                                                     "the plot was fine"]})
+    summary, table = counterfactual_table(model, part, ["negate", "drop"])
+    edits = generate(model, part["text"].tolist(), ("negate", "drop"))
+    assert len(table) == len(edits) and {r[0] for r in table} <= {4, 9, 12}
+    changes = [abs(float(r[5].split()[0])) for r in table]
+    assert changes == sorted(changes, reverse=True)
+    for g, share in flipped_share(edits).items():
+        assert f"**{g}** flipped {share:.1%}" in summary
+    with pytest.raises(InputError, match="generator"):
+        counterfactual_table(model, part, [])
+    with pytest.raises(InputError, match="no review text"):
+        counterfactual_table(model, pd.DataFrame({"row": [1], "text": [None]}), ["drop"])

@@ -212,7 +212,7 @@ def test_a_file_column_named_like_ours_is_renamed_not_mixed_in(scored, tmp_path)
     tab = DataTab(model)
     current, status, *rest = tab.load(str(out), str(src), "all", progress=None)
     *_, table_update, _, _ = tab.view("all", "all", "all", "all", "", "(none)", "", "file order", 1, current)
-    headings = list(table_update["value"].columns)
+    headings = list(table_update["value"]["headers"])
     assert len(headings) == len(set(headings))  # every heading once: no file column shadows ours
 
 
@@ -231,7 +231,7 @@ def test_a_serve_batch_output_is_bounded_like_any_upload(scored, tmp_path):
     current, *_ = DataTab(model).load(str(out), None, "all", progress=None)
     *_, table_update, _, _ = DataTab(model).view("all", "all", "all", "all", "", "(none)", "", "file order", 1,
                                                  current)
-    shown = table_update["value"]["id"].iloc[0]
+    shown = table_update["value"]["data"][0][1]  # the id column
     assert len(shown) == 80 and shown.endswith("…")
     out = _output(tmp_path, header[:4], [["a", "0.2", "neg", "neg"], ["i" * 1001, "0.2", "neg", "neg"]])
     with pytest.raises(InputError, match="Line 3 of the serve.batch output: the id is longer than 1,000"):
@@ -291,3 +291,22 @@ def test_the_status_names_this_visitors_file_not_whoever_sent_it_first(scored, t
     tab.load(str(out), str(src), "all", progress=None)
     _, status, *_ = tab.load(str(out), str(other), "all", progress=None)
     assert "texts from mine&#46;csv" in status
+
+
+def test_the_slice_on_screen_runs_counterfactuals_and_goes_to_annotate(scored):
+    """Issue 34 (points 3 and 5): the generators run over the slice the filters set, their edits in a table
+    with the flipped share per generator; "Send to Annotate" hands over the same slice with an upload's ids."""
+    model, src, _ = scored
+    tab = DataTab(model, annotating=True)
+    mine, status, *_ = tab.load(str(src), None, "all", progress=None)
+    assert "ids from the column &#39;id&#39;" in status  # escaped for Markdown
+    drama = ("all", "all", "all", "all", "", "genre", "drama", mine)
+    summary, table = tab.counterfactuals(["negate", "drop"], *drama, progress=lambda *a, **k: None)
+    edited_rows = {r[0] for r in table["value"]["data"]}
+    assert edited_rows <= {1, 3} and edited_rows  # rows a and c, by their number in the table
+    assert "Counterfactuals of 2 reviews" in summary and "flipped" in summary
+    sent = tab.send(*drama)
+    assert sent["source"] == f"d.csv@{mine.digest}" and sent["of"] == 2
+    assert [(r[0], r[2], r[4]) for r in sent["rows"]] == [("a", 1, (("genre", "drama"),)), ("c", 1, (("genre", "drama"),))]
+    with pytest.raises(InputError, match="Load a labelled file"):
+        tab.send("all", "all", "all", "all", "", "(none)", "", None)

@@ -286,7 +286,7 @@ def test_reviews_that_normalise_past_the_bound_are_refused_unread_everywhere(tin
             assert out["code"] == 0
             assert [r["problem"] for r in rejected_rows(Path(s + ".csv"))] == [expanded] * 4
         elif name == "annotate":
-            assert "1 review," in out["report"] and "5 rows skipped" in out["report"], out
+            assert "1 review (" in out["report"] and "5 rows skipped" in out["report"], out
             assert expanded in out["report"], out
         elif name == "data":
             assert out == {"rows": 1, "skipped": 5}

@@ -1,5 +1,7 @@
 """explain/: identities, a model whose right answer is known, edge cases, alignment."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -96,9 +98,12 @@ def test_truncated_words_get_no_score_and_the_rest_align(model, method):
 
 
 def test_neighbours_are_the_cosine_ranking(model):
+    """By behaviour (explain.representation.word_behaviour), not raw embedding: tests/test_representation.py."""
+    from explain.representation import word_behaviour
+
     nb = Neighbours(model)
     got = nb("splendid", k=5)
-    emb = model.weights["embedding"].astype(np.float64)
+    emb = word_behaviour(model)[0].astype(np.float64)
     vocab = model.codec.vocab
     target = emb[vocab.index["splendid"]]
     sims = {w: float(emb[i] @ target / np.linalg.norm(emb[i]) / np.linalg.norm(target))
@@ -202,3 +207,25 @@ def test_two_methods_are_compared_by_rank_correlation_top_words_and_direction():
     assert c.same_sign == pytest.approx(3 / 4)  # -0.1 vs 0.5 disagree
     assert spearman([1.0], [2.0]) is None and spearman([1.0, 1.0], [1.0, 2.0]) is None
     assert concordance([None], [0.1]).words == 0
+
+
+def test_the_method_shown_first_is_the_most_faithful_the_model_offers(tiny_model_dir):
+    """Issue 34.7: ERASER's measures on the committed model put contextual decomposition first, then
+    occlusion, then the running score (docs/results.md); a model without CD (GRU, SimpleRNN) opens on
+    occlusion; /explain's default follows; batch stays on the cheapest."""
+    from explain.methods import DEFAULT_METHOD, SHOWN_FIRST, shown_first
+    from sentilens.errors import InputError
+    from serve.app.api import build_api
+
+    assert SHOWN_FIRST == ("cd", "occlusion", "running") and DEFAULT_METHOD == "running"
+    assert shown_first(("running", "occlusion", "cd")) == "cd"
+    assert shown_first(("running", "occlusion")) == "occlusion"
+    with pytest.raises(InputError):
+        shown_first(())
+    import gradio as gr
+
+    model = SentimentModel(tiny_model_dir)
+    with gr.Blocks() as app:
+        build_api(model)
+    explain_fn = next(f.fn for f in app.fns.values() if f.api_name == "explain")
+    assert inspect.signature(explain_fn).parameters["method"].default == shown_first(model.methods)

@@ -95,3 +95,18 @@ def test_guesses_spread_over_many_names_are_held_to_the_global_budget():
 
     assert not any(asyncio.run(burst()))
     assert clock[0] >= 199 / FAILURES_PER_SECOND  # first failures for 200 names: no per-name delay, still paced
+
+
+def test_a_login_name_is_compared_in_its_normal_form_and_spellings_share_one_line():
+    """The logins file holds names in normal form: "Ana" or fullwidth "ＡＮＡ" log in as "ana", and a guesser
+    cannot get a fresh line (and a fresh first delay) by changing the case."""
+    now, sleep, clock, slept = fake_time()
+    logins = Logins({"ana": "s3cret"}, clock=now, sleep=sleep)
+    assert asyncio.run(logins.check("Ana", "s3cret")) and asyncio.run(logins.check("\uff21\uff2e\uff21", "s3cret"))
+
+    async def guesses():
+        return [await logins.check(name, "wrong") for name in ("ana", "ANA", "Ana", "aNa")]
+
+    assert not any(asyncio.run(guesses()))
+    assert slept[:3] == [FIRST_DELAY, 2 * FIRST_DELAY, 4 * FIRST_DELAY]  # one name's doubling, not four fresh starts
+    assert not asyncio.run(logins.check("a" * 10_000, "s3cret"))  # refused at once, nothing folded

@@ -17,6 +17,7 @@ from pathlib import Path
 from sentilens.archive import not_a_file, open_tar, tar_members, tar_problem
 from sentilens.errors import DataError
 from sentilens.labels import VALUE
+from sentilens.sources.encoding import decode_bytes
 from sentilens.sources.formats import Format, format_of, register
 from sentilens.sources.records import BadRow, Limits, Record, Tally, report
 
@@ -93,9 +94,9 @@ def _acl_records(path: Path, on_bad_row: BadRow | None, limits: Limits, tally: T
             report(on_bad_row, where, read)
             continue
         try:
-            text = read().decode("utf-8")
-        except UnicodeDecodeError as err:
-            report(on_bad_row, where, f"not UTF-8 text ({err.reason} at byte {err.start})")
+            text = decode_bytes(read(), where)
+        except DataError as err:
+            report(on_bad_row, where, str(err).removeprefix(f"{where}: "))
             continue
         yield Record(id=f"{split}/{polarity}/{num}_{rating}", text=text, label=VALUE[polarity],
                      where=where, split=split)

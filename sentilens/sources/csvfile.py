@@ -21,7 +21,7 @@ from sentilens.safe_csv import SafeWriter
 from sentilens.sources import lines
 from sentilens.sources.formats import ColumnParsers, Format, RowParsers, register
 from sentilens.sources.lines import BoundedLines
-from sentilens.sources.records import Record, checked, make_record, pick_text_column
+from sentilens.sources.records import Record, checked, make_record, pick_id_column, pick_text_column
 
 __all__ = ["CSV", "UNCLOSED", "CsvWriter"]
 
@@ -92,13 +92,15 @@ def _fields(path: Path, line: int, fields: list[str] | str, header: list[str]) -
     return fields
 
 
-def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+def _csv_rows(path: Path, f: io.TextIOBase, text_column: str | None, id_column: str | None = None) -> RowParsers:
     records = _csv_records(f)
     header = _header(path, records)
     column = pick_text_column(header, text_column, str(path))
+    ids = pick_id_column(header, id_column, str(path)) or "id"
 
     def parse(line: int, fields: list[str] | str) -> Record:
-        return make_record(dict(zip(header, _fields(path, line, fields, header))), column, f"{path}:{line}", str(line))
+        return make_record(dict(zip(header, _fields(path, line, fields, header))), column, f"{path}:{line}", str(line),
+                           ids)
 
     return ((line, functools.partial(parse, line, fields)) for line, fields in records)
 

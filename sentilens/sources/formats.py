@@ -20,6 +20,8 @@ from sentilens.sources.records import BadRow, Limits, Record, Tally
 __all__ = ["ColumnParsers", "ColumnRows", "FileRows", "Format", "RecordReader", "RowParsers", "RowWriter",
            "TextRows", "WriteRows", "accepted", "find", "format_of", "formats", "register", "suffixes", "unregister"]
 
+# Readers take an ``id_column=`` keyword too when they can (the built-in ones do); it is passed only when a
+# column is named, so a format of one's own may leave it out.
 RowParsers = Iterator[tuple[int, Callable[[], Record]]]  # (line or row number, build that row's record)
 ColumnParsers = Iterator[tuple[int, Callable[[], dict[str, object]]]]  # (line, build that row's {column: value})
 TextRows = Callable[[Path, io.TextIOBase, str | None], RowParsers]  # (path, its decoded text, text column)

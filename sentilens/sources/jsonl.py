@@ -49,17 +49,18 @@ def json_object(raw: str, where: str) -> dict:
     return obj
 
 
-def json_record(raw: str, text_column: str | None, where: str, default_id: str) -> Record:
-    """One JSON object as a record, or ``DataError`` (see ``json_object``)."""
+def json_record(raw: str, text_column: str | None, where: str, default_id: str, id_column: str | None = None) -> Record:
+    """One JSON object as a record, or ``DataError`` (see ``json_object``); its id from ``id_column``, by
+    default the one ``records.pick_id_column`` finds among its keys."""
     obj = json_object(raw, where)
-    return make_record(obj, pick_text_column(list(obj), text_column, where), where, default_id)
+    return make_record(obj, pick_text_column(list(obj), text_column, where), where, default_id, id_column)
 
 
-def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+def _jsonl_rows(path: Path, f: io.TextIOBase, text_column: str | None, id_column: str | None = None) -> RowParsers:
     def parse(line: int, raw: str | None) -> Record:
         if raw is None:
             raise DataError(f"{path}:{line}: {lines.TOO_LONG}")
-        return json_record(raw, text_column, f"{path}:{line}", str(line))
+        return json_record(raw, text_column, f"{path}:{line}", str(line), id_column)
 
     return ((line, functools.partial(parse, line, raw)) for line, raw in lines.review_lines(f))
 

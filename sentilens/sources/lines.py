@@ -10,8 +10,10 @@ __all__ = ["MAX_RECORD_CHARS", "TEXT_OPEN", "TOO_LONG", "BoundedLines", "review_
 
 MAX_RECORD_CHARS = 4_000_000  # one CSV record (a quoted field may span lines up to this)
 TOO_LONG = f"the line is longer than {MAX_RECORD_CHARS:,} characters"
-# How every table is decoded: a BOM dropped, bytes that are not UTF-8 kept as lone surrogates (the
-# row holding them is rejected by ``records.checked``), line ends left to the reader (CSV needs them as written).
+# How a UTF-8 table is opened: a BOM dropped, bytes that are not UTF-8 kept as lone surrogates (the row
+# holding them is rejected by ``records.checked``), line ends left to the reader (CSV needs them as written).
+# The readers open files through ``encoding.open_text``, which also reads UTF-16/32 by their BOM and
+# refuses NUL-bearing files; this stays for code that opens a file known to be UTF-8.
 TEXT_OPEN = {"encoding": "utf-8-sig", "errors": "surrogateescape", "newline": ""}
 
 

@@ -11,6 +11,9 @@ column repeats one value in as many rows as it likes (1,256 bytes held one 3.9 M
   ``MATERIALIZED`` characters;
 - a cell over ``MAX_RECORD_CHARS`` is rejected from its length, never turned into a string (a binary
   cell, rejected as not text anyway, is never turned into bytes);
+- a row group whose page headers show that a page must hold such a cell (its values would average more
+  than 16 MB: ``parquet_pages``) is not decoded at all, its rows rejected unread: pyarrow cannot skip one
+  value, and decoding a 200 MiB cell only to refuse it cost 0.9 GB;
 - the file's text may decode into at most ``DECODED_RATIO`` times the file's size (gzip's own most, so
   no worse than any archive we read), or ``DECODED_FLOOR`` characters for a small file: the row that
   would pass it and every row after it are rejected, unread;
@@ -28,10 +31,11 @@ from typing import BinaryIO
 from sentilens.errors import DataError
 from sentilens.sources import lines
 from sentilens.sources.formats import Format, RowParsers, register
-from sentilens.sources.records import Record, make_record, pick_text_column
+from sentilens.sources.parquet_pages import holds_oversized
+from sentilens.sources.records import Record, make_record, pick_id_column, pick_text_column
 
 __all__ = ["BATCH_ROWS", "DECODED_FLOOR", "DECODED_RATIO", "MATERIALIZED", "PARQUET", "SHORT_VALUE", "ParquetRowWriter",
-           "parquet_modules"]
+           "abandon", "parquet_modules"]
 
 _INSTALL = "pip install -e \".[spark]\""
 DECODED_RATIO = 1024  # a file's text decodes to at most this many times its size ...
@@ -55,7 +59,7 @@ def _refused(where: str, problem: str) -> Record:
     raise DataError(f"{where}: {problem}")
 
 
-def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
+def _parquet_rows(path: Path, text_column: str | None, id_column: str | None = None) -> RowParsers:
     """Parquet rows (row numbers from 1), read in batches, their text bounded (see the module docstring)."""
     try:
         import pyarrow as pa
@@ -69,7 +73,8 @@ def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
     except Exception as err:  # noqa: BLE001 - pyarrow raises several types for a bad file
         raise DataError(f"{path}: not a readable Parquet file ({str(err)[:200]})") from None
     column = pick_text_column(columns.names, text_column, str(path))
-    wanted = [c for c in dict.fromkeys((column, "id", "label")) if c in columns.names]
+    ids = pick_id_column(columns.names, id_column, str(path)) or "id"
+    wanted = [c for c in dict.fromkeys((column, ids, "label")) if c in columns.names]
     kind = columns.field(column).type
     if pa.types.is_dictionary(kind):  # written from a dictionary array: the file says so in its Arrow schema
         kind = kind.value_type
@@ -84,6 +89,22 @@ def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
     over_budget = (f"the file's text would decode past {budget:,} characters ({DECODED_RATIO:,} times the file's "
                    "size); this row and the rows after it are not read")
     too_long = f"the text is longer than {lines.MAX_RECORD_CHARS:,} characters"
+
+    def oversized(group: int) -> str | None:
+        """Why the row group is not read, when its page headers show a cell over the bound (see the module)."""
+        if leaf is None or not (is_text or is_binary):
+            return None
+        chunk = meta.row_group(group).column(leaf)
+        start = chunk.dictionary_page_offset if chunk.has_dictionary_page and chunk.dictionary_page_offset else \
+            chunk.data_page_offset
+        try:
+            with open(path, "rb") as f:
+                if not holds_oversized(f, start, chunk.total_compressed_size, chunk.total_uncompressed_size):
+                    return None
+        except (OSError, TypeError):
+            return None
+        return (f"its row group holds a text over {lines.MAX_RECORD_CHARS:,} characters (its page sizes say so), so "
+                f"none of its {meta.row_group(group).num_rows:,} rows is read")
 
     def lengths(values) -> list[int | None]:
         """Each row's text length in characters, from the dictionary when there is one (None: not text)."""
@@ -114,6 +135,12 @@ def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
         number, decoded, spent = 0, 0, False
         for group in range(meta.num_row_groups):
             seen = 0
+            unread = None if spent else oversized(group)
+            if unread is not None:  # nothing decoded, nothing counted against the budget
+                for _ in range(meta.row_group(group).num_rows):
+                    number += 1
+                    yield number, functools.partial(_refused, f"{path}:{number}", unread)
+                continue
             for batch in [] if spent else batches(group):
                 sizes = lengths(batch.column(column))
                 known = [n for n in sizes if n is not None]
@@ -164,9 +191,21 @@ def _parquet_rows(path: Path, text_column: str | None) -> RowParsers:
         for k, row in enumerate(taken.to_pylist(), start=before + 1):
             if is_binary:
                 row[column] = None
-            yield k, functools.partial(make_record, row, column, f"{path}:{k}", str(k))
+            yield k, functools.partial(make_record, row, column, f"{path}:{k}", str(k), ids)
 
     return rows()
+
+
+def abandon(writer) -> None:
+    """Close a pyarrow ``ParquetWriter`` whose run failed, quietly, while its file is still open, and mark it
+    closed: a writer whose ``close`` failed (a full disk at the footer) says it is still open, and its
+    finaliser would try the footer again, into a file already closed and removed, whenever it is collected."""
+    try:
+        writer.close()
+    except Exception:  # noqa: BLE001 - the run's own error is the one to report
+        pass
+    finally:
+        writer.is_open = False
 
 
 class ParquetRowWriter:
@@ -183,6 +222,10 @@ class ParquetRowWriter:
 
     def finish(self) -> None:
         self.parquet.close()
+
+    def abandon(self) -> None:
+        """The run failed: close without a word (see ``abandon``)."""
+        abandon(self.parquet)
 
 
 PARQUET = register(Format("parquet", (".parquet",), file_rows=_parquet_rows, write=ParquetRowWriter, spark="parquet",

@@ -14,11 +14,17 @@ from sentilens.errors import DataError
 from sentilens.labels import parse_label
 from sentilens.sources import lines
 
-__all__ = ["CHUNK", "CHUNK_CHARS", "MAX_EXTRA_COLUMNS", "MAX_EXTRA_NAME", "MAX_EXTRA_VALUE", "MAX_ID_CHARS",
-           "TEXT_COLUMNS", "BadRow", "Limits", "Record", "Tally", "build_record", "checked", "chunks",
-           "extra_columns", "make_record", "pick_text_column", "report", "row_id"]
+__all__ = ["CHUNK", "CHUNK_CHARS", "ID_COLUMNS", "ID_HELP", "MAX_EXTRA_COLUMNS", "MAX_EXTRA_NAME", "MAX_EXTRA_VALUE",
+           "MAX_ID_CHARS", "TEXT_COLUMNS", "BadRow", "Limits", "Record", "Tally", "build_record", "checked", "chunks",
+           "extra_columns", "make_record", "not_text", "pick_id_column", "pick_text_column", "report", "row_id"]
 
 TEXT_COLUMNS = ("text", "review")
+# The names a row's id is taken from when none is named (``--id-column``), in this order, any case: the
+# first column of the row that has one of them. A row without any is numbered by its line.
+ID_COLUMNS = ("id", "review_id", "reviewid", "review-id", "uid", "uuid", "key", "doc_id", "document_id")
+_ID_RANK = {name: rank for rank, name in enumerate(ID_COLUMNS)}
+ID_HELP = ("CSV/JSONL/Parquet column with each row's id (default: id, else review_id, reviewId, uid, uuid, key or "
+           "doc_id in any case; else the row's line number)")
 MAX_ID_CHARS = 1_000
 # The row's other columns ride along as metadata (shown while annotating, carried into exports), bounded:
 MAX_EXTRA_COLUMNS, MAX_EXTRA_NAME, MAX_EXTRA_VALUE = 20, 100, 1_000
@@ -85,12 +91,38 @@ def pick_text_column(columns: list[str], wanted: str | None, where: str) -> str:
     raise DataError(f"{where}: no text column (looked for {' or '.join(TEXT_COLUMNS)}); columns are {columns[:20]}")
 
 
+def pick_id_column(columns: list[str], wanted: str | None = None, where: str = "") -> str | None:
+    """The column ids are taken from: ``wanted`` (``DataError`` when there is no such column), else ``id``,
+    else the first name of ``ID_COLUMNS`` any column spells in any case; None when none does (rows are
+    numbered). The app's uploads name it in their status line."""
+    if wanted is not None:
+        if wanted not in columns:
+            raise DataError(f"{where}: no id column {wanted!r}; columns are {columns[:20]}")
+        return wanted
+    if "id" in columns:
+        return "id"
+    ranked = [(_ID_RANK[c.casefold()], c) for c in columns if isinstance(c, str) and c.casefold() in _ID_RANK]
+    return min(ranked)[1] if ranked else None
+
+
 def checked(value: str, what: str, where: str) -> str:
-    """``value``, or ``DataError`` when it is not UTF-8: undecodable bytes survive ``surrogateescape``
-    as lone surrogates, and JSON can spell them too."""
-    if not value.isascii() and _SURROGATE.search(value):
-        raise DataError(f"{where}: the {what} is not UTF-8")
+    """``value``, or ``DataError`` when it is not text: undecodable bytes survive decoding as lone
+    surrogates (``encoding``), JSON can spell them (``\\ud800``) and NUL (``\\u0000``) too. The one rule
+    for a lone surrogate or a NUL anywhere in a row: the row is rejected, never scored or repaired."""
+    problem = not_text(value)
+    if problem is not None:
+        raise DataError(f"{where}: the {what} {problem}")
     return value
+
+
+def not_text(value: str) -> str | None:
+    """Why ``value`` is not text (a NUL, or a lone surrogate: bytes that were not UTF-8, or a JSON escape
+    no encoder can write back), or None. Typed text is held to it too (``serve.app.analysis.check_text``)."""
+    if "\0" in value:
+        return "holds a NUL character, so it is not text"
+    if not value.isascii() and _SURROGATE.search(value):
+        return "is not UTF-8"
+    return None
 
 
 def row_id(value: object, where: str) -> str | None:
@@ -105,11 +137,12 @@ def row_id(value: object, where: str) -> str | None:
     return rid
 
 
-def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> Record:
+def make_record(obj: Mapping, text_column: str, where: str, default_id: str, id_column: str | None = None) -> Record:
     """One row (a mapping of column -> value) as a record, or ``DataError`` saying what is wrong
     with it. Every reader (and Spark's) builds records here, so a row means the same everywhere. Its
     text is bounded as written and as the codec would normalise it (``sentilens.codec.fits``) here,
-    before anything normalises or scores it."""
+    before anything normalises or scores it. Its id comes from ``id_column`` (by default the one
+    ``pick_id_column`` finds in the row), else ``default_id``."""
     text = obj.get(text_column)
     if not isinstance(text, str):
         raise DataError(f"{where}: {text_column!r} is missing or not a string")
@@ -120,14 +153,16 @@ def make_record(obj: Mapping, text_column: str, where: str, default_id: str) -> 
         raise DataError(f"{where}: the text is longer than {lines.MAX_RECORD_CHARS:,} characters")
     if not fits(text):  # NFKC makes up to 18 characters of one: refused here, never normalised or scored
         raise DataError(f"{where}: the text would be longer than {MAX_STANDARD_CHARS:,} characters once normalised")
-    rid = row_id(obj.get("id"), where) or default_id
+    if id_column is None:
+        id_column = "id" if "id" in obj else pick_id_column(list(obj)) or "id"
+    rid = row_id(obj.get(id_column), where) or default_id
     label = obj.get("label")
     if isinstance(label, str):
         checked(label, "label", where)
     elif isinstance(label, float) and label != label:
         label = None
     return Record(id=rid, text=text, label=parse_label(label, where), where=where,
-                  extra=extra_columns(obj, ("id", text_column, "label")))
+                  extra=extra_columns(obj, (id_column, text_column, "label")))
 
 
 def extra_columns(obj: Mapping, known: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -14,7 +14,10 @@ from sentilens.sources.records import Record, make_record
 __all__ = ["TXT"]
 
 
-def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None) -> RowParsers:
+def _txt_rows(path: Path, f: io.TextIOBase, text_column: str | None, id_column: str | None = None) -> RowParsers:
+    if id_column is not None:
+        raise DataError(f"{path}: a .txt file has no columns, so no id column {id_column!r}; its rows are numbered "
+                        "by line")
     def parse(line: int, text: str | None) -> Record:
         if text is None:
             raise DataError(f"{path}:{line}: {lines.TOO_LONG}")

@@ -14,6 +14,7 @@ from explain.encodings import EncodingView, encoding_view
 from explain.methods import DEFAULT_METHOD, check_method
 from sentilens.errors import InputError
 from sentilens.labels import WORD, label_of
+from sentilens.sources.records import not_text
 from serve.runtime import SentimentModel
 
 __all__ = ["MAX_CHARS", "MAX_TOKENS", "MAX_TOKEN_CHARS", "Explained", "check_text", "explain", "predict",
@@ -28,6 +29,7 @@ MAX_TOKEN_CHARS = 200_000  # ... and their letters: one squared unit can normali
 
 
 def check_text(text: object) -> str:
+    """``text`` as a review to score, or one ``InputError`` sentence saying why not."""
     if text is None:
         raise InputError("Type or paste a review first.")
     if not isinstance(text, str):
@@ -37,6 +39,9 @@ def check_text(text: object) -> str:
                          "Paste a shorter one (the model reads only its last words anyway).")
     if not text.strip():
         raise InputError("Type or paste a review first.")
+    if not_text(text) is not None:  # the readers' rule for a row (sources.records.checked): refused, not repaired
+        raise InputError("Your review holds characters that are not text (a lone surrogate or a NUL); "
+                         "retype or paste it again.")
     return text
 
 

@@ -13,15 +13,19 @@ import gradio as gr
 from explain.concordance import concordance
 from explain.methods import METHODS, shown_first
 from explain.neighbours import Neighbours
+from sentilens.errors import InputError
+from sentilens.labels import VALUE_WORD
 from sentilens.wording import count
 from serve.app.analysis import MAX_CHARS, Explained, explain, running_points
+from serve.app.data_map import similar, start_of
 from serve.app.review_view import asset, explained_html
 from serve.app.tab import EXPLAIN_QUEUE, PRIVATE, TabContext, frame
 from serve.app.ui_safety import md_literal, user_errors, warn
 from serve.app.whatif import COLUMNS as WHATIF_COLUMNS, apply_click, what_if
 from serve.runtime import SentimentModel
 
-__all__ = ["EXAMPLES", "AnalyzeOutputs", "AnalyzeHandlers", "AnalyzeTab", "build_analyze", "padded_rows"]
+__all__ = ["EXAMPLES", "SIMILAR_COLUMNS", "AnalyzeOutputs", "AnalyzeHandlers", "AnalyzeTab", "build_analyze",
+           "build_similar", "padded_rows", "similar_rows"]
 
 # Our own example reviews. The last two use exactly the same words in a different order.
 EXAMPLES = [
@@ -71,6 +75,8 @@ class AnalyzeHandlers:
     def __init__(self, model: SentimentModel, ui: AnalyzeOutputs):
         self.model, self.ui = model, ui
         self.neighbours = Neighbours(model)
+        # what the model does with each word, built once in the background: the first click need not wait
+        threading.Thread(target=lambda: self.neighbours.table(["the"], k=1), daemon=True).start()
         self._recent: OrderedDict[tuple[str, str], Explained] = OrderedDict()
         self._words = 0  # in ``_recent``
         self._lock = threading.Lock()
@@ -229,8 +235,50 @@ def clicked_edit(text: str, click: str) -> tuple[str, str]:
     return edited, f'<p id="whatif-note" aria-live="polite">{html.escape(note)}</p>'
 
 
+SIMILAR_COLUMNS = ["row", "similarity", "true label", "P(positive)", "review"]
+SIMILAR_K = 10
+
+
+def similar_rows(model: SentimentModel, text: str, scored) -> tuple[dict, list[str]]:
+    """"More like this": the nearest reviews of the file loaded in the Data tab (``scored``) by the model's
+    representation, as table rows (its row number there, similarity, true label, P(positive), the review's
+    start), and their full texts (a click on a row opens one)."""
+    found = similar(model, scored, text, SIMILAR_K)
+    rows = [[r["row"], f"{r['similarity']:.3f}", VALUE_WORD.get(r["label"], "none"), f"{r['score']:.3f}",
+             start_of(r["text"])] for r in found]
+    return gr.update(value={"headers": SIMILAR_COLUMNS, "data": rows}, visible=True), [r["text"] for r in found]
+
+
+def build_similar(model: SentimentModel, review: gr.Textbox) -> gr.State:
+    """"More like this" under Analyze; returns the state the Data tab fills with the file it loaded."""
+    source = gr.State(None)  # this visitor's file in the Data tab (serve.app.data_map fills it)
+    texts = gr.State([])
+    with gr.Accordion("More like this: the nearest reviews of the file loaded in the Data tab", open=False,
+                      elem_id="similar-box"):
+        gr.Markdown("Reviews the model treats most like this one (its final state and the words that counted), "
+                    "from the file loaded in the **Data** tab, with their labels and scores. Click a row to "
+                    "analyze it.")
+        find = gr.Button("Find reviews like this one", elem_id="similar-find")
+        table = gr.Dataframe(headers=SIMILAR_COLUMNS, interactive=False, wrap=True, visible=False, elem_id="similar",
+                             column_widths=["9%", "13%", "13%", "13%", "52%"],
+                             label="The nearest reviews, most similar first (row: its number in the Data tab)")
+    find.click(user_errors(lambda text, scored: similar_rows(model, text, scored)), [review, source], [table, texts],
+               **EXPLAIN_QUEUE, **PRIVATE)
+
+    def chosen(found: list[str], evt: gr.SelectData) -> str:
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if not isinstance(row, int) or not 0 <= row < len(found):
+            raise InputError("Find the reviews like this one again: that row is gone.")
+        return found[row]
+
+    table.select(user_errors(chosen), [texts], [review], **PRIVATE) \
+        .success(None, None, None, js="() => document.getElementById('analyze').click()", **PRIVATE)
+    return source
+
+
 class AnalyzeTab:
-    """Offers its review box to the other tabs as ``shared["review"]``."""
+    """Offers its review box to the other tabs as ``shared["review"]``, and the state "more like this"
+    searches as ``shared["similar_source"]`` (the Data tab fills it with the file it loaded)."""
 
     title, id = "Analyze", "analyze"
 
@@ -238,4 +286,5 @@ class AnalyzeTab:
         self.model = model
 
     def render(self, context: TabContext) -> None:
-        context.shared["review"] = build_analyze(self.model)
+        context.shared["review"] = review = build_analyze(self.model)
+        context.shared["similar_source"] = build_similar(self.model, review)

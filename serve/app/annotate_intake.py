@@ -17,7 +17,7 @@ from serve.app.analysis import MAX_CHARS
 from serve.store.annotations import AnnotationStore
 from serve.runtime import SentimentModel
 from serve.runtime.scoring import chunks, score_chunk
-from serve.app.uploads import read_upload
+from serve.app.uploads import id_note, read_upload
 
 
 __all__ = ["MAX_GUIDELINES_BYTES", "load_reviews", "parse_rationale", "read_guidelines"]
@@ -46,7 +46,7 @@ def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path
         n, added = n + len(chunk), added + _queue(store, model, source, chunk, seen, repeated, bad)
         if progress is not None:
             progress((n, None), desc=f"scored {n:,} reviews")
-    report = f"Loaded {name}: {count(n, 'review')}, {added:,} new in the queue"
+    report = f"Loaded {name}: {count(n, 'review')} ({id_note(path)}), {added:,} new in the queue"
     if repeated:
         report += f"; {count(len(repeated), 'repeated id')} kept apart (first: {repeated[0]})"
     if bad:

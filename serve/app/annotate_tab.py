@@ -31,9 +31,12 @@ from serve.app.api_docs import client_call, describe
 from serve.app.ui_safety import info, md_literal, user_errors
 from serve.app.uploads import UPLOAD_TYPES, uploaded
 from serve.app.annotate_intake import load_reviews, parse_rationale
+from serve.app.annotate_bulk import BulkPanel
+from sentilens.names import person_name
 from serve.app.tab import TabContext
 
-__all__ = ["AnnotateTab", "HISTORY", "NEED_NAME", "READ_RATIONALE", "SHOW_MODEL", "Shown", "UNCHANGED"]
+__all__ = ["AnnotateTab", "HISTORY", "IN_VIEW", "NEED_NAME", "READ_RATIONALE", "REFRESH_SECONDS", "SETUP", "SHOW_MODEL",
+           "Shown", "UNCHANGED", "fold"]
 
 
 NEED_NAME = ("**Type your name in 'Annotator' to start labelling** (your labels are recorded under it); "
@@ -57,6 +60,22 @@ class Shown(NamedTuple):
 
 UNCHANGED = Shown(*[gr.skip()] * len(Shown._fields))
 SHOW_MODEL = asset("show_model.js")  # "show the model": its hints appear with a class on the review
+SETUP = "Set-up: reviews to annotate, queue order"
+REFRESH_SECONDS = 5  # how often the progress line is read again while Annotate is in view
+# Before the timer's refresh: the name when the progress line is on screen in a page in view, else null
+# (the handler then does nothing).
+IN_VIEW = ("(typed, shown) => [document.visibilityState === 'visible' && "
+           "document.getElementById('ann-progress')?.offsetParent ? (typed ?? '') : null, shown]")
+
+
+def fold(item: str, folded: bool):
+    """The set-up (upload, queue order) folds away when the first review comes on screen, and opens
+    when the queue is empty (to load more); in between, a person opens or closes it as they like."""
+    if item and not folded:
+        return gr.Accordion(open=False), True
+    if not item and folded:
+        return gr.Accordion(open=True), False
+    return gr.skip(), gr.skip()
 
 
 
@@ -81,15 +100,14 @@ class AnnotateTab:
 
     # ---- handlers (plain functions of their inputs; InputError for anything the user can fix) ----
     def annotator(self, typed: str, request: gr.Request | None) -> str:
+        """The login, else the typed name, in the one form the store keeps (``sentilens.names``): "Ana" and
+        "ana" are one annotator, and an invisible or direction character is refused in one line."""
         user = getattr(request, "username", None) if request is not None else None
         if user:
-            return user
-        typed = (typed or "").strip()
-        if not typed:
+            return person_name(user, "login name")
+        if not (typed or "").strip():
             raise InputError("Type your name in 'Annotator' first, so that your labels are yours.")
-        if len(typed) > 64:
-            raise InputError("Keep the annotator name under 64 characters.")
-        return typed
+        return person_name(typed, "annotator name")
 
     def known(self, typed: str, request: gr.Request | None) -> str | None:
         """The annotator when there is one yet, else None (for events that simply wait for a name)."""
@@ -143,7 +161,7 @@ class AnnotateTab:
         item, label, note, tokens = found
         self.store.release(who)
         shown = self.show(item, note, tokens, who=who)
-        return shown._replace(caption=f"{shown.caption} **Revisiting** your {WORD[label]} label: a new label "
+        return shown._replace(caption=f"{shown.caption}\n\n**Revisiting** your {WORD[label]} label: a new label "
                                       "replaces it (the old one is kept in the history).", history=gr.skip())
 
     def next(self, order: str, typed: str, current: str, passed: list[str] | None, request: gr.Request):
@@ -222,7 +240,11 @@ class AnnotateTab:
         if undone is None:
             info("Nothing to undo.")
             return self.show(self.store.next_item(who, order), who=who)
-        info(f"Undone: your {WORD[undone.label]} label; the review is back with your note and rationale.")
+        if undone.together > 1:  # a bulk label ("Find and label many") goes back as one action
+            info(f"Undone: the {count(undone.together, 'review')} you labelled {WORD[undone.label]} together; "
+                 "they are back in your queue.")
+        else:
+            info(f"Undone: your {WORD[undone.label]} label; the review is back with your note and rationale.")
         return self.show(undone.item, undone.note, undone.rationale_tokens, who=who)
 
     def upload(self, file, order: str, typed: str, current: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
@@ -267,6 +289,15 @@ class AnnotateTab:
                 f"{m['skipped']:,} skipped**; {m['last_hour']:,} in the last hour; your labels agree with the "
                 f"model on **{share(m['agreement'])}**.")
 
+    def refresh(self, typed: str | None, shown: str, request: gr.Request):
+        """The progress line again (the timer's tick, while Annotate is open and in view): others' labels
+        count too. Nothing is sent when it has not changed, or when the page is not in view (``typed`` is
+        None then: ``IN_VIEW``)."""
+        if typed is None:
+            return gr.skip()
+        text = self.progress_text(self.known(typed, request))
+        return gr.skip() if text == shown else text
+
     # ---- layout -----------------------------------------------------------------------------
     def browser_state(self) -> tuple[gr.BrowserState, gr.BrowserState]:
         """The annotator's name and queue order, kept in this browser. Create them outside the tabs: a
@@ -279,18 +310,22 @@ class AnnotateTab:
         if self.guidelines:
             with gr.Accordion("Guidelines", open=True, elem_id="ann-guidelines-box"):
                 gr.Markdown(self.guidelines, elem_id="ann-guidelines")
-        with gr.Row():
-            upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
-                             file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload", height=150)
-            with gr.Column(scale=2):
-                typed = gr.Textbox(label="Annotator (your name)", value="", elem_id="ann-name", max_length=64)
-                order = gr.Radio(choices=[(v, k) for k, v in ORDERS.items()], value=self.default_order,
-                                 label="Queue order", elem_id="ann-order")
-                load_status = gr.Markdown(elem_id="ann-load-status")
+        # The set-up folds away once a review is on screen (``fold``), so the review starts high on the
+        # page; the name stays in view (the labels are recorded under it).
+        with gr.Accordion(SETUP, open=True, elem_id="ann-setup") as setup:
+            with gr.Row():
+                upload = gr.File(label="Reviews to annotate (CSV, JSONL, TXT, aclImdb .tar.gz)",
+                                 file_types=UPLOAD_TYPES, scale=2, elem_id="ann-upload", height=150)
+                with gr.Column(scale=2):
+                    order = gr.Radio(choices=[(v, k) for k, v in ORDERS.items()], value=self.default_order,
+                                     label="Queue order", elem_id="ann-order")
+                    load_status = gr.Markdown(elem_id="ann-load-status")
+        with gr.Row(elem_id="ann-who", equal_height=True):
+            typed = gr.Textbox(label="Annotator (your name)", value="", elem_id="ann-name", max_length=64, scale=1)
+            show_model = gr.Checkbox(label="Show the model's score and word colours (hidden so they do not steer you)",
+                                     value=False, elem_id="ann-show-model", scale=2)
         progress = gr.Markdown(self.progress_text(), elem_id="ann-progress")
         hint = gr.Markdown(NEED_NAME, elem_id="ann-hint")
-        show_model = gr.Checkbox(label="Show the model's score and word colours (hidden so they do not steer you)",
-                                 value=False, elem_id="ann-show-model")
         info_box = gr.Markdown(elem_id="ann-info")
         text = gr.HTML("", elem_id="ann-text", js_on_load=asset("review.js"), padding=True)
         item_id = gr.Textbox(visible=False, elem_id="ann-item")
@@ -310,9 +345,12 @@ class AnnotateTab:
         with gr.Accordion("History: your last decisions (choose one to revisit and amend it)", open=False,
                           elem_id="ann-history-box"):
             history = gr.Radio(choices=[], value=None, label="Your last decisions, newest first", elem_id="ann-history")
+        BulkPanel(self.model, self.store, self.annotator).render(typed, item_id, context.shared.get("sent"))
         if self.learning is not None:
             self.learning.render(app)
-        gr.HTML('<div class="sl-bar-space" aria-hidden="true"></div>', padding=False)  # room under the phone's bar
+        gr.HTML('<div class="sl-bar-space" aria-hidden="true"></div>', padding=False)  # room under the label bar
+        folded = gr.State(False)  # this page folded the set-up away (a person may open it again)
+        ticker = gr.Timer(REFRESH_SECONDS, active=False)  # others' labels reach the progress line
         shown = list(Shown(item_id, text, info_box, progress, note, history))  # what `show` fills, in its order
         private = {"api_visibility": "private"}
         gated = [hint, typed, pos, neg, skip, undo, nxt]
@@ -347,28 +385,48 @@ class AnnotateTab:
             return (name, chosen, *shown_now, *self.gate(name, request))
 
         app.load(user_errors(restore), [saved_name, saved_order], [typed, order, *shown, *gated], **private)
+        item_id.change(fold, [item_id, folded], [setup, folded], **quiet)
+        # the progress line follows everyone's labels while this tab is open and the page is in view
+        def ticking(evt: gr.SelectData):  # a tab opened by a person
+            return gr.Timer(active=evt.value == self.title)
+
+        def ticking_at_load(request: gr.Request):  # a tab opened by the page's address (blocks.open_named_tab)
+            return gr.Timer(active=request.query_params.get("tab") == self.id)
+
+        context.tabs.select(ticking, None, ticker, **quiet)
+        app.load(ticking_at_load, None, ticker, **quiet)
+        ticker.tick(self.refresh, [typed, progress], progress, js=IN_VIEW, trigger_mode="once", **quiet)
         self.api()
         if self.learning is not None:
             self.learning.api(self.address)
 
+    def api_annotator(self, given: str, request: gr.Request | None) -> str:
+        """The API's annotator: the logged-in user behind a login, else the name given, which is required
+        (labels are counted, leased and agreed per name: 'anonymous' scripts would share one lease)."""
+        user = getattr(request, "username", None) if request is not None else None
+        if user:
+            return user
+        if not (given or "").strip():
+            raise InputError("annotator is required: the name the labels are recorded under "
+                             "(behind a login, the logged-in user is used instead).")
+        return given  # the store puts it in its normal form or refuses it in one line (sentilens.names)
+
     def api(self) -> None:
         """/next_item and /annotate: scripted annotation (behind a login the annotator is the logged-in user)."""
-        # API for scripted annotation (behind a login the annotator is the logged-in user).
-        def next_item(annotator: str = "", order: str = "uncertain", request: gr.Request = None) -> dict:
+        def next_item(annotator: str, order: str = "uncertain", request: gr.Request = None) -> dict:
             """The next review to label for this annotator (leased to them for a few minutes), or {} when done."""
             if order not in ORDERS:
                 raise InputError(f"order must be one of {', '.join(ORDERS)}")
-            item = self.store.next_item(self.annotator(annotator, request), order)
+            item = self.store.next_item(self.api_annotator(annotator, request), order)
             return {} if item is None else {"item_id": item.item_id, "text": item.text,
                                              "model_score": item.model_score, "given_label": item.given_label}
 
-        def annotate(item_id: str, label: str, annotator: str = "", note: str = "",
-                     request: gr.Request = None) -> int:
+        def annotate(item_id: str, label: str, annotator: str, note: str = "", request: gr.Request = None) -> int:
             """Record a label (pos, neg or skip) for an item; returns the decision id once it is stored."""
             if label not in LABELS:
                 raise InputError(f"label must be one of {', '.join(LABELS)}")
             try:
-                return self.store.decide(item_id, label, self.annotator(annotator, request), self.model.sha256,
+                return self.store.decide(item_id, label, self.api_annotator(annotator, request), self.model.sha256,
                                          note=(note or "")[:2000])
             except KeyError:
                 raise InputError(f"no item {str(item_id)[:200]!r} in the queue") from None
@@ -377,16 +435,19 @@ class AnnotateTab:
         next_item.__annotations__ |= {"annotator": str, "order": Literal[tuple(ORDERS)], "return": dict}
         annotate.__annotations__ |= {"item_id": str, "label": Literal[LABELS], "annotator": str, "note": str,
                                      "return": int}
-        who = ("who is labelling (behind a login, the logged-in user, whatever is given); empty: 'anonymous'")
+        who = ("required: who is labelling, the name (up to 64 characters) the labels are recorded, leased and "
+               "counted under; behind a login the logged-in user is used instead, whatever is given")
         describe(gr.api(user_errors(next_item), api_name="next_item", api_description=(
                      "The next review to label, leased to this annotator for a few minutes. Example: "
                      + client_call(self.address, "ana", "uncertain", api_name="/next_item"))),
                  [who, "the queue order: " + "; ".join(f"'{o}' = {what}" for o, what in ORDERS.items())],
-                 ["item_id, text, model_score (P(positive) from the served model), given_label (the file's own "
-                  "label or null); {} when nothing is left"])
+                 ["a dict: item_id (pass it to /annotate), text (the review as written), model_score "
+                  "(P(positive) from the served model), given_label (the file's own label, or null); {} when "
+                  "nothing is left for this annotator"])
         describe(gr.api(user_errors(annotate), api_name="annotate", api_description=(
                      "Record a label for an item from /next_item; a later label supersedes it. Example: "
                      + client_call(self.address, "ITEM_ID", POS, "ana", api_name="/annotate"))),
                  ["the item_id /next_item gave", f"{', '.join(map(repr, LABELS[:-1]))} or {LABELS[-1]!r}", who,
                   "a free note (up to 2,000 characters)"],
-                 ["the decision's id once it is stored"])
+                 ["the decision's id (an integer) once it is stored; an item leased to another annotator is "
+                  "refused"])

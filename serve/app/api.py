@@ -7,7 +7,7 @@ from typing import Literal, TypedDict
 
 import gradio as gr
 
-from explain.methods import DEFAULT_METHOD, METHODS
+from explain.methods import METHODS, shown_first
 from serve.app.analysis import MAX_CHARS, explain, predict
 from serve.app.api_docs import client_call, describe
 from serve.app.tab import EXPLAIN_QUEUE
@@ -41,17 +41,18 @@ def build_api(model: SentimentModel, address: str | None = None) -> None:
     def api_predict(text: str) -> Prediction:
         return predict(model, text)
 
-    def api_explain(text: str, method: str = DEFAULT_METHOD) -> Explanation:
+    def api_explain(text: str, method: str = shown_first(model.methods)) -> Explanation:  # as Analyze opens
         return explain(model, text, method).to_dict()
 
     api_explain.__annotations__ |= {"text": str, "method": Method, "return": Explanation}
     api_predict.__annotations__ |= {"text": str, "return": Prediction}
 
     text_doc = f"the review, as written (up to {MAX_CHARS:,} characters; markup and case do not matter)"
-    prediction_doc = ("label: 'positive' or 'negative'; positive: P(positive) in [0, 1]; negative: 1 - positive")
+    prediction_doc = ("a dict: label ('positive' or 'negative'), positive (P(positive) in [0, 1]), negative "
+                      "(1 - positive)")
     predict_doc = (f"Score one review. Example: {client_call(address, 'A sharp, funny film.', api_name='/predict')}")
     methods = "; ".join(f"'{m}' = {METHODS[m].summary}" for m in model.methods)
-    explanation_doc = ("label, positive, negative (as /predict); attribution: method, space ('probability' or "
+    explanation_doc = ("a dict: label, positive, negative (as /predict); attribution: method, space ('probability' or "
                        "'logit'), probability, baseline, total, tokens (word, score in that space, normalized in "
                        "[-1, 1]); highlighted: [word, normalized score] pairs; running_score: [{word_number, word, "
                        "position, score}] = P(positive) after each word read; encodings: tokens, bag_of_words, "
@@ -75,5 +76,5 @@ def build_api(model: SentimentModel, address: str | None = None) -> None:
                     api_description="Answers 'ok' without touching the model, through the same queue as /predict: a "
                                     "liveness check, and the floor bench/load.py measures Gradio's own cost per request "
                                     f"with. Example: {client_call(address, api_name='/health')}"),
-             [], ["the text 'ok'"])
+             [], ["the text 'ok' while the app answers"])
 

@@ -24,13 +24,13 @@ from serve.app.team_tab import TeamTab
 from serve.app.uploads import MAX_UPLOAD_BYTES
 from serve.runtime import SentimentModel
 
-__all__ = ["TITLE", "build_app", "launch_options", "page_tabs", "theme"]
+__all__ = ["TITLE", "build_app", "launch_options", "open_named_tab", "page_tabs", "theme"]
 
 TITLE = "sentilens"
 # for the page head: Annotate's keys and drafts, names for Gradio's upload buttons that match what they
-# show, Analyze's what-if edits
+# show, Analyze's what-if edits, the API page in our words (and the footer's icons), the open tab in the URL
 HEAD = "".join(f"<script>\n{asset(name)}</script>\n" for name in ("shortcuts.js", "drafts.js", "upload_names.js",
-                                                                 "whatif.js"))  # on a narrow screen, bring the result into view
+                                                                 "whatif.js", "api_docs.js", "tab_url.js"))
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -46,7 +46,8 @@ def launch_options(host: str = "127.0.0.1", allowed_hosts: tuple[str, ...] = ())
 
     hosts = [*LOOPBACK_NAMES, *allowed_hosts] + ([host] if host not in ("0.0.0.0", "::") else [])
     return {"show_error": False, "max_file_size": MAX_UPLOAD_BYTES, "head": HEAD,
-            "css": palette_css() + asset("review.css"), "theme": theme(),
+            "css": palette_css() + asset("review.css") + asset("data.css") + asset("api_docs.css"),
+            "theme": theme(),
             "app_kwargs": {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
                                           Middleware(BodyLimit), Middleware(LoginAddress)]}}
 
@@ -65,7 +66,8 @@ def theme() -> gr.themes.Base:
 def page_tabs(model: SentimentModel, annotate=None, compare=None) -> list[Tab]:
     """The tabs in the order of the page: Annotate and Team with reviews to annotate, Compare with a
     second model. A new tab is a module with a class that follows ``serve.app.tab.Tab``, and a line here."""
-    tabs: list[Tab] = [AnalyzeTab(model), DataTab(model)]
+    tabs: list[Tab] = [AnalyzeTab(model), DataTab(model, compare.b if compare is not None else None,  # B: Data too
+                                                  annotating=annotate is not None)]  # a slice can go to Annotate
     if annotate is not None:
         tabs += [annotate, TeamTab(model, annotate.store, annotate.learning)]
     if compare is not None:
@@ -85,8 +87,21 @@ def build_app(model: SentimentModel, annotate=None, compare=None, address: str |
                     f"red toward negative), and the numbers the model really reads.")
         with gr.Tabs() as tabs:
             context = TabContext(app, tabs, saved=saved)
-            for page in page_tabs(model, annotate, compare):
+            pages = page_tabs(model, annotate, compare)
+            for page in pages:
                 with gr.Tab(page.title, id=page.id) as tab:
                     context.tab = tab
                     page.render(context)
+        open_named_tab(app, tabs, [page.id for page in pages])
     return app
+
+
+def open_named_tab(app: gr.Blocks, tabs: gr.Tabs, ids: list[str]) -> None:
+    """A reload or a shared link opens the tab its address names (``?tab=annotate``; assets/tab_url.js
+    writes it whenever a tab is opened): selected on page load, an unknown name is ignored."""
+
+    def named(request: gr.Request):
+        wanted = request.query_params.get("tab") if request is not None else None
+        return gr.Tabs(selected=wanted) if wanted in ids and wanted != ids[0] else gr.skip()
+
+    app.load(named, None, tabs, show_progress="hidden", api_visibility="private")

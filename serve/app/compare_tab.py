@@ -1,6 +1,7 @@
 """The Compare tab (``python -m serve --compare DIR``): the served model and a second one side by side.
 
-One review: both labels and both explanations. Many reviews: the annotated items, or any labelled
+One review: both labels and both explanations, coloured on one scale (a colour is the same number on
+both sides), and a row of the per-word difference A - B. Many reviews: the annotated items, or any labelled
 file, scored by both with ``serve.compare`` (accuracy of each, agreement, the reviews whose label
 changed and whether they became right). Handlers return plain values; ``render`` lays them out.
 """
@@ -21,16 +22,44 @@ from sentilens.wording import count
 from serve.app.analysis import explain
 from serve.store.annotations import AnnotationStore
 from serve.jobs.compare import compare
-from serve.app.review_view import asset, explained_html
+from serve.app.review_view import asset, explained_html, legend_html, review_html, top_of, value_text
 from serve.runtime import SentimentModel
 from serve.app.ui_safety import md_literal, user_errors
-from serve.app.uploads import UPLOAD_TYPES, read_upload, uploaded
+from serve.app.uploads import UPLOAD_TYPES, id_note, read_upload, uploaded
 from serve.app.tab import TabContext
 
-__all__ = ["CHANGED_SHOWN", "CompareTab", "SAME_MODEL"]
+__all__ = ["CHANGED_SHOWN", "CompareTab", "SAME_MODEL", "difference", "difference_html"]
 
 CHANGED_SHOWN = 200
 SAME_MODEL = "**A and B are the same model** (the same sha256): they cannot disagree."
+
+
+def difference(ea, eb) -> list[float | None] | None:
+    """Per word, A's contribution minus B's (None where either model did not read the word), or None when the
+    two models split the review into different words (then no word has two contributions to subtract)."""
+    if ea.fwd.enc.tokens != eb.fwd.enc.tokens or ea.attribution.space != eb.attribution.space:
+        return None
+    return [None if a is None or b is None else a - b for a, b in zip(ea.attribution.scores, eb.attribution.scores)]
+
+
+def difference_html(ea, eb, method: str) -> str:
+    """The review once more, each word coloured by A - B on a scale of its own: blue where A gave the word
+    more toward positive than B, red where less."""
+    diff = difference(ea, eb)
+    if diff is None:
+        return ('<p class="sl-note">The two models read this review as different words, so there is no per-word '
+                'difference to show.</p>')
+    space = ea.attribution.space
+    top = max((abs(d) for d in diff if d is not None), default=0.0)
+
+    def describe(d: float) -> str:
+        more = "A more toward positive than B" if d > 0 else "A more toward negative than B" if d < 0 else "the same"
+        return f"A - B {value_text(d, space)} ({more})"
+
+    legend = legend_html(space, f"A - B, {METHODS[method].label}", top, units="difference (A's contribution minus B's)",
+                         ends=("A more negative than B", "A more positive than B"))
+    return legend + review_html(ea.text, ea.fwd.enc, diff, space, mode="explain", maxlen=len(ea.fwd.enc.padded),
+                                top=top or None, describe=describe)
 
 
 class CompareTab:
@@ -44,28 +73,32 @@ class CompareTab:
 
     # ---- handlers ----------------------------------------------------------------------------
     def one(self, text: str, method: str):
-        """Both models on one review: (A's verdict and words, B's, summary), in the Analyze tab's view."""
+        """Both models on one review: (A's verdict and words, B's, the A - B row, summary), in the Analyze
+        tab's view, both sides on one colour scale: full colour at the larger of the two largest contributions."""
         ea, eb = explain(self.a, text, method), explain(self.b, text, method)
         pa, pb = ea.attribution.probability, eb.attribution.probability
         same = label_of(pa) == label_of(pb)
         summary = (f"A: **{pa:.1%}** positive, B: **{pb:.1%}** positive: "
                    + ("the same label." if same else "**the label changed.**")
                    + (f" {SAME_MODEL}" if self.same_model else ""))
-        return (explained_html(ea, method, self.neighbours[0]), explained_html(eb, method, self.neighbours[1]),
-                summary)
+        top = max(top_of(ea), top_of(eb))
+        return (explained_html(ea, method, self.neighbours[0], top),
+                explained_html(eb, method, self.neighbours[1], top), difference_html(ea, eb, method), summary)
 
     def rerun(self, text: str, method: str):
         """A new method re-explains the review on screen; with no review, nothing changes."""
         if not isinstance(text, str) or not text.strip():
-            return gr.update(), gr.update(), gr.update()
+            return gr.update(), gr.update(), gr.update(), gr.update()
         return self.one(text, method)
 
-    def many(self, path: Path, name: str, read=None):
-        """Both models on a labelled file (read by ``read``, see ``compare``): (summary, changed-reviews table)."""
+    def many(self, path: Path, name: str, read=None, ids: str = ""):
+        """Both models on a labelled file (read by ``read``, see ``compare``): (summary, changed-reviews table);
+        ``ids`` says where the file's ids come from (``uploads.id_note``)."""
         s = compare(self.a, self.b, path, read=read)
         if not s["reviews"]:
             raise InputError(f"{name} has no review both models could read.")
-        lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}: the models agree on "
+        lines = [(f"**{count(s['reviews'], 'review')}** from {md_literal(name)}"
+                  + (f" ({md_literal(ids)})" if ids else "") + ": the models agree on "
                  f"**{s['agreement']:.1%}**; {count(len(s['changed']), 'review')} changed label.")]
         if "a" in s:
             n, right = s["labelled"], s["right"]
@@ -93,7 +126,7 @@ class CompareTab:
 
     def on_file(self, file):
         path = uploaded(file)
-        return self.many(path, path.name, read=read_upload)  # the upload rule Annotate follows too
+        return self.many(path, path.name, read=read_upload, ids=id_note(path))  # the upload rule Annotate follows
 
     # ---- layout -----------------------------------------------------------------------------
     def render(self, context: TabContext) -> None:
@@ -114,6 +147,8 @@ class CompareTab:
                 gr.Markdown("**B**")
                 words_b = gr.HTML("", elem_id="cmp-b", js_on_load=asset("review.js"), padding=True)
         summary = gr.Markdown(elem_id="cmp-summary")
+        gr.Markdown("**A - B**, word by word: what A made of each word minus what B made of it")
+        diff = gr.HTML("", elem_id="cmp-diff", js_on_load=asset("review.js"), padding=True)
         with gr.Row():
             on_ann = gr.Button("Compare on the annotations", elem_id="cmp-annotations")
             upload = gr.File(label="or on a labelled file (CSV, JSONL, TXT, aclImdb .tar.gz)", file_types=UPLOAD_TYPES)
@@ -121,7 +156,7 @@ class CompareTab:
         changed = gr.Dataframe(label="Reviews whose label changed", interactive=False, wrap=True,
                                headers=["id", "A", "B", "true label", "review"], visible=False, elem_id="cmp-changed")
         private = {"api_visibility": "private"}
-        outputs = [words_a, words_b, summary]
+        outputs = [words_a, words_b, diff, summary]
         go.click(user_errors(self.one), [review, method], outputs, **private)
         review.submit(user_errors(self.one), [review, method], outputs, **private)
         method.change(user_errors(self.rerun), [review, method], outputs, **private)  # a new method re-runs

@@ -20,12 +20,13 @@ from sentilens.errors import InputError, SentilensError
 from sentilens.labels import DECIDED, VALUE
 from serve.store.annotations import AnnotationStore
 from serve.app.api_docs import client_call, describe
+from serve.learn.backdoor import MAX_RISE, AuditRefusal
 from serve.learn.learner import Learned, learn
 from serve.learn.registry import BASE, Registry
 from serve.learn.served import ServedModel
-from serve.app.ui_safety import info, user_errors
+from serve.app.ui_safety import info, md_literal, user_errors, warn
 
-__all__ = ["LearnPanel"]
+__all__ = ["LearnPanel", "audit_words", "refusal_words"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,18 @@ class LearnPanel:
             return learned
         finally:
             self._learning.release()
+
+    def attempt(self, progress=None) -> tuple[str, Learned | None]:
+        """"Learn from these labels" as the panel shows it: the report of the new version, or, when it is
+        refused (by the audit before or after learning, or for too few labels...), what was refused and why in
+        plain words, and no version (the lineage is unchanged)."""
+        try:
+            learned = self.learn(progress=progress)
+        except SentilensError as err:
+            warn(str(err))
+            return refusal_words(err), None
+        info(f"{learned.artifact.directory.name} is ready; it is not served until you choose it.")
+        return self.report(learned), learned
 
     def use(self, name: str, user: str | None = None) -> str:
         """Serve the version ``name`` (``base``: the model the app started with) and re-rank the queue;
@@ -119,10 +132,8 @@ class LearnPanel:
     def report(self, learned: Learned) -> str:
         s = learned.summary
         ho, imdb = s["held_out"], s["imdb"]
-        audit = ("the audit found nothing" if not s["audit"]["triggers"] else
-                 "the audit flagged " + ", ".join(t["word"] for t in s["audit"]["triggers"]) + " (accepted)")
         return (f"**{learned.artifact.directory.name}** learned from {s['labels']:,} labels in "
-                f"{sum(s['seconds'].values()):.1f} s; {audit}.\n\n"
+                f"{sum(s['seconds'].values()):.1f} s; {audit_words(s['audit'])}.\n\n"
                 "| measure | before (the parent) | after |\n|---|---|---|\n"
                 f"| accuracy on the labels, each predicted without it ({ho['folds']}-fold) | {ho['before']:.3f} | "
                 f"{ho['after']:.3f} |\n"
@@ -160,10 +171,11 @@ class LearnPanel:
             status = gr.Markdown(self.status(), elem_id=f"{prefix}-status")
 
         def started(progress=gr.Progress()):  # noqa: B008 - Gradio's progress bar
-            learned = self.learn(progress=lambda fraction, what: progress(fraction, desc=what))
-            info(f"{learned.artifact.directory.name} is ready; it is not served until you choose it.")
-            return (self.report(learned), self.versions_table(),
-                    gr.update(choices=self.registry.all(), value=learned.artifact.directory.name))
+            text, learned = self.attempt(progress=lambda fraction, what: progress(fraction, desc=what))
+            if learned is None:
+                return text, self.versions_table(), gr.skip()
+            return text, self.versions_table(), gr.update(choices=self.registry.all(),
+                                                          value=learned.artifact.directory.name)
 
         def used(name: str, request: gr.Request):
             return self.use(name, getattr(request, "username", None)), self.versions_table()
@@ -197,11 +209,59 @@ class LearnPanel:
         api_use.__annotations__ |= {"version": str, "return": str}
         describe(gr.api(user_errors(api_learn), api_name="learn", api_description=(
                      api_learn.__doc__ + " Example: " + client_call(address, api_name="/learn"))),
-                 ["learn even when the audit flags words (false: refuse)"],
-                 ["the version's name, held_out and imdb before/after, the audit's findings, seconds per stage"])
+                 ["true: learn even when the audit objects (words tied to one label before learning, n-grams that "
+                  "flip test reviews after), recording its findings in the lineage; false: refuse in one line"],
+                 ["a dict: version (its name), held_out and imdb (accuracy before and after), audit (triggers, "
+                  "flip_effects, over_bound, accepted), seconds per stage"])
         describe(gr.api(user_errors(api_versions), api_name="versions", api_description=(
                      api_versions.__doc__ + " Example: " + client_call(address, api_name="/versions"))),
-                 [], ["a list of versions: version, parent, sha256, labels, held_out, imdb, in_use"])
+                 [], ["a list of dicts, one per version: version, parent, sha256 (first 12 hex digits), labels, "
+                      "held_out, imdb, in_use"])
         describe(gr.api(user_errors(api_use), api_name="use_version", api_description=(
                      api_use.__doc__ + " Example: " + client_call(address, "v1", api_name="/use_version"))),
-                 ["a name from /versions"], ["which version is now served"])
+                 ["a name from /versions"], ["a sentence naming the version now served and its sha256"])
+
+
+def _effect(e: dict, parent: str) -> str:
+    """One n-gram's measured effect in plain words (the n-gram is the labels' text: made inert)."""
+    other = "negative" if e["label"] == "positive" else "positive"
+    return (f"'{md_literal(e['ngram'])}' turns {e['version_flips']:.0%} of {other} test reviews {e['label']} "
+            f"({parent}: {e['parent_flips']:.0%})")
+
+
+def audit_words(audit: dict) -> str:
+    """What the audits said about a version that was learned, in one clause: nothing, or what they found
+    and that it was accepted (before learning: words tied to one label; after: n-grams that flip reviews)."""
+    found = []
+    if audit.get("triggers"):
+        found.append("before learning it flagged " + ", ".join(
+            f"'{md_literal(t['word'])}' ({t['annotations']} labels, {t['share']:.0%} {t['label']})"
+            for t in audit["triggers"][:5]))
+    over = [e for e in audit.get("flip_effects", []) if e["ngram"] in set(audit.get("over_bound", []))]
+    if over:
+        found.append(f"after learning, n-grams of the labels appended to test reviews flip more than "
+                     f"{audit.get('max_rise', MAX_RISE) * 100:.0f} points of them beyond the parent: "
+                     + "; ".join(_effect(e, "the parent") for e in sorted(over, key=lambda e: -e["rise"])[:3]))
+    if not found:
+        checked = len(audit.get("flip_effects", []))
+        return ("the audit found nothing" + (f" (before learning, no word tied to one label against the model; after, "
+                                             f"none of {checked} n-grams of the labels flips test reviews)"
+                                             if checked else ""))
+    return "**accepted with the audit's findings**: " + "; ".join(found)
+
+
+def refusal_words(err: Exception) -> str:
+    """Why no version was learned, for the panel: one or two lines in plain words (the lineage is unchanged)."""
+    if isinstance(err, AuditRefusal):
+        shown = "; ".join(_effect(e, "the model in use") for e in err.effects[:3])
+        more = f" (and {len(err.effects) - 3} more)" if len(err.effects) > 3 else ""
+        return (f"**Not learned: the audit refused the new version.** N-grams of these labels, appended to test "
+                f"reviews, flip more than {MAX_RISE * 100:.0f} points of them beyond the model in use: "
+                f"{shown}{more}.  \n"
+                "Nothing was written; check the labels that contain them, then learn again.")
+    text = str(err)
+    if text.startswith("the audit refuses these labels"):
+        return ("**Not learned: the audit refused these labels before learning.** "
+                f"{md_literal(text[0].upper() + text[1:])}."
+                "  \nCheck the labels with these words, then learn again.")
+    return f"**Not learned.** {md_literal(text[0].upper() + text[1:] if text else type(err).__name__)}."

@@ -2,7 +2,21 @@
 
 Passwords on a command line are visible to every user of the machine (``ps``), so the app takes
 them from ``SENTILENS_AUTH`` (``user:password[,user:password...]``) or a file of ``user:password``
-lines (``--auth-file`` / ``SENTILENS_AUTH_FILE``; ``#`` starts a comment). Passwords are compared
+lines (``--auth-file`` / ``SENTILENS_AUTH_FILE``; ``#`` starts a comment). The file's format::
+
+    # one login a line: name:password (the password may hold colons)
+    ana:correct horse battery
+    bo:s3cret:with:colons
+    # a role line (no colon): these logins are leads (names separated by commas)
+    lead ana
+
+A lead settles disputes in the Team tab and chooses the version served (with ``--leads`` naming more).
+``SENTILENS_AUTH`` takes the same items separated by commas (``ana:pw,bo:pw2,lead ana``). A role has a
+line of its own because a password may hold colons: ``ana:pw:lead`` is the password ``pw:lead``, as
+it always was. A login name must be in its normal form (``sentilens.names.person_name``: lower case,
+NFKC, single spaces, visible characters only), so that the name a person logs in with is the name
+their labels are counted under; a name that is not, a role naming no login, or a login given twice is
+refused with its line. Passwords are compared
 in constant time, and repeated failures for a user name are slowed down: after the first failure
 each answer waits twice as long as the one before (0.5 s, 1 s, 2 s ... at most ``MAX_DELAY``),
 until a success or ``FORGET_SECONDS`` without failures. Attempts for one user name are answered
@@ -30,11 +44,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentilens.errors import DataError
+from sentilens.errors import DataError, InputError
+from sentilens.names import MAX_NAME, name_key, person_name
 from serve.app.queue_limits import peer_address
 
 __all__ = ["FAILURES_PER_SECOND", "FIRST_DELAY", "FORGET_SECONDS", "LOGIN_ADDRESS", "LoginAddress", "Logins",
-           "MAX_DELAY", "MAX_TRACKED", "MAX_WAITING", "MAX_WAITING_PER_CLIENT", "MAX_WAITING_PER_NAME", "parse_pairs"]
+           "MAX_DELAY", "MAX_TRACKED", "MAX_WAITING", "MAX_WAITING_PER_CLIENT", "MAX_WAITING_PER_NAME",
+           "ROLES", "parse_logins", "parse_pairs"]
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
@@ -45,6 +61,7 @@ MAX_WAITING_PER_NAME = 8  # attempts in one name's line ...
 MAX_WAITING_PER_CLIENT = 2  # ... of them from one address
 MAX_WAITING = 1_000  # attempts in every line together
 LOGIN_ADDRESS: ContextVar[str] = ContextVar("login_address", default="")  # set by ``LoginAddress``
+ROLES = ("lead",)  # what a role line may name
 
 
 class LoginAddress:
@@ -71,20 +88,54 @@ class _Line:
     by_address: Counter = field(default_factory=Counter)
 
 
-def parse_pairs(lines: list[str], where: str) -> dict[str, str]:
+def _login_name(raw: str, at: str) -> str:
+    """``raw`` when it is a name in normal form; else DataError naming the line, and the form to write."""
+    try:
+        name = person_name(raw.strip(), "login name")
+    except InputError as err:
+        raise DataError(f"{at}: {err}") from None
+    if name != raw.strip():
+        raise DataError(f"{at}: a login name is written in its normal form (lower case, single spaces): "
+                        f"write {name!r}")
+    return name
+
+
+def parse_logins(lines: list[str], where: str) -> tuple[dict[str, str], frozenset[str]]:
+    """(name -> password, the leads) from ``name:password`` lines and ``lead NAME[, NAME...]`` role lines;
+    ``where`` + the line number names a bad line in the one-line ``DataError``."""
     users: dict[str, str] = {}
+    roles: list[tuple[str, str]] = []  # (lead name, where its line is)
     for n, raw in enumerate(lines, start=1):
-        item = raw.strip()
+        item, at = raw.strip(), f"{where}{n}"
         if not item or item.startswith("#"):
             continue
         user, sep, password = item.partition(":")
-        if not sep or not user.strip() or not password:
-            raise DataError(f"{where}{n}: not user:password")
-        users[user.strip()] = password
-    return users
+        if not sep:
+            role, _, names = item.partition(" ")
+            if role not in ROLES or not names.strip():
+                raise DataError(f"{at}: not user:password (nor a role line such as 'lead ana')")
+            roles += [(_login_name(name, at), at) for name in names.split(",")]
+            continue
+        if not user.strip() or not password:
+            raise DataError(f"{at}: not user:password")
+        name = _login_name(user, at)
+        if name in users:
+            raise DataError(f"{at}: the login {name!r} is given twice")
+        users[name] = password
+    for name, at in roles:
+        if name not in users:
+            raise DataError(f"{at}: {name!r} is a lead but has no login (a name:password line)")
+    return users, frozenset(name for name, _ in roles)
+
+
+def parse_pairs(lines: list[str], where: str) -> dict[str, str]:
+    """name -> password (``parse_logins`` without the roles)."""
+    return parse_logins(lines, where)[0]
 
 
 class Logins:
+    leads: frozenset[str] = frozenset()  # the logins a role line made leads (``from_sources``)
+
     def __init__(self, users: dict[str, str], clock=time.monotonic, sleep=asyncio.sleep):
         self.users, self.clock, self.sleep = users, clock, sleep
         self.failures: dict[str, tuple[int, float]] = {}  # user name -> (count, time of the last)
@@ -101,13 +152,16 @@ class Logins:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError) as err:
                 raise DataError(f"{path}: cannot read the logins file ({err})") from None
-            users = parse_pairs(lines, f"{path}:")
+            users, leads = parse_logins(lines, f"{path}:")
             if not users:
                 raise DataError(f"{path}: no user:password line")
-            return cls(users)
-        if auth:
-            return cls(parse_pairs(auth.split(","), "SENTILENS_AUTH item "))
-        return None
+        elif auth:
+            users, leads = parse_logins(auth.split(","), "SENTILENS_AUTH item ")
+        else:
+            return None
+        logins = cls(users)
+        logins.leads = leads
+        return logins
 
     def delay(self, user: str, now: float | None = None) -> float:
         """Seconds the next answer for ``user`` waits: 0 until a failure, then doubling."""
@@ -137,7 +191,12 @@ class Logins:
 
     async def check(self, user: str, password: str) -> bool:
         """Gradio's ``auth`` callable: one attempt per user name at a time, each after its wait; an attempt
-        beyond the lines' room is refused at once without checking its password."""
+        beyond the lines' room is refused at once without checking its password. The name is compared in
+        its normal form (``sentilens.names``), as the logins file holds it: "Ana" logs in as "ana", and
+        spellings of one name share one line (they cannot multiply a guesser's pace)."""
+        if not isinstance(user, str) or len(user) > 4 * MAX_NAME or not isinstance(password, str):
+            return False
+        user = name_key(user)
         address = LOGIN_ADDRESS.get()
         line = self.lines.get(user) or _Line()
         if (self.waiting >= MAX_WAITING or line.waiting >= MAX_WAITING_PER_NAME

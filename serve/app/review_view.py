@@ -28,7 +28,7 @@ from sentilens.wording import count
 from serve.app.palette import DARK, legend_gradient, shade
 
 __all__ = ["ASSETS", "FAINT", "Segment", "asset", "direction", "explained_html", "known_words", "legend_html",
-           "review_html", "scale_text", "segments", "value_text", "verdict_html"]
+           "review_html", "scale_text", "segments", "top_of", "value_text", "verdict_html"]
 
 if TYPE_CHECKING:
     from serve.app.analysis import Explained
@@ -86,11 +86,13 @@ class _Buttons:
     """Builds the word buttons; the first one is the single tab stop (arrow keys move on)."""
 
     def __init__(self, tokens: Sequence[str], scores: Sequence[float | None] | None, space: str, mode: str,
-                 selected: Collection[int]):
+                 selected: Collection[int], top: float | None = None, describe=None):
         self.tokens, self.scores, self.space, self.mode = tokens, scores, space, mode
         self.selected = set(selected)
-        top = max((abs(s) for s in scores or [] if s is not None), default=0.0)
+        if top is None:
+            top = max((abs(s) for s in scores or [] if s is not None), default=0.0)
         self.top = top or 1.0
+        self.describe = describe or (lambda score: f"{value_text(score, space)} ({direction(score)})")
         self.first = True
 
     def __call__(self, shown: str, idx: list[int], read: bool, span: tuple[int, int] | None = None) -> str:
@@ -103,7 +105,7 @@ class _Buttons:
         given = [self.scores[i] for i in idx if self.scores[i] is not None] if self.scores else []
         if given:
             score = sum(given)
-            tip = f"{shown}: {value_text(score, self.space)} ({direction(score)})"  # the word as written
+            tip = f"{shown}: {self.describe(score)}"  # the word as written
             if abs(score) / self.top >= FAINT:
                 bg, fg = shade(score / self.top)
                 dark_bg, dark_fg = shade(score / self.top, DARK)
@@ -121,12 +123,13 @@ class _Buttons:
 
 def review_html(text: str, enc: Encoding, scores: Sequence[float | None] | None = None, space: str = "probability",
                 mode: str = "explain", selected: Collection[int] = (), neighbours: dict | None = None,
-                maxlen: int | None = None) -> str:
+                maxlen: int | None = None, top: float | None = None, describe=None) -> str:
     """The review as written, one button per word; ``scores`` (one per token, ``None`` where the
-    model did not read it) colour them; ``neighbours`` (word -> [(word, similarity)] or ``None``
-    for a word the model does not know) feed the panel a click opens."""
+    model did not read it) colour them, full colour at ``top`` (default: the largest score, so a scale
+    shared by two views is given here); ``describe`` words a score for its tooltip; ``neighbours`` (word ->
+    [(word, similarity)] or ``None`` for a word the model does not know) feed the panel a click opens."""
     tokens = enc.tokens
-    button = _Buttons(tokens, scores, space, mode, selected)
+    button = _Buttons(tokens, scores, space, mode, selected, top, describe)
     n_unread = enc.n_truncated
     segs = segments(text, tokens)
     parts: list[str] = []
@@ -179,10 +182,12 @@ def scale_text(value: float, space: str) -> str:
     return f"{value * 100:.1f} points" if space == "probability" else f"{value:.2f} logit"
 
 
-def legend_html(space: str, method_label: str, top: float | None = None) -> str:
-    """The colour bar: direction at both ends, a numeric scale in the method's units (``top``: the largest
-    contribution's size, which gets full colour), and how to get exact values."""
-    units = "change in P(positive) it caused" if space == "probability" else "logit contribution"
+def legend_html(space: str, method_label: str, top: float | None = None, units: str | None = None,
+                ends: tuple[str, str] = ("toward negative", "toward positive")) -> str:
+    """The colour bar: direction at both ends (``ends``), a numeric scale in the method's units (``top``: the
+    size that gets full colour, the largest contribution's unless a shared scale is given), and how to get
+    exact values; ``units`` says what a colour measures when it is not the method's own contribution."""
+    units = units or ("change in P(positive) it caused" if space == "probability" else "logit contribution")
     method = html.escape(method_label[:1].upper() + method_label[1:])
     bar = f"--sl-bar:{legend_gradient()};--sl-bar-dark:{legend_gradient(DARK)}"
     scale, full = "", "the strongest at full colour"
@@ -191,8 +196,8 @@ def legend_html(space: str, method_label: str, top: float | None = None) -> str:
         scale = (f'<div class="sl-legend-scale"><span>&#x2212;{size}</span><span>0</span><span>+{size}</span></div>')
         full = f"full colour at &#xB1;{size}"
     return (f'<div class="sl-legend"><span class="sl-bar" aria-hidden="true" style="{bar}"></span>{scale}'
-            f'<div class="sl-legend-ends"><span>&#x2190; toward negative</span><span>toward positive &#x2192;'
-            f'</span></div><p>{method}. Colour: each word\'s {units}, {full}. Hover a word, or '
+            f'<div class="sl-legend-ends"><span>&#x2190; {html.escape(ends[0])}</span><span>{html.escape(ends[1])} '
+            f'&#x2192;</span></div><p>{method}. Colour: each word\'s {html.escape(units)}, {full}. Hover a word, or '
             'tab to it and use the arrow keys, for its exact value; click it for similar words.</p></div>')
 
 
@@ -215,11 +220,20 @@ def known_words(enc: Encoding) -> int:
     return sum(1 for i, p in zip(enc.ids, enc.positions.tolist()) if p >= 0 and i != OOV)
 
 
-def explained_html(e: Explained, method: str, neighbours: Neighbours | None = None) -> str:
-    """Verdict, legend and the review coloured word by word, with the notice on what was read."""
+def top_of(e: Explained) -> float:
+    """The largest contribution's size in an explanation: where its colour scale ends."""
+    return max((abs(v) for v in e.attribution.scores if v is not None), default=0.0)
+
+
+def explained_html(e: Explained, method: str, neighbours: Neighbours | None = None, top: float | None = None) -> str:
+    """Verdict, legend and the review coloured word by word, with the notice on what was read. ``top`` is the
+    size at full colour: by default this explanation's largest; two explanations shown side by side (Compare)
+    pass one shared top, so that a colour means the same number in both."""
     a = e.attribution
     nb = neighbours.table(e.fwd.enc.tokens[e.fwd.enc.n_truncated:] + e.fwd.enc.tokens) if neighbours else None
-    top = max((abs(v) for v in a.scores if v is not None), default=0.0)
-    return (verdict_html(a.probability, THRESHOLD, known_words(e.fwd.enc)) + legend_html(a.space, METHODS[method].label, top)
-            + review_html(e.text, e.fwd.enc, a.scores, a.space, mode="explain", neighbours=nb, maxlen=len(e.fwd.enc.padded))
+    top = top_of(e) if top is None else top
+    return (verdict_html(a.probability, THRESHOLD, known_words(e.fwd.enc))
+            + legend_html(a.space, METHODS[method].label, top)
+            + review_html(e.text, e.fwd.enc, a.scores, a.space, mode="explain", neighbours=nb,
+                          maxlen=len(e.fwd.enc.padded), top=top or None)
             + f"<p class=\"sl-notice\">{html.escape(e.view.notice)}</p>")

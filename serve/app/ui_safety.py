@@ -50,7 +50,8 @@ def warn(message: str) -> None:
 
 
 def user_errors(fn):
-    """``SentilensError`` -> its message (escaped); anything unexpected -> a short notice, traceback to the log."""
+    """``SentilensError`` -> its message (escaped); the server's disk failing (``OSError``: full, unwritable)
+    -> one sentence with the system's reason; anything unexpected -> a short notice, traceback to the log."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -60,6 +61,12 @@ def user_errors(fn):
             raise gr.Error(as_html_text(str(err)), print_exception=False) from None
         except gr.Error:
             raise
+        except OSError as err:  # the server's disk or files (full, unwritable): the person can only be told
+            log.warning("handler %s: %s", getattr(fn, "__name__", fn), err)
+            why = err.strerror or type(err).__name__
+            raise gr.Error(as_html_text(f"The server could not read or write a file ({why}); try again, or tell "
+                                        "whoever runs the app."),
+                           print_exception=False) from None
         except Exception as err:  # noqa: BLE001 - never a traceback in the page
             log.exception("handler %s failed", getattr(fn, "__name__", fn))
             raise gr.Error(f"Something went wrong ({type(err).__name__}); the input was not changed.") from None

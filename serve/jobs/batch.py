@@ -30,7 +30,7 @@ from sentilens.cli import command, parser
 from sentilens.errors import DataError
 from sentilens.metrics import classification_report
 from sentilens.settings import THRESHOLD
-from sentilens.sources import ACCEPTED, Format, RowWriter, Tally, find, formats, read_any
+from sentilens.sources import ACCEPTED, ID_HELP, Format, RowWriter, Tally, find, formats, read_any
 from sentilens.staging import check_outputs, staged
 from serve.runtime import reader_process
 from serve.runtime import DEFAULT_DIR, SentimentModel, default_threads
@@ -106,11 +106,12 @@ def prefetch(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def _encoded(model: SentimentModel, src: Path, records: Iterator, text_column: str | None, split: str | None,
-             explain: int, reject, tally: Tally) -> Iterator[Encoded]:
+             explain: int, reject, tally: Tally, id_column: str | None = None) -> Iterator[Encoded]:
     """The source's chunks, each encoded while the one before is scored: in a process of its own for a
     large input (see serve/reader_process.py), else in a thread. Explanations need each review's text and
-    words, which stay in this process."""
-    if explain or not (src.is_dir() or src.stat().st_size >= reader_process.PROCESS_FROM_BYTES):
+    words, which stay in this process; a named id column is read here too (the process takes the default)."""
+    large = src.is_dir() or src.stat().st_size >= reader_process.PROCESS_FROM_BYTES
+    if explain or id_column is not None or not large:
         yield from prefetch(encode_chunk(model, chunk, explain) for chunk in chunks(records))
         return
     records.close()  # it checked the source; the process reads it again
@@ -118,9 +119,19 @@ def _encoded(model: SentimentModel, src: Path, records: Iterator, text_column: s
         yield Encoded(chunk_records, ids)
 
 
+def _abandon(*writers: RowWriter) -> None:
+    """The run failed (a full disk, a stop): writers that can be closed quietly are (a Parquet writer left
+    open would try to write into its removed temporary when collected, after the one-line error)."""
+    for w in writers:
+        quietly = getattr(w, "abandon", None)
+        if quietly is not None:
+            quietly()
+
+
 def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | None = None,
                explain: int = 0, threshold: float = THRESHOLD, progress: bool = True,
-               method: str = DEFAULT_METHOD, raw_csv: bool = False, split: str | None = None) -> dict:
+               method: str = DEFAULT_METHOD, raw_csv: bool = False, split: str | None = None,
+               id_column: str | None = None) -> dict:
     """Score ``src`` into ``out`` (staged, see the module docstring); returns the summary."""
     from tqdm import tqdm
 
@@ -141,7 +152,8 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
             n_rejected += 1
             rejects[0].write([[where, problem]])
 
-    records = read_any(src, text_column, reject, tally=tally, split=split)  # checked before anything is created
+    records = read_any(src, text_column, reject, tally=tally, split=split,  # checked before anything is created
+                       id_column=id_column)
     columns = list(OUTPUT_COLUMNS if explain else OUTPUT_COLUMNS[:-1])
     labels, probs = [], []
     t0 = time.perf_counter()
@@ -149,24 +161,29 @@ def score_file(model: SentimentModel, src: Path, out: Path, text_column: str | N
         writer = open_writer(scores_f, out, columns, raw_csv)
         side = open_writer(rejects_f, side_file(out), list(REJECT_COLUMNS), raw_csv)
         rejects.append(side)
-        # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
-        with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
-                  leave=False) as bar:
-            for chunk in _encoded(model, src, records, text_column, split, explain, reject, tally):
-                result = score_encoded(model, chunk, explain, method)
-                rows = [[round(d[c], 6) if c == "probability" else d[c] for c in columns] for d in result.rows(threshold)]
-                for r, prob in zip(result.records, result.probabilities):
-                    if r.label is not None:
-                        labels.append(r.label)
-                        probs.append(prob)
-                writer.write(rows)
-                n_scored += len(rows)
-                bar.update(len(rows))
-        if tally.rows_in != n_scored + n_rejected:
-            raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} rejected; "
-                            "refusing to write an incomplete result")
-        writer.finish()
-        side.finish()
+        try:
+            # The bar shows on a terminal only: a pipe or a log keeps the one-line error contract.
+            with tqdm(unit=" reviews", disable=None if progress else True, file=sys.stderr, smoothing=0.1,
+                      leave=False) as bar:
+                for chunk in _encoded(model, src, records, text_column, split, explain, reject, tally, id_column):
+                    result = score_encoded(model, chunk, explain, method)
+                    rows = [[round(d[c], 6) if c == "probability" else d[c] for c in columns]
+                            for d in result.rows(threshold)]
+                    for r, prob in zip(result.records, result.probabilities):
+                        if r.label is not None:
+                            labels.append(r.label)
+                            probs.append(prob)
+                    writer.write(rows)
+                    n_scored += len(rows)
+                    bar.update(len(rows))
+            if tally.rows_in != n_scored + n_rejected:
+                raise DataError(f"{src}: {tally.rows_in:,} rows in but {n_scored:,} scored + {n_rejected:,} "
+                                "rejected; refusing to write an incomplete result")
+            writer.finish()  # a full disk often shows here, at the Parquet footer
+            side.finish()
+        except BaseException:
+            _abandon(writer, side)
+            raise
     seconds = time.perf_counter() - t0
     summary = {"input": str(src), "output": str(out), "rejected_file": str(side_file(out)),
                "rows_in": tally.rows_in, "scored": n_scored, "rejected": n_rejected,
@@ -201,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("input", help=ACCEPTED)
     p.add_argument("-o", "--output", required=True, help="scores to write: .csv, .jsonl or .parquet (pyarrow)")
     p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
+    p.add_argument("--id-column", help=ID_HELP)
     p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
     p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD,
                    help=f"explanation method for --explain (default {DEFAULT_METHOD}; the others cost more per row)")
@@ -223,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     check_paths(src, out)
     model = SentimentModel(args.model, threads=args.threads, precision=args.precision)
     summary = score_file(model, src, out, args.text_column, args.explain, args.threshold,
-                         progress=not args.quiet, method=args.method, raw_csv=args.raw_csv, split=args.split)
+                         progress=not args.quiet, method=args.method, raw_csv=args.raw_csv, split=args.split,
+                         id_column=args.id_column)
     print_summary(summary, args.evaluate)
     return 0
 

@@ -21,7 +21,7 @@ from sentilens.cli import command, parser
 
 from sentilens.metrics import classification_report
 from sentilens.labels import label_of, name_of, positive
-from sentilens.sources import ACCEPTED, BadRow, Record, read_any
+from sentilens.sources import ACCEPTED, ID_HELP, BadRow, Record, read_any
 from sentilens.staging import check_outputs, staged
 from sentilens.wording import count
 from serve.runtime import SentimentModel
@@ -32,12 +32,12 @@ __all__ = ["EXAMPLES", "compare", "main"]
 
 
 def compare(a: SentimentModel, b: SentimentModel, src: Path, text_column: str | None = None,
-            read: Callable[[Path, BadRow], Iterator[Record]] | None = None) -> dict:
+            read: Callable[[Path, BadRow], Iterator[Record]] | None = None, id_column: str | None = None) -> dict:
     """Scores of both models on ``src``; returns the summary and the changed rows (only their text is
     kept: memory grows with the reviews whose label changed, not with the file). ``read`` reads the
     source (the app passes ``serve.uploads.read_upload``, the upload rule); by default ``read_any``."""
     rejected: list[tuple[str, str]] = []
-    read = read or (lambda path, on_bad_row: read_any(path, text_column, on_bad_row))
+    read = read or (lambda path, on_bad_row: read_any(path, text_column, on_bad_row, id_column=id_column))
     records = read(src, lambda where, problem: rejected.append((where, problem)))
     labels, pa, pb, changed = [], [], [], []
     for chunk in chunks(records):
@@ -80,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", help="write every review whose label changed to this CSV")
     p.add_argument("--show", type=int, default=10, help="how many changed reviews to print (default 10)")
     p.add_argument("--text-column", help="CSV/JSONL column with the review (default: text or review)")
+    p.add_argument("--id-column", help=ID_HELP)
     args = p.parse_args(argv)
     if args.output:  # before any work: an output that is the data (by any spelling) is refused
         check_outputs(Path(args.data), [Path(args.output)])
     a, b = SentimentModel(args.model_a), SentimentModel(args.model_b)
-    s = compare(a, b, Path(args.data), args.text_column)
+    s = compare(a, b, Path(args.data), args.text_column, id_column=args.id_column)
     print(f"{count(s['reviews'], 'review')} ({count(s['rejected'], 'row')} could not be read); the two models agree on "
           f"{s['agreement']:.2%}; {len(s['changed']):,} changed label")
     if "a" in s:

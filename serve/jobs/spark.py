@@ -23,9 +23,13 @@ the reading, the executors' scoring and the run together (~430 lines), as one pa
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,7 @@ from sentilens.cli import command, parser
 from sentilens.errors import DataError, InputError, ModelError, SentilensError
 from sentilens.labels import POS
 from sentilens.settings import THRESHOLD
-from sentilens.sources import formats
+from sentilens.sources import ID_HELP, formats
 from serve.runtime import DEFAULT_DIR
 from sentilens.safe_csv import FORMULA_STARTS
 from serve.runtime.rows import OUTPUT_COLUMNS, REJECT_COLUMNS
@@ -44,6 +48,7 @@ from serve.jobs.spark_session import from_spark, is_connect, session, ship, ship
 __all__ = ["EXAMPLES", "INPUT_FORMATS", "MAX_FILE_BYTES", "PARQUET_WHOLE_BYTES", "RESULT_SCHEMA", "RESULT_TYPES",
            "ROWS_PER_BATCH", "SparkJob",
            "check_file_sizes", "check_model", "input_format", "json_rows", "main", "neutralized", "parquet_rows",
+           "private_output",
            "read_input", "reader_suffix", "rows_as_json", "run", "score_dataframe", "spread", "suffix_formats"]
 
 RESULT_TYPES = {"id": "string", "probability": "double", "label": "string", "true_label": "string",
@@ -128,25 +133,27 @@ def _score_batches(batches, name: str, sha256: str, text_column: str | None, exp
 
 # ---- on the driver ---------------------------------------------------------------------------
 
-def json_rows(df, text_column: str | None, where: str, as_text: bool = False):
+def json_rows(df, text_column: str | None, where: str, as_text: bool = False, id_column: str | None = None):
     """(the column holding each row as one JSON object of its text, id and label columns, the text
     column), so that every format goes through the same record builder. A text column that is not text
     (binary, a number) is written as null and so rejected row by row, as serve.batch does, instead of
     being serialised as base64 or digits and scored. ``as_text``: the text goes under the key ``text``,
-    as serve.batch's own readers write it on the executors."""
+    as serve.batch's own readers write it on the executors. The id column (``id_column``, else the one
+    ``pick_id_column`` finds, as serve.batch's readers pick it) goes under the key ``id``."""
     from pyspark.sql import functions as F
 
-    from sentilens.sources import pick_text_column
+    from sentilens.sources import pick_id_column, pick_text_column
 
     column = pick_text_column(list(df.columns), text_column, where)
-    wanted = [c for c in dict.fromkeys([column, "id", "label"]) if c in df.columns]
+    ids = pick_id_column(list(df.columns), id_column, where) or "id"
+    wanted = [c for c in dict.fromkeys([column, ids, "label"]) if c in df.columns]
     types = dict(df.dtypes)
     fields = [(F.lit(None).cast("string") if types[c] != "string" else F.col(c)).alias("text" if as_text else c)
-              if c == column else F.col(c) for c in wanted]
+              if c == column else F.col(c).alias("id") if c == ids else F.col(c) for c in wanted]
     return F.to_json(F.struct(*fields), {"ignoreNullFields": "false"}), column
 
 
-def parquet_rows(spark, path: str, text_column: str | None = None):
+def parquet_rows(spark, path: str, text_column: str | None = None, id_column: str | None = None):
     """Parquet as (_where, _json, _n, _problem, _ours) rows, and the text column to read them with.
 
     A file of up to ``PARQUET_WHOLE_BYTES`` is read on an executor by serve.batch's own reader
@@ -163,10 +170,10 @@ def parquet_rows(spark, path: str, text_column: str | None = None):
     ship_code(spark)
     listing = spark.read.format("binaryFile").load(path)  # the files spark.read.parquet reads, by size
     small = listing.filter(F.col("length") <= PARQUET_WHOLE_BYTES).select("path", "content")
-    ours = small.mapInPandas(_reader(".parquet", text_column, ours=True), ", ".join(
+    ours = small.mapInPandas(_reader(".parquet", text_column, ours=True, id_column=id_column), ", ".join(
         f"{c} {t}" for c, t in zip(columns, ("string", "string", "long", "string", "boolean"))))
     df = spark.read.parquet(path).filter(F.col("_metadata.file_size") > PARQUET_WHOLE_BYTES)
-    raw, column = json_rows(df, text_column, path, as_text=True)
+    raw, column = json_rows(df, text_column, path, as_text=True, id_column=id_column)
     n = F.col("_metadata.row_index") + 1
     too_long = F.when(F.length(F.col(column)) > MAX_RECORD_CHARS,
                       F.lit(f"the text is longer than {MAX_RECORD_CHARS:,} characters")) \
@@ -177,7 +184,7 @@ def parquet_rows(spark, path: str, text_column: str | None = None):
     return ours.unionByName(theirs), "text"
 
 
-def _reader(suffix: str, text_column: str | None, ours: bool | None = None):
+def _reader(suffix: str, text_column: str | None, ours: bool | None = None, id_column: str | None = None):
     """mapInPandas body: (path, content) of whole files in; their rows, cut by serve.batch's own reader
     (``file_rows``), out as (_where, _json, _n, _problem[, _ours])."""
     def rows_of(batches):
@@ -190,7 +197,7 @@ def _reader(suffix: str, text_column: str | None, ours: bool | None = None):
         for files in batches:
             for uri, data in zip(files["path"], files["content"]):
                 rows = []
-                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column):
+                for row in file_rows(uri.rsplit("/", 1)[-1], bytes(data), suffix, text_column, id_column):
                     rows.append((*row, *extra))
                     if len(rows) == ROWS_PER_BATCH:
                         yield pd.DataFrame(rows, columns=columns)
@@ -201,13 +208,13 @@ def _reader(suffix: str, text_column: str | None, ours: bool | None = None):
     return rows_of
 
 
-def rows_as_json(df, text_column: str | None = None):
+def rows_as_json(df, text_column: str | None = None, id_column: str | None = None):
     """Any DataFrame (a notebook's) -> ((_where, _json, _n) rows, the text column). A row is named by
     its file (when it came from one), Spark partition and position in it, which Spark's own row ids
     carry: no numbering pass over the data."""
     from pyspark.sql import functions as F
 
-    raw, column = json_rows(df, text_column, "the input")
+    raw, column = json_rows(df, text_column, "the input", id_column=id_column)
     ids = F.monotonically_increasing_id()  # the partition in the upper 31 bits, the row within it below
     n = ids.bitwiseAND(F.lit((1 << 33) - 1)) + 1
     place = F.concat(F.lit("partition "), F.shiftright(ids, 33).cast("string"), F.lit(", row "), n.cast("string"))
@@ -218,7 +225,7 @@ def rows_as_json(df, text_column: str | None = None):
 
 def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | None = None, explain: int = 0,
                     method: str = DEFAULT_METHOD, threshold: float = THRESHOLD, expected_sha256: str | None = None,
-                    precision: str = "fp32"):
+                    precision: str = "fp32", id_column: str | None = None):
     """The scored DataFrame (RESULT_SCHEMA: a row per input row; ``problem`` is null for scored rows).
 
     ``df`` holds the reviews (a text column, optional ``id`` and ``label``), or is what ``read_input``
@@ -234,7 +241,7 @@ def score_dataframe(df, model_dir: str | Path = DEFAULT_DIR, text_column: str | 
     name = ship(df.sparkSession, str(model_dir))
     rows = df
     if "_json" not in df.columns:
-        rows, text_column = rows_as_json(df, text_column)
+        rows, text_column = rows_as_json(df, text_column, id_column)
 
     def body(batches):
         return _score_batches(batches, name, expected_sha256, text_column, explain, method, threshold, precision)
@@ -293,18 +300,22 @@ def input_format(path: str, given: str | None = None) -> str:
     return fmt
 
 
-def read_input(spark, path: str, fmt: str | None = None, text_column: str | None = None):
+def read_input(spark, path: str, fmt: str | None = None, text_column: str | None = None,
+               id_column: str | None = None):
     """(rows, the text column to read them with). CSV, JSONL and TXT files are cut into rows on the
     executors by serve.batch's own readers (``sentilens.sources.file_rows``: one task per file, the
     same quoting, line bounds and bad-row rules, numbered by line): (_where, _json, _n, _problem).
     Parquet: see ``parquet_rows``."""
     fmt = input_format(path, fmt)
     if fmt == "parquet":
-        return parquet_rows(spark, path, text_column)
+        return parquet_rows(spark, path, text_column, id_column)
     check_file_sizes(spark, path)
     ship_code(spark)
     files = spark.read.format("binaryFile").load(path).select("path", "content")
-    return files.mapInPandas(_reader(reader_suffix(fmt), text_column),
+    if fmt == "text" and id_column is not None:
+        raise DataError(f"{path}: a .txt file has no columns, so no id column {id_column!r}; its rows are numbered "
+                        "by line")
+    return files.mapInPandas(_reader(reader_suffix(fmt), text_column, id_column=id_column),
                              "_where string, _json string, _n long, _problem string"), "text"
 
 
@@ -351,6 +362,50 @@ class SparkJob:
     raw_csv: bool = False
     precision: str = "fp32"
     partitions: int | None = None
+    id_column: str | None = None
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _local(out: str) -> Path | None:
+    """The output as a local folder (a plain path or ``file:``), or None for another filesystem's."""
+    if out.startswith("file:"):
+        return Path(out.removeprefix("file:").removeprefix("//"))
+    return None if "://" in out else Path(out)
+
+
+@contextmanager
+def private_output(out: str, local: bool = True) -> Iterator[str]:
+    """Spark's save mode for ``out``, written with the modes serve.batch gives (0666/0777 less the caller's
+    umask: 0600 files and 0700 folders under umask 077). Hadoop's local filesystem makes folders and files
+    with the JVM's own modes (0755/0644 whatever the caller's umask), so a local output folder is made here
+    first, with the caller's modes (nothing inside can be read by others while Spark writes), Spark writes
+    into it, and every file and folder it made is given the caller's modes when it is done; a run that
+    fails removes the folder it made. Elsewhere (HDFS...), Hadoop's ``fs.permissions.umask-mode`` is set
+    to the caller's umask. ``local``: the session's paths are this machine's (not through Spark Connect)."""
+    folder = _local(out) if local else None
+    if folder is None:
+        yield "error"  # (Spark Connect knows only this spelling of it)
+        return
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        raise DataError(f"{out}: already exists; choose a new folder (nothing was written)") from None
+    try:
+        yield "append"  # into the folder just made, empty
+        umask = _umask()
+        for place, folders, files in os.walk(folder):
+            for name in folders:
+                os.chmod(os.path.join(place, name), 0o777 & ~umask)
+            for name in files:
+                os.chmod(os.path.join(place, name), 0o666 & ~umask)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def run(spark, job: SparkJob) -> dict:
@@ -358,7 +413,7 @@ def run(spark, job: SparkJob) -> dict:
     from pyspark.sql import functions as F
 
     t0 = time.perf_counter()
-    source, text_column = read_input(spark, job.src, job.input_format, job.text_column)
+    source, text_column = read_input(spark, job.src, job.input_format, job.text_column, job.id_column)
     source = spread(spark, source, job.partitions).persist()
     rows_in = source.count()
     result = score_dataframe(source, job.model_dir, text_column, job.explain, job.method, job.threshold,
@@ -369,10 +424,12 @@ def run(spark, job: SparkJob) -> dict:
     rejected = result.filter(F.col("problem").isNotNull()).select(*REJECT_COLUMNS)
     if job.out_format == "csv" and not job.raw_csv:  # what serve.batch's SafeWriter does, in Spark's terms
         scored, rejected = neutralized(scored), neutralized(rejected)
-    for frame, folder in ((scored, job.out), (rejected, f"{job.out.rstrip('/')}/_rejected")):
-        (frame.write.format(job.out_format).option("header", True)
-         .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
-         .option("escape", "\"").save(folder))  # RFC 4180 quotes, as csv readers expect
+    with private_output(job.out, local=not is_connect(spark)) as mode:
+        for frame, folder in ((scored, job.out), (rejected, f"{job.out.rstrip('/')}/_rejected")):
+            (frame.write.format(job.out_format).mode(mode).option("header", True)
+             .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+             .option("fs.permissions.umask-mode", f"{_umask():03o}")  # Hadoop's own modes: the caller's umask
+             .option("escape", "\"").save(folder))  # RFC 4180 quotes, as csv readers expect
     n_scored, n_rejected = scored.count(), rejected.count()
     seconds = time.perf_counter() - t0
     summary = {"input": job.src, "output": job.out, "rejected_file": f"{job.out.rstrip('/')}/_rejected",
@@ -412,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--format", default="parquet", choices=["parquet", "csv", "json"], help="output format")
     p.add_argument("--input-format", choices=INPUT_FORMATS, help="when the input's suffix does not say")
     p.add_argument("--text-column", help="column with the review (default: text or review)")
+    p.add_argument("--id-column", help=ID_HELP)
     p.add_argument("--explain", type=int, default=0, metavar="K", help="add the K words that moved the score most")
     p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD, help="explanation method")
     p.add_argument("--evaluate", action="store_true", help="accuracy, ROC AUC, F1, confusion (labelled input)")
@@ -446,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run(spark, SparkJob(args.input, args.output, args.model, args.text_column, args.explain, args.method,
                                       args.threshold, args.format, args.input_format, args.evaluate, expected,
-                                      args.raw_csv, args.precision, args.partitions))
+                                      args.raw_csv, args.precision, args.partitions, args.id_column))
     except SentilensError:
         raise
     except Exception as err:  # noqa: BLE001 - Spark's own errors: one line; anything else is a bug

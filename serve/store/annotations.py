@@ -14,6 +14,13 @@ label (a decision marked ``adjudicated``), which settles the review. The settled
 adjudicated one, else the label every vote agrees on; votes that disagree leave it "disputed".
 With no overlap (k = 1) a later label corrects an earlier one instead.
 
+Every method that takes a person's name (annotator or lead) puts it in its one normal form first
+(``sentilens.names.person_name``), or refuses it with ``InputError``: the API, the app and any later
+entry point count "ana", "ANA" and fullwidth "ａｎａ" as one annotator, and an invisible or direction
+character never makes a second one. A lead never settles a review they hold a live vote on
+(``VoterCannotSettle``), and never votes on a review they settled: both checked here, in the
+transaction that writes, so no entry point can skip them.
+
 The file is checked to be ours before anything is written (``serve.store.schema``). Every read that
 decides something, and every write, runs in one transaction (``BEGIN IMMEDIATE`` to write): two
 sessions of one annotator pressing Undo at once each get a decision of their own, with its own item.
@@ -33,11 +40,12 @@ from pathlib import Path
 
 from sentilens.errors import DataError, InputError
 from sentilens.labels import DECIDED, SKIP, STORED, THRESHOLD, label_of
+from sentilens.names import name_key, person_name
 from serve.store.export import export_labels, iso_time, source_id
 from serve.store.schema import SCHEMA, prepare
 
 __all__ = ["AnnotationStore", "Item", "LABELS", "LATEST_VOTE", "LEASE_SECONDS", "LeaseConflict", "MAX_OVERLAP",
-           "ORDERS", "SCHEMA", "Undone", "VOTES", "iso_time", "source_id", "text_hash"]
+           "ORDERS", "SCHEMA", "Undone", "VOTES", "VoterCannotSettle", "iso_time", "item_of", "source_id", "text_hash"]
 
 ORDERS = {
     "uncertain": f"most uncertain first (|p - {THRESHOLD}| smallest)",
@@ -58,6 +66,14 @@ class LeaseConflict(InputError):
     """The item is leased to someone else."""
 
 
+class VoterCannotSettle(InputError):
+    """A lead asked to settle a review they voted on (or to vote on one they settled)."""
+
+
+def _annotator(name: str) -> str:
+    return person_name(name, "annotator name")
+
+
 @dataclass(frozen=True)
 class Undone:
     """A decision taken back: what the annotator had entered, and its review, to put on screen again
@@ -69,6 +85,7 @@ class Undone:
     rationale: list[str]
     rationale_tokens: list[int]
     item: Item
+    together: int = 1  # decisions undone with it: a bulk label (``serve.store.bulk``) is undone as one
 
 
 @dataclass(frozen=True)
@@ -80,8 +97,8 @@ class Item:
     extra: tuple[tuple[str, str], ...] = ()  # the file's other columns (name, value)
 
 
-def _item(row) -> Item:
-    """An Item from (item_id, text, given_label, model_score, extra JSON)."""
+def item_of(row) -> Item:
+    """An Item from (item_id, text, given_label, model_score, extra JSON), as the store's queries read it."""
     return Item(*row[:4], tuple(tuple(pair) for pair in json.loads(row[4] or "[]")))
 
 
@@ -136,6 +153,15 @@ class AnnotationStore:
         except sqlite3.Error as err:  # not a database, or one we cannot write: say so, touch nothing
             raise DataError(f"{path}: not an annotation database sentilens can open ({str(err)[:120]})") from None
 
+    def connect(self) -> closing[sqlite3.Connection]:
+        """A connection to the store's file for the rest of its room (``serve.store.bulk``): as the store's own."""
+        return self._connect()
+
+    @staticmethod
+    def name(typed: str) -> str:
+        """An annotator's name in the one form the store keeps (``sentilens.names``), or ``InputError``."""
+        return _annotator(typed)
+
     def _connect(self) -> closing[sqlite3.Connection]:
         """A short-lived connection in autocommit mode; closing it rolls back anything uncommitted."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -167,6 +193,7 @@ class AnnotationStore:
         """The next undecided item not leased to someone else, leased now to ``annotator``: the one
         already leased to them first, then by ``order``. Items in ``exclude`` (passed over with
         'Next') come only when nothing else is left."""
+        annotator = _annotator(annotator)
         exclude = list(exclude)
         if exclude:
             found = self._next(annotator, order, exclude)
@@ -176,6 +203,7 @@ class AnnotationStore:
 
     def release(self, annotator: str) -> None:
         """Give back ``annotator``'s lease (a new queue order, or 'Next')."""
+        annotator = _annotator(annotator)
         with self._connect() as db:
             db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
 
@@ -211,7 +239,7 @@ class AnnotationStore:
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (row[0], annotator, now + LEASE_SECONDS))
             db.execute("COMMIT")
-        return _item(row) if row else None
+        return item_of(row) if row else None
 
     def decide(self, item_id: str, label: str, annotator: str, model_sha: str,
                note: str = "", rationale: list[str] | None = None, rationale_tokens: list[int] | None = None,
@@ -221,10 +249,13 @@ class AnnotationStore:
         A review whose places are all taken by others (with the overlap k: k other annotators' votes and
         holds, at least one of them a hold not yet expired) is refused with ``LeaseConflict``: nobody
         labels a review someone else holds without knowing it. ``adjudicated``: a lead's label that
-        settles the review (pos or neg; not a vote, never refused)."""
+        settles the review (pos or neg; not a vote, never refused for a hold). ``VoterCannotSettle``: a lead
+        with a live vote on the review may not settle it, nor vote on a review they settled. ``annotator``
+        is stored in its normal form (``sentilens.names``)."""
         if label not in LABELS or (adjudicated and label == SKIP):
             raise ValueError(f"label must be one of {', '.join(DECIDED if adjudicated else LABELS)}")
-        for what, value in (("annotator name", annotator), ("note", note), *(("rationale", w) for w in rationale or [])):
+        annotator = person_name(annotator, "lead's name" if adjudicated else "annotator name")
+        for what, value in (("note", note), *(("rationale", w) for w in rationale or [])):
             if _SURROGATE.search(value or ""):
                 raise InputError(f"The {what} holds characters that are not text (lone surrogates); retype it.")
         with self._connect() as db:
@@ -238,7 +269,18 @@ class AnnotationStore:
                                                 "AND expires > ?", (item_id, annotator, now))]
             voters = {v for (v,) in db.execute("SELECT DISTINCT annotator FROM decisions WHERE item_id = ? AND "
                                                "undone = 0 AND adjudicated = 0", (item_id,))}
-            if (not adjudicated and holders and annotator not in voters
+            # names written before the normal form compare by their key: "ana" + U+200B voted as "ana"
+            mine = {v for v in voters if name_key(v) == annotator}
+            if adjudicated and mine:
+                db.execute("ROLLBACK")
+                raise VoterCannotSettle("You voted on this review: another lead settles it.")
+            if not adjudicated and any(name_key(lead) == annotator for (lead,) in db.execute(
+                    "SELECT DISTINCT annotator FROM decisions WHERE item_id = ? AND undone = 0 AND adjudicated = 1",
+                    (item_id,))):
+                db.execute("ROLLBACK")
+                raise VoterCannotSettle("You settled this review as a lead: your vote would be a second say; "
+                                        "leave it to the annotators.")
+            if (not adjudicated and holders and not mine
                     and len(voters) + len(holders) >= self.overlap):
                 db.execute("ROLLBACK")
                 raise LeaseConflict(f"Item {item_id[:200]!r} is being labelled by {holders[0][:64]!r} right now; "
@@ -257,30 +299,38 @@ class AnnotationStore:
     def undo(self, annotator: str) -> Undone | None:
         """Mark ``annotator``'s latest live decision undone (kept in history) and lease its item to
         them again; returns what they had entered and the item, or None when there is nothing to undo.
-        One transaction picks, undoes and reads it: concurrent undos each get a decision of their own."""
+        A decision labelled in bulk is undone with the rest of its batch, as one action (``together``
+        says how many). One transaction picks, undoes and reads it: concurrent undos each get a decision
+        of their own."""
+        annotator = _annotator(annotator)
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT d.decision_id, d.label, d.note, d.rationale, d.rationale_tokens, "
-                "i.item_id, i.text, i.given_label, i.model_score, i.extra "
+                "i.item_id, i.text, i.given_label, i.model_score, i.extra, d.batch "
                 "FROM decisions d JOIN items i ON i.item_id = d.item_id "
                 "WHERE d.annotator = ? AND d.undone = 0 AND d.adjudicated = 0 ORDER BY d.decision_id DESC LIMIT 1",
                 (annotator,)).fetchone()
+            together = 1
             if row is not None:
                 db.execute("UPDATE decisions SET undone = 1 WHERE decision_id = ?", (row[0],))
+                if row[10]:  # the rest of its bulk action
+                    together += db.execute("UPDATE decisions SET undone = 1 WHERE batch = ? AND annotator = ? AND "
+                                           "undone = 0 AND adjudicated = 0", (row[10], annotator)).rowcount
                 db.execute("DELETE FROM leases WHERE annotator = ?", (annotator,))
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
                            (row[5], annotator, time.time() + LEASE_SECONDS))
             db.execute("COMMIT")
         if row is None:
             return None
-        return Undone(row[5], row[1], row[2], json.loads(row[3]), json.loads(row[4]), _item(row[5:]))
+        return Undone(row[5], row[1], row[2], json.loads(row[3]), json.loads(row[4]), item_of(row[5:10]), together)
 
     # ---- reporting -----------------------------------------------------------------------
     def progress(self, annotator: str | None = None, now: float | None = None) -> dict:
         """The queue's counts (an item is done once anyone decided it) and, for ``annotator``, their own
         under ``mine``: their latest live decision per item by label, how many of them in the hour before
         ``now``, and how often their labels agree with the model's score at loading."""
+        annotator = None if annotator is None else _annotator(annotator)
         with self._snapshot() as db:  # the counts of one moment
             total = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             rows = db.execute(
@@ -332,24 +382,25 @@ class AnnotationStore:
             split = {i: v for i, v in votes.items() if i not in settled and set(DECIDED) <= set(v.values())}
             rows = [db.execute("SELECT item_id, text, given_label, model_score, extra FROM items WHERE item_id = ?",
                                (i,)).fetchone() for i in split]
-        return [(_item(r), split[r[0]]) for r in rows if r is not None]
+        return [(item_of(r), split[r[0]]) for r in rows if r is not None]
 
     def recent(self, annotator: str, n: int = 20) -> list[tuple[Item, str, str, list[int]]]:
         """``annotator``'s latest live vote on each review, newest first, at most ``n``: (item, label, note,
         rationale token positions), to revisit and amend (a new decision supersedes; history is kept)."""
+        annotator = _annotator(annotator)
         with self._connect() as db:
             rows = db.execute(
                 f"""SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra, d.label, d.note, d.rationale_tokens
                    FROM decisions d JOIN items i ON i.item_id = d.item_id
                    WHERE d.annotator = ? AND {LATEST_VOTE}
                    ORDER BY d.decision_id DESC LIMIT ?""", (annotator, int(n))).fetchall()
-        return [(_item(r[:5]), r[5], r[6], json.loads(r[7])) for r in rows]
+        return [(item_of(r[:5]), r[5], r[6], json.loads(r[7])) for r in rows]
 
     def item(self, item_id: str) -> Item | None:
         with self._connect() as db:
             row = db.execute("SELECT item_id, text, given_label, model_score, extra FROM items WHERE item_id = ?",
                              (item_id,)).fetchone()
-        return _item(row) if row else None
+        return item_of(row) if row else None
 
     def current_labels(self) -> list[dict]:
         """Every decided item (labelled, skipped or disputed) with its text, the latest live decision's
@@ -369,7 +420,7 @@ class AnnotationStore:
                    ORDER BY d.decision_id""").fetchall()
             each = db.execute(
                 """SELECT d.item_id, d.annotator, d.label, d.note, d.rationale, d.rationale_tokens, d.created_at,
-                          d.model_sha, d.adjudicated FROM decisions d
+                          d.model_sha, d.adjudicated, d.batch FROM decisions d
                    WHERE d.undone = 0 AND d.decision_id = (SELECT MAX(decision_id) FROM decisions
                                                            WHERE item_id = d.item_id AND annotator = d.annotator
                                                            AND undone = 0 AND adjudicated = d.adjudicated)
@@ -377,13 +428,13 @@ class AnnotationStore:
             settled = _adjudications(db)
         votes: dict[str, dict[str, str]] = {}
         decisions: dict[str, list[dict]] = {}
-        for item_id, who, label, note, rationale, tokens, at, sha, adjudicated in each:
+        for item_id, who, label, note, rationale, tokens, at, sha, adjudicated, batch in each:
             if not adjudicated:
                 votes.setdefault(item_id, {})[who] = label
             decisions.setdefault(item_id, []).append(
                 {"annotator": who, "label": label, "note": note, "rationale": json.loads(rationale),
                  "rationale_tokens": json.loads(tokens), "created_at": at, "model_sha": sha,
-                 "adjudicated": bool(adjudicated)})
+                 "adjudicated": bool(adjudicated), "bulk": bool(batch)})
         cols = ["id", "text", "label", "annotator", "created_at", "model_sha", "model_score", "note", "rationale",
                 "rationale_tokens", "extra"]
         out = []
@@ -417,6 +468,12 @@ class AnnotationStore:
                                [(float(p), item_id) for p, (item_id, _) in zip(scores, part)])
                 db.execute("COMMIT")
         return len(rows)
+
+    def all_texts(self) -> tuple[list[str], list[str]]:
+        """Every review in the queue: (item ids, texts), in the file's order (for an index over the queue)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT item_id, text FROM items ORDER BY position").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
 
     def item_text(self, item_id: str) -> str | None:
         with self._connect() as db:

@@ -43,8 +43,8 @@ def export_labels(labels: list[dict], path: str | Path, raw_csv: bool = False) -
     after them (with an overlap, a lead's adjudication): a JSON list (a real one in JSONL), oldest first,
     of every annotator's latest live vote and every lead's latest live adjudication, each an object with
     ``annotator``, ``label`` (pos/neg/skip), ``note``, ``rationale``, ``rationale_tokens``, ``created_at``
-    (ISO 8601), ``model_sha`` and ``adjudicated`` (true for a lead's). The trainer reads only ``text`` and
-    ``label``; every other column rides along.
+    (ISO 8601), ``model_sha``, ``adjudicated`` (true for a lead's) and ``bulk`` (true when labelled with
+    others in one action). The trainer reads only ``text`` and ``label``; every other column rides along.
 
     CSV cells a spreadsheet would run as formulas are neutralized unless ``raw_csv``."""
 

@@ -19,7 +19,7 @@ from sentilens.labels import STORED
 __all__ = ["APPLICATION_ID", "SCHEMA", "SCHEMA_VERSION", "TABLES", "check_ours", "prepare"]
 
 APPLICATION_ID = 0x534C4E41  # "SLNA": a sentilens annotation database
-SCHEMA_VERSION = 1  # user_version: 1 is the first marked schema (with extra, rationale_tokens, adjudicated)
+SCHEMA_VERSION = 2  # user_version: 1 the first marked schema (extra, rationale_tokens, adjudicated); 2 adds batch
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS items (
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     rationale TEXT NOT NULL DEFAULT '[]',   -- JSON list of words that justify the label
     rationale_tokens TEXT NOT NULL DEFAULT '[]',  -- JSON list of their token indices in the review
     undone INTEGER NOT NULL DEFAULT 0,
-    adjudicated INTEGER NOT NULL DEFAULT 0       -- 1: a lead's label that settles a disagreement
+    adjudicated INTEGER NOT NULL DEFAULT 0,      -- 1: a lead's label that settles a disagreement
+    batch INTEGER NOT NULL DEFAULT 0             -- > 0: labelled in one action with the others of this number
 );
 CREATE INDEX IF NOT EXISTS decisions_item ON decisions(item_id, undone);
 CREATE TABLE IF NOT EXISTS leases (
@@ -63,11 +64,13 @@ TABLES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "decisions": (frozenset({"decision_id", "item_id", "text_hash", "label", "annotator", "created_at", "model_sha",
                              "model_score", "note", "rationale", "undone"}),
                   frozenset({"decision_id", "item_id", "text_hash", "label", "annotator", "created_at", "model_sha",
-                             "model_score", "note", "rationale", "rationale_tokens", "undone", "adjudicated"})),
+                             "model_score", "note", "rationale", "rationale_tokens", "undone", "adjudicated",
+                             "batch"})),
     "leases": (frozenset({"item_id", "annotator", "expires"}),) * 2,
 }
 _ADDED = (("decisions", "rationale_tokens", "TEXT NOT NULL DEFAULT '[]'"),  # columns added since the first version
           ("decisions", "adjudicated", "INTEGER NOT NULL DEFAULT 0"),
+          ("decisions", "batch", "INTEGER NOT NULL DEFAULT 0"),
           ("items", "extra", "TEXT NOT NULL DEFAULT '[]'"))
 
 

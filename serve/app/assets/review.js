@@ -1,7 +1,9 @@
 // The word buttons of serve/review_view.py, run by gr.HTML(js_on_load=...) with `element` bound to
 // the component. Listeners sit on `element`, so they keep working every time the review re-renders.
 //   explain mode:  click (or Enter) on a word -> its nearest words in the panel under the text.
-//   annotate mode: click a word, or drag across a stretch of text, to mark the rationale.
+//   annotate mode: click a word, or drag across a stretch of text, to mark the rationale. On a touch
+//                  screen with the model's view shown, a tap reads the word's value (a touch screen has no
+//                  hover) and marks nothing; pressing and holding a word marks it (or unmarks it), shown or not.
 //   both:          one tab stop; the arrow keys, Home and End move from word to word.
 const review = () => element.querySelector(".sl-review");
 const visibleWords = () => [...element.querySelectorAll(".sl-tok")].filter((t) => t.offsetParent !== null);
@@ -27,7 +29,7 @@ function showNeighbours(tok) {
   } else if (list === undefined) {
     head.textContent = `No neighbours were computed for "${word}".`;
   } else {
-    head.textContent = `Nearest words to "${word}" in the model's embedding (cosine similarity, 1 = same direction):`;
+    head.textContent = `Nearest words to "${word}" by what the model does with them (the state they lead to and the score they move; cosine similarity, 1 = the same):`;
     const ul = document.createElement("ul");
     for (const [w, sim] of list) {
       const li = document.createElement("li");
@@ -52,13 +54,14 @@ function showNeighbours(tok) {
   panel.scrollIntoView({ block: "nearest" });
 }
 
-function showChosen(value) {
+function showChosen(value, touch = false) {
   const out = element.querySelector(".sl-chosen");
   if (!out) return;
   const words = [...element.querySelectorAll('.sl-tok[aria-pressed="true"]')].map((t) => t.textContent);
   out.textContent = (words.length ? `Rationale: ${words.join(", ")}` :
     "Rationale (optional): click words, or drag across a stretch of text, that justify your label.") +
-    (typeof value === "string" && value ? ` (${value})` : "");
+    (typeof value === "string" && value ? ` (${value})` : "") +
+    (touch ? " Press and hold a word to mark it." : "");
 }
 
 // A tooltip opens toward the side of the word with more room and wraps to fit it: never off screen.
@@ -105,14 +108,41 @@ element.addEventListener("pointerup", (e) => {
   showChosen();
 });
 
+// Touch: a press held HOLD_MS on one word marks it; the tap that ends it does nothing more.
+const HOLD_MS = 450;
+const modelShown = () => Boolean(element.closest(".sl-show-model"));
+const toggle = (tok) => tok.setAttribute("aria-pressed", tok.getAttribute("aria-pressed") === "true" ? "false" : "true");
+let touched = null;  // the word a finger is on: {tok, x, y, timer, held}
+const letGo = () => { if (touched) clearTimeout(touched.timer); };
+element.addEventListener("pointerdown", (e) => {
+  letGo();
+  touched = null;
+  const tok = e.pointerType === "touch" && e.target.closest && e.target.closest(".sl-tok");
+  if (!tok || !element.contains(tok) || !review() || review().dataset.mode !== "annotate") return;
+  const press = {tok, x: e.clientX, y: e.clientY, held: false, at: Date.now()};
+  press.timer = setTimeout(() => { press.held = true; toggle(tok); showChosen(); }, HOLD_MS);
+  touched = press;
+});
+element.addEventListener("pointermove", (e) => {
+  if (touched && Math.hypot(e.clientX - touched.x, e.clientY - touched.y) > 10) { letGo(); touched = null; }  // a scroll
+});
+element.addEventListener("pointerup", letGo);
+element.addEventListener("pointercancel", () => { letGo(); touched = null; });
+element.addEventListener("contextmenu", (e) => { if (touched && touched.held) e.preventDefault(); });  // no menu after a hold
+
 element.addEventListener("click", (e) => {
   const tok = e.target.closest(".sl-tok");
   if (!tok || !element.contains(tok)) return;
   if (review().dataset.mode === "annotate") {
-    if (!selecting) tok.setAttribute("aria-pressed", tok.getAttribute("aria-pressed") === "true" ? "false" : "true");
+    // a tap of a finger on this word (a click from the keyboard or a script, e.g. drafts.js, is no tap)
+    const tap = touched && touched.tok === tok && Date.now() - touched.at < 5000 ? touched : null;
+    touched = null;
+    if (tap && tap.held) return;  // the hold marked it already
+    if (tap && modelShown()) { showChosen(tok.dataset.tip || null, true); return; }  // read, not marked
+    if (!selecting) toggle(tok);
     selecting = false;
-    // with the model's view shown, the tapped word's value in words (a touch screen has no hover)
-    showChosen(element.closest(".sl-show-model") ? tok.dataset.tip : null);
+    // with the model's view shown, the clicked word's value in words
+    showChosen(modelShown() ? tok.dataset.tip : null);
   } else {
     showNeighbours(tok);
   }
