@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import OrderedDict
 
 import gradio as gr
@@ -267,7 +268,8 @@ class DataTab:
         rows = [(str(r["id"]), str(r["text"]), None if _isna(r["label"]) else int(r["label"]), float(r["p"]),
                  tuple((c, str(r[c])) for c in current.columns if not _isna(r.get(c))))
                 for _, r in part.head(SENT).iterrows()]
-        return {"source": f"{current.name}@{current.digest}", "rows": rows, "of": len(part)}
+        return {"source": f"{current.name}@{current.digest}", "rows": rows, "of": len(part),
+                "at": time.time()}  # the same slice sent again is a new value: Annotate takes it again
 
     def compared(self, frame, part, saved: list[SavedSlice] | None):
         """The slice on screen and the saved ones side by side (count, accuracy, confidence, ECE; B's too)."""
