@@ -7,8 +7,9 @@ import sqlite3
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.pages import (REVIEWS, SHOTS, Server, annotating, click, find, name_box, open_tab, queue_csv, settled,
-                         text_of, viewport, wait)
+from serve.app.palette import NEGATIVE, POSITIVE
+from tests.pages import (REVIEWS, SHOTS, Server, annotating, click, find, name_box, open_tab, queue_csv, rgb, settled,
+                         style, text_of, viewport, wait)
 
 pytest_plugins = ["tests.pages"]
 pytestmark = pytest.mark.browser
@@ -43,6 +44,9 @@ def test_reviews_found_in_the_queue_are_labelled_in_one_action_and_undone_as_one
         axe(browser, "annotate, find and label many")
         find(browser, "#bulk-box").screenshot(str(SHOTS / "annotate-bulk.png"))
         at_phone_size(browser, axe, "annotate, find and label many")
+        # the app's colours mean the same here: blue labels positive, red negative
+        assert style(browser, browser.find_element(By.ID, "bulk-pos"), "background-color") == rgb(POSITIVE)
+        assert style(browser, browser.find_element(By.ID, "bulk-neg"), "background-color") == rgb(NEGATIVE)
         click(browser, "#bulk-all")
         boxes = lambda d: d.find_elements(By.CSS_SELECTOR, "#bulk-table input[type=checkbox]")  # noqa: E731
         wait(browser, lambda d: len(boxes(d)) == 3 and all(box.is_selected() for box in boxes(d)))

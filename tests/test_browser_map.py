@@ -162,6 +162,8 @@ def test_the_map_selection_becomes_the_slice_and_a_click_opens_analyze(page, axe
     sims = [float(r[1]) for r in table]
     assert sims == sorted(sims, reverse=True)
     axe(browser, "Analyze with more like this, 1366 px")
+    browser.execute_script("document.getElementById('similar-box').scrollIntoView()")
+    browser.save_screenshot(str(SHOTS / "analyze-similar.png"))
     # a row of it opens in Analyze
     first = table[0]
     cell = find(browser, "#similar [role=gridcell][data-col='4']")

@@ -60,6 +60,8 @@ def css() -> str:
             f"#ann-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n"
             f"#team-pos {{ background: {pos}; color: #fff; border-color: {pos}; }}\n"
             f"#team-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n"
+            f"#bulk-pos {{ background: {pos}; color: #fff; border-color: {pos}; }}\n"
+            f"#bulk-neg {{ background: {neg}; color: #fff; border-color: {neg}; }}\n"
             # Gradio's footer and upload hint are light grey on white (1.9:1): darker in light mode,
             # lighter in dark mode, to pass AA in both. One selector a rule: Gradio scopes custom CSS
             # and moves `.dark` to the front of the first selector of a list only.
