@@ -45,7 +45,7 @@ from serve.store.export import export_labels, iso_time, source_id
 from serve.store.schema import SCHEMA, prepare
 
 __all__ = ["AnnotationStore", "Item", "LABELS", "LATEST_VOTE", "LEASE_SECONDS", "LeaseConflict", "MAX_OVERLAP",
-           "ORDERS", "SCHEMA", "Undone", "VOTES", "VoterCannotSettle", "iso_time", "item_of", "source_id", "text_hash"]
+           "OPEN_TO", "ORDERS", "SCHEMA", "Undone", "VOTES", "VoterCannotSettle", "iso_time", "item_of", "source_id", "text_hash"]
 
 ORDERS = {
     "uncertain": f"most uncertain first (|p - {THRESHOLD}| smallest)",
@@ -120,6 +120,17 @@ VOTES = """v AS (SELECT item_id, COUNT(DISTINCT CASE WHEN adjudicated = 0 THEN a
 LATEST_VOTE = """d.undone = 0 AND d.adjudicated = 0
                  AND d.decision_id = (SELECT MAX(decision_id) FROM decisions WHERE item_id = d.item_id
                                       AND annotator = d.annotator AND undone = 0 AND adjudicated = 0)"""
+
+# The reviews open to :who at :now, as the queue hands them out and a bulk search lists them: not decided by
+# them, not settled by a lead, and fewer than :k votes and others' unexpired holds (h.own: their own hold).
+OPEN_TO = f"""WITH {VOTES},
+                   h AS (SELECT item_id, SUM(annotator != :who AND expires > :now) AS others,
+                                SUM(annotator = :who) AS own
+                         FROM leases GROUP BY item_id)
+              SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra
+              FROM items i LEFT JOIN v ON v.item_id = i.item_id LEFT JOIN h ON h.item_id = i.item_id
+              WHERE COALESCE(v.mine, 0) = 0 AND COALESCE(v.settled, 0) = 0
+                AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < :k"""
 
 
 def _votes(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
@@ -222,14 +233,7 @@ class AnnotationStore:
             # and others' holds; reviews that already have votes first (so they reach their k sooner).
             # (votes and holds are counted once per review in two grouped passes, not once per candidate row)
             row = db.execute(
-                f"""WITH {VOTES},
-                         h AS (SELECT item_id, SUM(annotator != :who AND expires > :now) AS others,
-                                      SUM(annotator = :who) AS own
-                               FROM leases GROUP BY item_id)
-                    SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra
-                    FROM items i LEFT JOIN v ON v.item_id = i.item_id LEFT JOIN h ON h.item_id = i.item_id
-                    WHERE COALESCE(v.mine, 0) = 0 AND COALESCE(v.settled, 0) = 0
-                      AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < :k
+                f"""{OPEN_TO}
                       AND i.item_id NOT IN (SELECT value FROM json_each(:exclude))
                     ORDER BY COALESCE(h.own, 0) DESC, COALESCE(v.n, 0) DESC, {rank}, i.position
                     LIMIT 1""",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sentilens.codec import tokenize
 from sentilens.errors import InputError
 from sentilens.labels import DECIDED
-from serve.store.annotations import VOTES, AnnotationStore, Item, item_of
+from serve.store.annotations import OPEN_TO, AnnotationStore, Item, item_of
 
 __all__ = ["Bulk", "MOST", "Query", "find", "label_many"]
 
@@ -47,14 +47,7 @@ class Bulk:
     passed: list[tuple[str, str]] = field(default_factory=list)
 
 
-# A review still open to :who: as the queue hands them out (AnnotationStore._next), holds by others counted.
-_OPEN = f"""WITH {VOTES},
-                 h AS (SELECT item_id, SUM(annotator != :who AND expires > :now) AS others FROM leases GROUP BY item_id)
-            SELECT i.item_id, i.text, i.given_label, i.model_score, i.extra
-            FROM items i LEFT JOIN v ON v.item_id = i.item_id LEFT JOIN h ON h.item_id = i.item_id
-            WHERE COALESCE(v.mine, 0) = 0 AND COALESCE(v.settled, 0) = 0
-              AND COALESCE(v.n, 0) + COALESCE(h.others, 0) < :k
-              AND i.model_score BETWEEN :lo AND :hi"""
+_OPEN = OPEN_TO + " AND i.model_score BETWEEN :lo AND :hi"  # the queue's own rule, and a score range
 
 
 def find(store: AnnotationStore, annotator: str, query: Query, most: int = MOST) -> list[Item]:
