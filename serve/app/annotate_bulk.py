@@ -19,7 +19,7 @@ from explain.representation import ReviewIndex
 from sentilens.errors import InputError
 from sentilens.labels import DECIDED, VALUE_WORD, WORD
 from sentilens.wording import count
-from serve.app.analysis import MAX_CHARS
+from serve.app.annotate_intake import item_key, unqueueable
 from serve.app.data_slices import number_text, plain_text
 from serve.app.tab import EXPLAIN_QUEUE, PRIVATE
 from serve.app.ui_safety import info, user_errors
@@ -62,13 +62,9 @@ class BulkPanel:
         (the accordion opened, "Look in" set, the table, its ids, the status, the sent ids)."""
         if not sent:
             return (gr.skip(),) * 6
-        seen: dict[str, int] = {}
-        items = []
-        for review_id, text, label, p, extra in sent["rows"]:
-            if not text.strip() or len(text) > MAX_CHARS:  # as an upload here: never an empty or too long review
-                continue
-            seen[review_id] = k = seen.get(review_id, 0) + 1
-            items.append((f"{sent['source']}#{review_id}" + (f"~{k}" if k > 1 else ""), text, label, p, extra))
+        seen: set[str] = set()
+        items = [(f"{sent['source']}#{item_key(review_id, seen, [])}", text, label, p, extra)  # as an upload's
+                 for review_id, text, label, p, extra in sent["rows"] if not unqueueable(text)]
         added = self.store.add_items(items)
         ids = [item[0] for item in items]
         said = (f"From the Data tab: {count(len(ids), 'review')} of the slice's {sent['of']:,} "

@@ -20,7 +20,7 @@ from serve.runtime.scoring import chunks, score_chunk
 from serve.app.uploads import id_note, read_upload
 
 
-__all__ = ["MAX_GUIDELINES_BYTES", "load_reviews", "parse_rationale", "read_guidelines"]
+__all__ = ["MAX_GUIDELINES_BYTES", "item_key", "load_reviews", "parse_rationale", "read_guidelines", "unqueueable"]
 
 
 def load_reviews(store: AnnotationStore, model: SentimentModel, path: str | Path, name: str | None = None,
@@ -60,22 +60,35 @@ def _queue(store: AnnotationStore, model: SentimentModel, source: str, chunk: li
     scored = score_chunk(model, chunk)
     items = []
     for r, p in zip(scored.records, scored.probabilities):
-        if len(r.text) > MAX_CHARS:  # the app shows and explains reviews up to this length
-            bad.append(f"{r.where.rsplit('/', 1)[-1]}: the review has {len(r.text):,} characters; the limit is "
-                       f"{MAX_CHARS:,}")
+        problem = unqueueable(r.text)
+        if problem:
+            bad.append(f"{r.where.rsplit('/', 1)[-1]}: {problem}")
             continue
-        if not r.text.strip():
-            bad.append(f"{r.where.rsplit('/', 1)[-1]}: the review is empty")
-            continue
-        key, k = r.id, 1
-        while key in seen:  # a repeated id is kept apart as ID~2, ID~3... never as an id the file also has
-            k += 1
-            key = f"{r.id}~{k}"
-        seen.add(key)
-        if k > 1:
-            repeated.append(key)
-        items.append((f"{source}#{key}", r.text, r.label, float(p), r.extra))
+        items.append((f"{source}#{item_key(r.id, seen, repeated)}", r.text, r.label, float(p), r.extra))
     return store.add_items(items)
+
+
+def unqueueable(text: str) -> str | None:
+    """Why a review does not go into the queue (the app shows and explains reviews up to ``MAX_CHARS``; an
+    empty one has nothing to label), or None: for an upload and for a slice the Data tab sends alike."""
+    if len(text) > MAX_CHARS:
+        return f"the review has {len(text):,} characters; the limit is {MAX_CHARS:,}"
+    if not text.strip():
+        return "the review is empty"
+    return None
+
+
+def item_key(review_id: str, seen: set[str], repeated: list[str]) -> str:
+    """A review's key within its file: its id, or ID~2, ID~3... when the file repeats it (never an id the
+    file also has); ``seen`` holds the file's keys so far, and a repeat is added to ``repeated``."""
+    key, k = review_id, 1
+    while key in seen:
+        k += 1
+        key = f"{review_id}~{k}"
+    seen.add(key)
+    if k > 1:
+        repeated.append(key)
+    return key
 
 
 def parse_rationale(raw: object, n_tokens: int) -> list[int]:
