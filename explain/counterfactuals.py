@@ -51,8 +51,7 @@ def _positive_form(word: str) -> str | None:
     if plain in _UNCONTRACTED:
         out = _UNCONTRACTED[plain]
     elif plain.endswith("n't") and len(plain) > 3:
-        out = word[:-3]
-        return out
+        return word[:-3]  # "wasn't" -> "was", its case as written
     elif plain in NEGATIONS:
         return ""
     else:
